@@ -1,0 +1,176 @@
+/**
+ * Elementwise ops with broadcasting. The math of each is in src/backend/op-table.ts; here they
+ * get their autograd: each input gradient is one fused map kernel over (inputs, output, g),
+ * summed back to the input's shape where it was broadcast.
+ */
+import { BINARY, COPY, UNARY, WHERE, WHERE_GRAD_A, WHERE_GRAD_B, FILL, type GradRule, type MapOp } from '../../backend/op-table.js';
+import type { DType } from '../../backend/backend.js';
+import { ShapeError, shapeStr } from '../../gpu/errors.js';
+import { record } from '../engine.js';
+import type { Tensor, TensorLike } from '../tensor.js';
+import { backendOf, broadcastShapes, broadcastView, requireFloat, sameShape, wrap } from './util.js';
+import { sumTo } from './reduce.js';
+import { alias } from './shape.js';
+
+/** Runs a map op over tensors broadcast to their common shape; no graph. */
+export function mapRaw(op: MapOp, inputs: Tensor[], params: number[] = [], outDtype: DType = 'float32', shape?: readonly number[]): Tensor {
+  const backend = backendOf(op.name, ...inputs);
+  const out = shape ?? broadcastShapes(op.name, ...inputs.map((t) => t.shape));
+  const views = inputs.map((t) => broadcastView(t, out));
+  const dt = outDtype === 'float32' && inputs.some((t) => t.dtype === 'float64') ? 'float64' : outDtype;
+  return wrap(backend.map(op, views, out, dt, params), out, dt);
+}
+
+function applyGrad(rule: GradRule, operands: Tensor[], params: number[]): Tensor {
+  const g = operands[operands.length - 1];
+  return rule === 'g' ? g : mapRaw(rule, operands, params, g.dtype, g.shape);
+}
+
+export function unary(name: keyof typeof UNARY, x: Tensor, params: number[] = []): Tensor {
+  const def = UNARY[name];
+  requireFloat(name, x);
+  const y = mapRaw(def.op, [x], params, x.dtype);
+  const rule = def.grad;
+  if (!rule) return y;
+  return record(name, y, [x], (g, [xs, ys]) => [applyGrad(rule, [xs, ys, g], params)], [x, y]);
+}
+
+function scalarOp(name: 'addScalar' | 'mulScalar' | 'rsubScalar' | 'rdivScalar', x: Tensor, s: number): Tensor {
+  return unary(name, x, [s]);
+}
+
+export function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
+  const def = BINARY[name];
+  requireFloat(name, a, b);
+  const y = mapRaw(def.op, [a, b], [], a.dtype);
+  const [ra, rb] = def.grads;
+  if (!ra && !rb) return y;
+  return record(
+    name,
+    y,
+    [a, b],
+    (g, [as, bs, ys]) => [
+      ra && a.requiresGrad ? sumTo(applyGrad(ra, [as, bs, ys, g], []), a.shape) : null,
+      rb && b.requiresGrad ? sumTo(applyGrad(rb, [as, bs, ys, g], []), b.shape) : null,
+    ],
+    [a, b, y],
+  );
+}
+
+function lift(x: TensorLike, like: Tensor): Tensor {
+  if (typeof x === 'number') return full0(like, x);
+  return x;
+}
+
+/** A scalar tensor on `like`'s backend, written by a kernel (no upload). */
+function full0(like: Tensor, v: number): Tensor {
+  const backend = like.backend;
+  return wrap(backend.map(FILL, [], [], like.dtype === 'int32' ? 'float32' : like.dtype, [v]), [], like.dtype === 'int32' ? 'float32' : like.dtype);
+}
+
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return scalarOp('addScalar', a as Tensor, b);
+  if (typeof a === 'number') return scalarOp('addScalar', b, a);
+  return binary('add', a, b);
+}
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return scalarOp('addScalar', a as Tensor, -b);
+  if (typeof a === 'number') return scalarOp('rsubScalar', b, a);
+  return binary('sub', a, b);
+}
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return scalarOp('mulScalar', a as Tensor, b);
+  if (typeof a === 'number') return scalarOp('mulScalar', b, a);
+  return binary('mul', a, b);
+}
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return scalarOp('mulScalar', a as Tensor, 1 / b);
+  if (typeof a === 'number') return scalarOp('rdivScalar', b, a);
+  return binary('div', a, b);
+}
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') {
+    const mode = Number.isInteger(b) ? (Math.abs(b) % 2 === 1 ? 1 : 0) : 2;
+    return unary('powScalar', a as Tensor, [b, mode]);
+  }
+  const at = lift(a, b);
+  const y = binary('pow', at, b);
+  if (at !== a) at.dispose();
+  return y;
+}
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return unary('maxScalar', a as Tensor, [b]);
+  if (typeof a === 'number') return unary('maxScalar', b, [a]);
+  return binary('maximum', a, b);
+}
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === 'number') return neg(unary('maxScalar', neg(a as Tensor), [-b]));
+  if (typeof a === 'number') return minimum(b, a);
+  return binary('minimum', a, b);
+}
+
+function compare(name: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: TensorLike, b: TensorLike): Tensor {
+  const at = typeof a === 'number' ? full0(b as Tensor, a) : a;
+  const bt = typeof b === 'number' ? full0(at, b) : b;
+  const y = mapRaw(BINARY[name].op, [at, bt], [], 'float32');
+  if (at !== a) at.dispose();
+  if (bt !== b) bt.dispose();
+  return y;
+}
+export const eq = (a: TensorLike, b: TensorLike) => compare('eq', a, b);
+export const ne = (a: TensorLike, b: TensorLike) => compare('ne', a, b);
+export const lt = (a: TensorLike, b: TensorLike) => compare('lt', a, b);
+export const le = (a: TensorLike, b: TensorLike) => compare('le', a, b);
+export const gt = (a: TensorLike, b: TensorLike) => compare('gt', a, b);
+export const ge = (a: TensorLike, b: TensorLike) => compare('ge', a, b);
+
+export const neg = (x: Tensor) => unary('neg', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+export const sqrt = (x: Tensor) => unary('sqrt', x);
+export const rsqrt = (x: Tensor) => unary('rsqrt', x);
+export const abs = (x: Tensor) => unary('abs', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+/** GELU; `approximate: 'tanh'` selects the tanh form (PyTorch's approximate='tanh'). */
+export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  return unary(opts.approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
+}
+export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (min > max) throw new ShapeError(`clamp: min ${min} > max ${max}`);
+  return unary('clamp', x, [Math.max(min, -3.4e38), Math.min(max, 3.4e38)]);
+}
+
+/** where(cond, a, b): a where cond != 0, else b. Broadcasts all three. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const at = typeof a === 'number' ? full0(cond.dtype === 'int32' ? (b as Tensor) : cond, a) : a;
+  const bt = typeof b === 'number' ? full0(at, b) : b;
+  requireFloat('where', at, bt);
+  const y = mapRaw(WHERE, [cond, at, bt], [], at.dtype);
+  const out = record(
+    'where',
+    y,
+    [at, bt],
+    (g, [cs]) => [
+      at.requiresGrad ? sumTo(mapRaw(WHERE_GRAD_A, [cs, g], [], g.dtype, g.shape), at.shape) : null,
+      bt.requiresGrad ? sumTo(mapRaw(WHERE_GRAD_B, [cs, g], [], g.dtype, g.shape), bt.shape) : null,
+    ],
+    [cond],
+  );
+  if (at !== a) at.dispose();
+  if (bt !== b) bt.dispose();
+  return out;
+}
+
+/** Converts dtype (float32 <-> int32; float64 on the CPU backend). int32 truncates toward zero. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return alias(x);
+  const y = mapRaw(COPY, [x], [], dtype, x.shape);
+  if (dtype === 'int32' || x.dtype === 'int32') return y;
+  return record('cast', y, [x], (g) => [cast(g, x.dtype)]);
+}
+
+export function assertSameShape(op: string, a: Tensor, b: Tensor): void {
+  if (!sameShape(a.shape, b.shape)) throw new ShapeError(`${op}: shapes ${shapeStr(a.shape)} and ${shapeStr(b.shape)} differ`);
+}

@@ -1,0 +1,33 @@
+/**
+ * Node-only helpers for npy.ts: file reading and a zlib-backed inflate whose output is
+ * capped at the size the archive declares (so a zip bomb fails instead of exhausting memory).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { inflateRawSync } from 'node:zlib';
+import {
+  type NdArrayLike,
+  type ReadNpyOptions,
+  type ReadNpzOptions,
+  readNpy,
+  readNpz,
+  writeNpy,
+} from './npy.js';
+import type { InflateRaw } from './zip.js';
+
+export const nodeInflateRaw: InflateRaw = (compressed, expectedSize) => {
+  // maxOutputLength makes zlib stop (with an error) instead of allocating past the declared size.
+  const out = inflateRawSync(compressed, { maxOutputLength: Math.max(1, expectedSize) });
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+};
+
+export function readNpyFile(path: string, options: ReadNpyOptions = {}): unknown {
+  return readNpy(readFileSync(path), { what: path, ...options });
+}
+
+export function readNpzFile(path: string, options: ReadNpzOptions = {}): Record<string, unknown> {
+  return readNpz(readFileSync(path), { what: path, inflateRaw: nodeInflateRaw, ...options });
+}
+
+export function writeNpyFile(path: string, arr: NdArrayLike): void {
+  writeFileSync(path, writeNpy(arr));
+}

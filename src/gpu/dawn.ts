@@ -1,0 +1,12 @@
+/**
+ * Node's WebGPU: Dawn through the npm package `webgpu`. The browser build swaps this module for
+ * dawn-browser.ts (see scripts/build.mjs), so no Node built-in reaches the bundle.
+ */
+export async function nodeGpu(flags: string[]): Promise<GPU | null> {
+  const mod = await import('webgpu');
+  // Dawn's globals (GPUBufferUsage, GPUMapMode, ...) are needed by code written against the web API.
+  for (const [k, v] of Object.entries(mod.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  return mod.create(flags) as GPU;
+}

@@ -1,0 +1,344 @@
+/**
+ * The WebGPU runtime: one device, a buffer pool, a pipeline cache and command batching.
+ *
+ * Dispatches are recorded into one command encoder (one compute pass) and submitted when a
+ * readback needs the results or the batch reaches MAX_BATCH dispatches. Every dispatch's
+ * parameters go into one per-batch uniform arena written just before the submit, so a dispatch
+ * costs no buffer creation. Errors are captured per batch with error scopes and thrown, naming
+ * the kernels and shapes of that batch, at the next readback: never a silent wrong result.
+ */
+import { BufferPool, type PoolStats } from './buffer-pool.js';
+import { GpuError } from './errors.js';
+
+export type BindingKind = 'uniform' | 'read' | 'rw';
+
+/** One WGSL kernel specialization. `key` identifies it in the pipeline cache. */
+export interface Kernel {
+  /** Human name used in error messages, e.g. 'matmul'. */
+  name: string;
+  /** Cache key: name plus every specialization that changes the WGSL text. */
+  key: string;
+  /** WGSL source, built only on a cache miss. */
+  code: () => string;
+  /** Binding kinds in binding order (binding 0, 1, ...). */
+  bindings: readonly BindingKind[];
+  entryPoint?: string;
+}
+
+interface PipelineEntry {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  error?: GpuError;
+}
+
+const MAX_BATCH = 96;
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know of
+const ARENA_BYTES = MAX_BATCH * UNIFORM_SLOT * 2;
+
+export interface RuntimeInfo {
+  vendor: string;
+  architecture: string;
+  description: string;
+  device: string;
+  backend: 'webgpu' | 'webgpu-compat';
+  featureLevel: 'core' | 'compatibility';
+  features: string[];
+  limits: Record<string, number>;
+}
+
+export class GpuRuntime {
+  readonly pool: BufferPool;
+  private staging: BufferPool;
+  private pipelines = new Map<string, PipelineEntry>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchKernels: string[] = [];
+  private arenaCpu = new Uint8Array(ARENA_BYTES);
+  private arenaUsed = 0;
+  private arenaGpu: GPUBuffer;
+  private pendingChecks: Promise<void>[] = [];
+  private deferredError: GpuError | null = null;
+  private lostMessage: string | null = null;
+  /** Dispatches recorded since start; useful for tests and benchmarks. */
+  dispatchCount = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly info: RuntimeInfo,
+  ) {
+    const U = GPUBufferUsage;
+    this.pool = new BufferPool(device, U.STORAGE | U.COPY_SRC | U.COPY_DST, 'tensor');
+    this.staging = new BufferPool(device, U.MAP_READ | U.COPY_DST, 'readback', 64 * 1024 * 1024);
+    this.arenaGpu = device.createBuffer({ size: ARENA_BYTES, usage: U.UNIFORM | U.COPY_DST, label: 'uniform-arena' });
+    device.lost.then((info) => {
+      this.lostMessage = `${info.reason}: ${info.message}`;
+    });
+    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.deferredError ??= new GpuError(`uncaptured GPU error: ${ev.error.message}`);
+    };
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  get lost(): boolean {
+    return this.lostMessage !== null;
+  }
+
+  private checkAlive(what: string): void {
+    if (this.lostMessage !== null) throw new GpuError(`GPU device lost (${this.lostMessage}); cannot ${what}. Call init() again.`);
+  }
+
+  /** Largest size a storage binding may have; tensors above it cannot be bound to a kernel. */
+  get maxBindingBytes(): number {
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+  }
+
+  /** A pooled storage buffer of at least `bytes` bytes, checked against the device limit. */
+  alloc(bytes: number, what = 'tensor'): GPUBuffer {
+    this.checkAlive(`allocate ${what}`);
+    const max = this.maxBindingBytes;
+    if (bytes > max) {
+      throw new GpuError(
+        `cannot allocate ${what}: ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${max} bytes`,
+      );
+    }
+    return this.pool.acquire(Math.max(bytes, 4));
+  }
+
+  free(buffer: GPUBuffer): void {
+    if (this.lostMessage !== null) return;
+    this.pool.release(buffer);
+  }
+
+  poolStats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** Copies host data into a new pooled buffer. */
+  upload(data: ArrayBufferView, what = 'tensor'): GPUBuffer {
+    const buffer = this.alloc(data.byteLength, what);
+    // writeBuffer runs ahead of the unsubmitted batch; the buffer may have been released by a
+    // recorded dispatch, so submit that batch first to keep queue order.
+    if (this.encoder) this.flush();
+    if (data.byteLength > 0) {
+      const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
+      this.device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
+    }
+    return buffer;
+  }
+
+  private bindGroupLayout(kinds: readonly BindingKind[]): GPUBindGroupLayout {
+    const key = kinds.join(',');
+    let layout = this.layouts.get(key);
+    if (!layout) {
+      layout = this.device.createBindGroupLayout({
+        entries: kinds.map((k, i) => ({
+          binding: i,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: k === 'uniform' ? { type: 'uniform' as const, hasDynamicOffset: false } : { type: k === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+        })),
+      });
+      this.layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  private pipelineFor(kernel: Kernel): PipelineEntry {
+    let entry = this.pipelines.get(kernel.key);
+    if (entry) {
+      if (entry.error) throw entry.error;
+      return entry;
+    }
+    const layout = this.bindGroupLayout(kernel.bindings);
+    const device = this.device;
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code: kernel.code(), label: kernel.key });
+    const pipeline = device.createComputePipeline({
+      label: kernel.key,
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: kernel.entryPoint ?? 'main' },
+    });
+    const newEntry: PipelineEntry = { pipeline, layout };
+    const check = device.popErrorScope().then(async (err) => {
+      if (!err) return;
+      let detail = err.message;
+      try {
+        const info = await module.getCompilationInfo();
+        const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`);
+        if (msgs.length) detail = msgs.join('; ');
+      } catch {
+        /* keep the validation message */
+      }
+      newEntry.error = new GpuError(`kernel '${kernel.name}' (${kernel.key}) failed to compile: ${detail}`);
+      throw newEntry.error;
+    });
+    this.pendingChecks.push(check);
+    this.pipelines.set(kernel.key, newEntry);
+    return newEntry;
+  }
+
+  /** Resolves when every pipeline created so far compiled; rejects naming the first that did not. */
+  async checkPipelines(): Promise<void> {
+    await this.checkErrors();
+  }
+
+  /**
+   * Records one dispatch. `buffers` bind in order after the uniform (binding 0, when `params`
+   * is given). `describe` names the shapes for error messages.
+   */
+  dispatch(
+    kernel: Kernel,
+    params: ArrayBuffer | null,
+    buffers: GPUBuffer[],
+    workgroups: readonly [number, number?, number?],
+    describe = '',
+  ): void {
+    this.checkAlive(`run kernel '${kernel.name}'`);
+    const entry = this.pipelineFor(kernel);
+    const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const [x, y = 1, z = 1] = workgroups;
+    if (x > maxWg || y > maxWg || z > maxWg) {
+      throw new GpuError(`kernel '${kernel.name}' ${describe}: ${x}×${y}×${z} workgroups exceed the limit of ${maxWg} per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    if (params && this.arenaUsed + params.byteLength > ARENA_BYTES) this.flush();
+    this.beginBatch();
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (params) {
+      this.arenaCpu.set(new Uint8Array(params), this.arenaUsed);
+      entries.push({ binding: binding++, resource: { buffer: this.arenaGpu, offset: this.arenaUsed, size: params.byteLength } });
+      this.arenaUsed += Math.ceil(params.byteLength / UNIFORM_SLOT) * UNIFORM_SLOT;
+    }
+    for (const b of buffers) entries.push({ binding: binding++, resource: { buffer: b } });
+    const group = this.device.createBindGroup({ layout: entry.layout, entries });
+    this.pass!.setPipeline(entry.pipeline);
+    this.pass!.setBindGroup(0, group);
+    this.pass!.dispatchWorkgroups(x, y, z);
+    this.batchKernels.push(describe ? `${kernel.name} ${describe}` : kernel.name);
+    this.dispatchCount++;
+    if (this.batchKernels.length >= MAX_BATCH) this.flush();
+  }
+
+  private beginBatch(): void {
+    if (this.encoder) {
+      if (!this.pass) this.pass = this.encoder.beginComputePass();
+      return;
+    }
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.encoder = this.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass();
+  }
+
+  /** Records a buffer-to-buffer copy in the current batch. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive('copy a buffer');
+    this.beginBatch();
+    this.pass!.end();
+    this.pass = null;
+    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.batchKernels.push(`copy ${bytes} bytes`);
+  }
+
+  /** Submits the recorded batch. */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) this.pass.end();
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu.buffer, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    const kernels = this.batchKernels;
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    this.pendingChecks.push(
+      Promise.all([validation, oom]).then(([v, o]) => {
+        const err = v ?? o;
+        if (!err) return;
+        const kind = o && !v ? 'out of GPU memory' : 'GPU validation error';
+        throw new GpuError(`${kind} in the batch running [${summarize(kernels)}]: ${err.message}`);
+      }),
+    );
+    this.encoder = null;
+    this.pass = null;
+    this.batchKernels = [];
+    this.arenaUsed = 0;
+  }
+
+  /** Reads `bytes` bytes of `buffer` back to the host after all recorded work. */
+  async read(buffer: GPUBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
+    this.checkAlive('read a tensor');
+    const size = Math.ceil(bytes / 4) * 4;
+    if (size === 0) {
+      this.flush();
+      await this.checkErrors();
+      return new ArrayBuffer(0);
+    }
+    const staging = this.staging.acquire(size);
+    this.copy(buffer, byteOffset, staging, 0, size);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (e) {
+      this.checkAlive('read a tensor');
+      await this.checkErrors();
+      throw new GpuError(`reading a tensor back failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    this.staging.release(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  /** Waits for all submitted work and throws the first error it raised. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkAlive('finish GPU work');
+    await this.checkErrors();
+  }
+
+  private async checkErrors(): Promise<void> {
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    // In recording order, so a kernel's compile error is reported before the batch it broke.
+    const settled = await Promise.allSettled(checks);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    if (this.deferredError) {
+      const e = this.deferredError;
+      this.deferredError = null;
+      throw e;
+    }
+  }
+
+  destroy(): void {
+    this.encoder = null;
+    this.pass = null;
+    this.pool.trim();
+    this.staging.trim();
+    this.device.destroy();
+  }
+}
+
+function summarize(kernels: string[]): string {
+  if (kernels.length <= 12) return kernels.join('; ');
+  return [...kernels.slice(0, 6), `… ${kernels.length - 12} more …`, ...kernels.slice(-6)].join('; ');
+}
+
+function padTo4(data: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
+}
+
+/** Workgroup counts for `threads` threads in groups of `size`, folded into 2-D past the per-dimension limit. */
+export function grid1D(threads: number, size: number, maxPerDim = 65535): [number, number] {
+  const groups = Math.ceil(threads / size);
+  if (groups <= maxPerDim) return [groups, 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}

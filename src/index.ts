@@ -1,0 +1,20 @@
+/**
+ * dualalign-gpu: a WebGPU tensor + autograd engine with hand-written WGSL kernels, and the
+ * DualAlign model for multi-modal action quality assessment built on it.
+ */
+export { init, deviceInfo, sync, shutdown, gpuRuntime, isInitialized, type InitOptions, type DeviceInfo, type BackendChoice } from './gpu/init.js';
+export { GpuError, ShapeError, NoAdapterError } from './gpu/errors.js';
+export { Tensor } from './autograd/tensor.js';
+export type { DType, TypedArray } from './backend/backend.js';
+export { noGrad, tidy, scope, keep, isGradEnabled } from './autograd/engine.js';
+export { tensor, zeros, ones, full, arange, eye, rand, randn, to, type CreateOptions } from './autograd/ops/creation.js';
+export { manualSeed, Generator } from './autograd/ops/random.js';
+export {
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, neg, exp, log, sqrt, rsqrt, abs, relu, gelu, sigmoid, tanh, clamp, where, cast,
+} from './autograd/ops/elementwise.js';
+export { sum, mean, max, min, argmax, argmin, logsumexp } from './autograd/ops/reduce.js';
+export { reshape, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, split, concat, stack, indexSelect, oneHot, contiguous, zerosLike, onesLike } from './autograd/ops/shape.js';
+export { matmul, linear } from './autograd/ops/linalg.js';
+export { softmax, logSoftmax, layerNorm, l2Normalize, dropout } from './autograd/ops/nn.js';
+export { crossEntropy, mseLoss, type Reduction } from './autograd/ops/losses.js';
+export { fromNdarray, toNdarray } from './interop.js';

@@ -1,0 +1,70 @@
+/** GPU reductions over arbitrary axes (wgsl/reduce.wgsl). */
+import template from '../../wgsl/reduce.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
+import { sizeOf, type DType, type ReduceOp, type View } from '../backend/backend.js';
+import { Params, wgsl, wgslType } from './source.js';
+import { shapeStr } from '../gpu/errors.js';
+
+const OP_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4, logsumexp: 5 };
+
+/** Merges adjacent dims that are one run in memory, so most reductions see a single stride. */
+export function mergeDims(shape: number[], strides: number[]): { shape: number[]; strides: number[] } {
+  const s: number[] = [];
+  const t: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = s.length - 1;
+    if (last >= 0 && t[last] === strides[d] * shape[d]) {
+      s[last] *= shape[d];
+      t[last] = strides[d];
+    } else {
+      s.push(shape[d]);
+      t.push(strides[d]);
+    }
+  }
+  return { shape: s, strides: t };
+}
+
+function reduceKernel(op: ReduceOp, inDtype: DType, outDtype: DType, serial: boolean): Kernel {
+  return {
+    name: `reduce_${op}`,
+    key: `reduce:${op}:${inDtype}:${outDtype}:${serial ? 's' : 't'}`,
+    bindings: ['uniform', 'read', 'rw'],
+    entryPoint: serial ? 'main_serial' : 'main_tree',
+    code: () => wgsl(template, { IN_T: wgslType(inDtype), OUT_T: wgslType(outDtype), OP: OP_CODE[op] }),
+  };
+}
+
+export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly number[], scale: number, outDtype: DType): GPUBuffer {
+  const keep = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const sorted = [...axes].sort((a, b) => a - b);
+  const outShape = keep.map((d) => x.shape[d]);
+  const nOut = sizeOf(outShape);
+  const out = rt.alloc(nOut * 4, `${op} output ${shapeStr(outShape)}`);
+  if (nOut === 0) return out;
+  const red = mergeDims(
+    sorted.map((d) => x.shape[d]),
+    sorted.map((d) => x.strides[d]),
+  );
+  const kept = mergeDims(
+    keep.map((d) => x.shape[d]),
+    keep.map((d) => x.strides[d]),
+  );
+  const nRed = sizeOf(red.shape);
+  if (red.shape.length === 0) {
+    red.shape.push(1);
+    red.strides.push(0);
+  }
+  const serial = nRed <= 128 || nOut >= 16384;
+  const p = new Params()
+    .u32(nOut, nRed, kept.shape.length, red.shape.length)
+    .f32(scale)
+    .u32(x.offset)
+    .dims8(kept.shape)
+    .dims8(kept.strides)
+    .dims8(red.shape)
+    .dims8(red.strides);
+  const [gx, gy] = serial ? grid1D(nOut, 64, rt.limits.maxComputeWorkgroupsPerDimension) : grid1D(nOut, 1, rt.limits.maxComputeWorkgroupsPerDimension);
+  rt.dispatch(reduceKernel(op, x.dtype, outDtype, serial), p.build(), [x.storage.handle as GPUBuffer, out], [gx, gy], `${shapeStr(x.shape)} axes [${axes.join(',')}]`);
+  return out;
+}

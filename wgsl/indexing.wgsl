@@ -1,0 +1,60 @@
+// Indexing kernels on contiguous data viewed as [outer, n, inner] around an axis.
+//   gather:    out[o, i, k] = X[o, idx[i], k]              (one invocation per output)
+//   index_add: out[o, j, k] = sum over i with idx[i] == j of S[o, i, k]   (gather's adjoint;
+//              each output loops over the index list, so no float atomics are needed)
+//   place:     writes a contiguous part into a concatenation: out[o, at + k] = S[o, k]
+//   one_hot:   out[i, c] = 1 if idx[i] == c
+//#include common
+
+struct Params {
+  total: u32,
+  outer: u32,
+  n: u32,      // size of the axis in X / out
+  inner: u32,
+  m: u32,      // length of the index list (gather/index_add), width of the part (place)
+  at: u32,     // place: offset of the part along the flattened axis·inner
+  row: u32,    // place: flattened axis·inner of the output
+  _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> X: array<{{T}}>;
+@group(0) @binding(2) var<storage, read> Idx: array<i32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<{{T}}>;
+// place / one_hot bind only these:
+@group(0) @binding(1) var<storage, read> S: array<{{T}}>;
+@group(0) @binding(2) var<storage, read_write> Dst: array<{{T}}>;
+
+@compute @workgroup_size(256)
+fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_id(gid, nwg, 256u);
+  if (t >= P.total) { return; }
+  let k = t % P.inner;
+  let i = (t / P.inner) % P.m;
+  let o = t / (P.inner * P.m);
+  let j = u32(Idx[i]);
+  Out[t] = X[(o * P.n + j) * P.inner + k];
+}
+
+@compute @workgroup_size(256)
+fn index_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_id(gid, nwg, 256u);
+  if (t >= P.total) { return; }
+  let k = t % P.inner;
+  let j = (t / P.inner) % P.n;
+  let o = t / (P.inner * P.n);
+  var acc = {{T}}(0);
+  for (var i = 0u; i < P.m; i++) {
+    if (u32(Idx[i]) == j) { acc += X[(o * P.m + i) * P.inner + k]; }
+  }
+  Out[t] = acc;
+}
+
+@compute @workgroup_size(256)
+fn place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_id(gid, nwg, 256u);
+  if (t >= P.total) { return; }
+  let k = t % P.m;
+  let o = t / P.m;
+  Dst[o * P.row + P.at + k] = S[t];
+}
