@@ -3,6 +3,13 @@
  * dawn-browser.ts (see scripts/build.mjs), so no Node built-in reaches the bundle.
  */
 export async function nodeGpu(flags: string[]): Promise<GPU | null> {
+  if (!process.env.XDG_RUNTIME_DIR) {
+    // Mesa's drivers want a private runtime folder; headless servers often have none.
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'dualalign-xdg-'));
+  }
   const mod = await import('webgpu');
   // Dawn's globals (GPUBufferUsage, GPUMapMode, ...) are needed by code written against the web API.
   for (const [k, v] of Object.entries(mod.globals)) {
