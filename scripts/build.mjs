@@ -38,6 +38,7 @@ await build({
   plugins: [browserShim],
 });
 
-if (!process.argv.includes('--no-types')) {
+// Declarations only for the package build (`npm run build`); demo/bench builds skip the type check.
+if (process.argv.includes('--types')) {
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--emitDeclarationOnly'], { cwd: root, stdio: 'inherit' });
 }

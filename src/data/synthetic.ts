@@ -420,10 +420,9 @@ function renderMapped(
   const z = new Float32Array(LATENT);
   const h = new Float32Array(HIDDEN);
   const dt = 1 / steps;
-  // A cheap LCG picks entries of the normal table; seeded from the sample's own stream.
-  let noiseState = (rng.next() * 4294967296) >>> 0;
-  for (let t = 0; t < steps; t++) {
-    const tau = (t + 0.5) * dt + shift;
+
+  /** The noise-free features at normalised time tau, written into `row`. */
+  const cleanRow = (tau: number, row: Float32Array): void => {
     const now = movementAt(movement, tau);
     const before = movementAt(movement, tau - dt);
     z[0] = 2 * now.envelope;
@@ -443,27 +442,53 @@ function renderMapped(
       for (let k = 0; k < LATENT; k++) acc += map.w1[i * LATENT + k]! * z[k]!;
       h[i] = Math.tanh(acc);
     }
-    // out[t] = outScale * (bias + W2 h) + offset + noise, accumulated column by column
-    // (contiguous axpy loops: this is the generator's hot path).
-    const row = out.subarray(t * dim, (t + 1) * dim);
+    // outScale * (bias + W2 h) + offset, accumulated column by column (contiguous loops: the hot path).
     for (let c = 0; c < dim; c++) row[c] = style.outScale * map.bias[c]! + style.offset;
     for (let i = 0; i < HIDDEN; i++) {
       const coefficient = style.outScale * h[i]!;
       const column = i * dim;
       for (let c = 0; c < dim; c++) row[c] += coefficient * map.w2t[column + c]!;
     }
-    const noiseScale = style.noise * noise;
+  };
+
+  // Image frames (many, and smooth like consecutive CLIP frame embeddings) are computed at
+  // every 4th frame and interpolated; video and flow clips are computed one by one.
+  const keys = modality === 'image' ? Math.min(steps, Math.ceil(steps / 4) + 1) : steps;
+  if (keys === steps) {
+    for (let t = 0; t < steps; t++) cleanRow((t + 0.5) * dt + shift, out.subarray(t * dim, (t + 1) * dim));
+  } else {
+    const keyRows = new Float32Array(keys * dim);
+    for (let k = 0; k < keys; k++) {
+      const position = (k * (steps - 1)) / (keys - 1);
+      cleanRow((position + 0.5) * dt + shift, keyRows.subarray(k * dim, (k + 1) * dim));
+    }
+    for (let t = 0; t < steps; t++) {
+      const position = (t * (keys - 1)) / (steps - 1);
+      const k0 = Math.min(keys - 2, Math.floor(position));
+      const w = position - k0;
+      const a = k0 * dim;
+      const b = a + dim;
+      const row = t * dim;
+      for (let c = 0; c < dim; c++) out[row + c] = (1 - w) * keyRows[a + c]! + w * keyRows[b + c]!;
+    }
+  }
+
+  // Per-element noise from a table of normals indexed by a cheap LCG seeded from the sample's stream.
+  let noiseState = (rng.next() * 4294967296) >>> 0;
+  const noiseScale = style.noise * noise;
+  for (let t = 0; t < steps; t++) {
+    const row = t * dim;
     let norm = 0;
     for (let c = 0; c < dim; c++) {
       noiseState = (Math.imul(noiseState, 1664525) + 1013904223) >>> 0;
-      let value = row[c]! + noiseScale * normals[noiseState >>> 16]!;
+      let value = out[row + c]! + noiseScale * normals[noiseState >>> 16]!;
       if (modality === 'flow' && value < 0) value = 0;
-      row[c] = value;
+      out[row + c] = value;
       norm += value * value;
     }
     if (modality === 'image' && norm > 0) {
       const inv = 1 / Math.sqrt(norm);
-      for (let c = 0; c < dim; c++) row[c] *= inv;
+      for (let c = 0; c < dim; c++) out[row + c] *= inv;
     }
   }
   return { data: out, shape: [steps, dim] };
@@ -497,6 +522,11 @@ function renderSkeleton(
   const cx = 256 + subject.camera.dx;
   const cy = 420 + subject.camera.dy;
   const jitter = 1.5 * noise; // keypoint noise in pixels
+  let noiseState = (rng.next() * 4294967296) >>> 0;
+  const gaussian = (): number => {
+    noiseState = (Math.imul(noiseState, 1664525) + 1013904223) >>> 0;
+    return normals[noiseState >>> 16]!;
+  };
   // Each joint gets its own lever (distal joints move more) and tremor phase.
   const lever = Array.from({ length: joints }, (_, j) => (moving.has(j % 26) ? 0.6 + 0.4 * templateJoint(j)[1] + 0.2 * rng.next() : 0));
   const phase = Array.from({ length: joints }, () => 2 * Math.PI * rng.next());
@@ -512,11 +542,11 @@ function renderSkeleton(
       const z = bz + l * envelope * motion.direction[2];
       const base = (t * joints + j) * channels;
       // Orthographic camera: a little of the depth leaks into x (a slightly oblique view).
-      out[base] = cx + pixels * (x + 0.15 * z) + jitter * normals[(rng.next() * 65536) | 0]!;
-      if (channels > 1) out[base + 1] = cy - pixels * y + jitter * normals[(rng.next() * 65536) | 0]!;
+      out[base] = cx + pixels * (x + 0.15 * z) + jitter * gaussian();
+      if (channels > 1) out[base + 1] = cy - pixels * y + jitter * gaussian();
       if (channels > 2) {
         // Detection confidence drops for moving, trembling joints.
-        const confidence = 0.95 - 0.25 * Math.abs(wobble) * 10 - 0.05 * l - 0.03 * Math.abs(normals[(rng.next() * 65536) | 0]!);
+        const confidence = 0.95 - 0.25 * Math.abs(wobble) * 10 - 0.05 * l - 0.03 * Math.abs(gaussian());
         out[base + 2] = Math.min(1, Math.max(0.05, confidence));
       }
       if (channels > 3) out[base + 3] = z;
