@@ -39,13 +39,14 @@ fn gelu_tanh_d(x: f32) -> f32 {
   let t = tanh_(k * (x + 0.044715 * x * x * x));
   return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 0.134145 * x * x);
 }
-// pow with PyTorch's sign rule for integer exponents (WGSL's pow is undefined for x < 0).
-// mode: 0 even integer exponent, 1 odd integer, 2 other.
-fn pow_s(x: f32, e: f32, mode: f32) -> f32 {
-  if (mode > 1.5) { return pow(x, e); }
+// pow with PyTorch's rules (WGSL's pow is undefined for x < 0 and gives NaN for pow(0, 0)):
+// x^0 = 1; a negative base with an integer exponent keeps the sign rule; other negative bases NaN.
+fn pow_t(x: f32, e: f32) -> f32 {
   if (e == 0.0) { return 1.0; }
-  let m = pow(abs(x), e);
-  return select(m, m * sign(x), mode > 0.5);
+  if (x >= 0.0) { return pow(x, e); }
+  if (e != floor(e)) { var nan_bits = 0x7fc00000u; return bitcast<f32>(nan_bits); } // a var: not const-evaluated
+  let m = pow(-x, e);
+  return select(m, -m, fract(e * 0.5) != 0.0);
 }
 
 @compute @workgroup_size(256)

@@ -90,8 +90,9 @@ export function tidy<T>(fn: () => T): T {
   }
   const keepSet = new Set<Tensor>();
   collectTensors(result, keepSet);
-  disposeScope(scopes.pop()!, keepSet);
-  for (const t of keepSet) trackTensor(t);
+  const own = scopes.pop()!;
+  disposeScope(own, keepSet);
+  handToParent(own, keepSet);
   return result;
 }
 
@@ -111,8 +112,13 @@ export async function scope<T>(fn: () => Promise<T>): Promise<T> {
   const keepSet = new Set<Tensor>();
   collectTensors(result, keepSet);
   disposeScope(own, keepSet);
-  for (const t of keepSet) trackTensor(t);
+  handToParent(own, keepSet);
   return result;
+}
+
+/** Returned tensors the finished scope owned now belong to the enclosing one (tensors made outside stay where they were). */
+function handToParent(own: Set<Tensor>, keepSet: Set<Tensor>): void {
+  for (const t of keepSet) if (own.has(t)) trackTensor(t);
 }
 
 function removeScope(s: Set<Tensor>): void {
@@ -140,7 +146,7 @@ export function record(
   if (noGradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return out;
   const saved = save.map((t) => t.handle());
   out.requiresGrad = true;
-  out.node = { name, inputs, saved, backward: (g) => backward(g, saved) };
+  out.node = { name, inputs: [...inputs], saved, backward: (g) => backward(g, saved) };
   return out;
 }
 
@@ -174,9 +180,21 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** `seed` is owned (disposed) by the backward pass. */
+/** Number of node backward functions run so far (tests use it to see a shared subgraph visited once). */
+export let backwardCalls = 0;
+
+/**
+ * `seed` is owned (disposed) by the backward pass. Every gradient in flight is a distinct tensor
+ * object owned by this pass: a rule that passes g through (add, views) or returns one tensor for
+ * two inputs gets a fresh handle on the same storage, so disposing one never kills another.
+ */
 export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions, add: (a: Tensor, b: Tensor) => Tensor, materialize: (t: Tensor) => Tensor): void {
   const order = topoOrder(root);
+  for (const t of order) {
+    if (t.node && !t.node.backward) {
+      throw new Error(`backward through '${t.node.name}' a second time: its graph was freed; pass { retainGraph: true } to the first backward()`);
+    }
+  }
   const grads = new Map<Tensor, Tensor>();
   grads.set(root, seed);
   noGradDepth++;
@@ -186,9 +204,13 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions, a
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
-      if (!g) continue;
       grads.delete(t);
       const node = t.node;
+      if (!g) {
+        // No gradient reached this node: its saved tensors are still released.
+        if (node && !opts.retainGraph) freeNode(node);
+        continue;
+      }
       if (!node) {
         // A leaf: accumulate into .grad, which outlives every scope.
         const prev = t.grad;
@@ -199,12 +221,17 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions, a
         if (next !== g) g.dispose();
         continue;
       }
-      if (!node.backward) {
-        throw new Error(`backward through '${node.name}' a second time: its graph was freed; pass { retainGraph: true } to the first backward()`);
-      }
-      const backward = node.backward;
+      const backward = node.backward!;
+      backwardCalls++;
       // Each node's temporaries die with it; only the input gradients leave the tidy.
-      const inputGrads = tidy(() => backward(g));
+      const raw = tidy(() => backward(g));
+      const seen = new Set<Tensor>([g, ...node.saved]);
+      const inputGrads = raw.map((gi) => {
+        if (!gi) return null;
+        const own = seen.has(gi) ? gi.view(gi.shape, gi.strides, gi.offset) : gi;
+        seen.add(own);
+        return own;
+      });
       g.dispose();
       node.inputs.forEach((inp, i) => {
         const gi = inputGrads[i];
@@ -225,11 +252,12 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions, a
           grads.set(inp, gi);
         }
       });
+      for (let j = node.inputs.length; j < inputGrads.length; j++) inputGrads[j]?.dispose();
       if (!opts.retainGraph) freeNode(node);
     }
   } finally {
     noGradDepth--;
-    scopes.pop();
+    removeScope(temp);
     for (const g of grads.values()) g.dispose();
     for (const t of temp) t.dispose();
   }

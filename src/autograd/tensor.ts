@@ -3,8 +3,8 @@
  * Methods mirror PyTorch's names in camelCase and forward to the functional ops in ./ops/.
  */
 import { contiguousStrides, isContiguous, sizeOf, Storage, type Backend, type DType, type TypedArray, type View } from '../backend/backend.js';
-import { GpuError, shapeStr } from '../gpu/errors.js';
-import { keep as keepTensor, runBackward, trackTensor, type BackwardOptions, type GradNode } from './engine.js';
+import { GpuError, ShapeError, shapeStr } from '../gpu/errors.js';
+import { keep as keepTensor, noGrad, runBackward, trackTensor, type BackwardOptions, type GradNode } from './engine.js';
 import * as E from './ops/elementwise.js';
 import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
@@ -143,7 +143,10 @@ export class Tensor implements View {
     this.assertLive('backpropagate from');
     if (!this.requiresGrad) throw new GpuError(`backward() on ${this.describe()}, which does not require grad (no input had requiresGrad)`);
     if (!gradient && this.size !== 1) throw new GpuError(`backward() without a gradient needs a scalar, got ${this.describe()}`);
-    const seed = gradient ? E.mul(gradient, 1) : S.onesLike(this);
+    if (gradient && (gradient.rank !== this.rank || gradient.shape.some((d, i) => d !== this.shape[i]))) {
+      throw new ShapeError(`backward(): gradient ${gradient.describe()} does not match the shape of ${this.describe()}`);
+    }
+    const seed = gradient ? noGrad(() => S.contiguous(gradient, true)) : S.onesLike(this);
     runBackward(this, seed, opts, (a, b) => E.add(a, b), (t) => (t.isContiguous ? t : S.contiguous(t)));
   }
 

@@ -305,18 +305,18 @@ function reduceValues(op: ReduceOp, v: Float64Array): number {
       return v.length ? v.reduce((a, b) => (b < a || Number.isNaN(b) ? b : a), Infinity) : Infinity;
     case 'argmax': {
       let best = 0;
-      for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+      for (let i = 1; i < v.length; i++) if (v[i] > v[best] || (Number.isNaN(v[i]) && !Number.isNaN(v[best]))) best = i;
       return best;
     }
     case 'argmin': {
       let best = 0;
-      for (let i = 1; i < v.length; i++) if (v[i] < v[best]) best = i;
+      for (let i = 1; i < v.length; i++) if (v[i] < v[best] || (Number.isNaN(v[i]) && !Number.isNaN(v[best]))) best = i;
       return best;
     }
     case 'logsumexp': {
       let mx = -Infinity;
       for (const x of v) mx = Math.max(mx, x);
-      if (mx === -Infinity) return -Infinity;
+      if (!Number.isFinite(mx)) return mx; // ±inf or NaN is its own logsumexp
       let s = 0;
       for (const x of v) s += Math.exp(x - mx);
       return mx + Math.log(s);

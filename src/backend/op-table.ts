@@ -122,14 +122,20 @@ export const UNARY: Record<string, UnaryDef> = {
     op: m('rdiv_scalar', 1, 'p0 / a', (a, _b, _c, _d, p0) => p0 / a),
     grad: m('rdiv_scalar_grad', 3, '-c * b / a', (a, y, g) => (-g * y) / a),
   },
-  // p1 tells the kernel how to treat negative bases: 0 even integer exponent, 1 odd integer, 2 other.
+  // pow_t follows PyTorch for negative bases: integer exponents keep the sign rule, others give NaN.
   powScalar: {
-    op: m('pow_scalar', 1, 'pow_s(a, p0, p1)', (a, _b, _c, _d, p0) => Math.pow(a, p0)),
-    grad: m('pow_scalar_grad', 3, 'c * p0 * pow_s(a, p0 - 1.0, 1.0 - p1)', (a, _y, g, _d, p0) => g * p0 * Math.pow(a, p0 - 1)),
+    op: m('pow_scalar', 1, 'pow_t(a, p0)', (a, _b, _c, _d, p0) => Math.pow(a, p0)),
+    grad: m('pow_scalar_grad', 3, 'select(c * p0 * pow_t(a, p0 - 1.0), 0.0, p0 == 0.0)', (a, _y, g, _d, p0) =>
+      p0 === 0 ? 0 : g * p0 * Math.pow(a, p0 - 1),
+    ),
   },
   clamp: {
     op: m('clamp', 1, 'clamp(a, p0, p1)', (a, _b, _c, _d, p0, p1) => Math.min(Math.max(a, p0), p1)),
     grad: m('clamp_grad', 3, 'select(0.0, c, a >= p0 && a <= p1)', (a, _y, g, _d, p0, p1) => (a >= p0 && a <= p1 ? g : 0)),
+  },
+  minScalar: {
+    op: m('min_scalar', 1, 'min(a, p0)', (a, _b, _c, _d, p0) => Math.min(a, p0)),
+    grad: m('min_scalar_grad', 3, 'select(0.0, c, a <= p0)', (a, _y, g, _d, p0) => (a <= p0 ? g : 0)),
   },
   maxScalar: {
     op: m('max_scalar', 1, 'max(a, p0)', (a, _b, _c, _d, p0) => Math.max(a, p0)),
@@ -151,21 +157,21 @@ export const BINARY: Record<string, BinaryDef> = {
     grads: [m('div_grad_a', 4, 'd / b', (_a, b, _y, g) => g / b), m('div_grad_b', 4, '-d * c / b', (_a, b, y, g) => (-g * y) / b)],
   },
   pow: {
-    op: m('pow', 2, 'pow(a, b)', Math.pow),
+    op: m('pow', 2, 'pow_t(a, b)', (a, b) => Math.pow(a, b)),
     grads: [
-      m('pow_grad_a', 4, 'd * b * pow(a, b - 1.0)', (a, b, _y, g) => g * b * Math.pow(a, b - 1)),
+      m('pow_grad_a', 4, 'select(d * b * pow_t(a, b - 1.0), 0.0, b == 0.0)', (a, b, _y, g) => (b === 0 ? 0 : g * b * Math.pow(a, b - 1))),
       m('pow_grad_b', 4, 'select(0.0, d * c * log(a), a > 0.0)', (a, _b, y, g) => (a > 0 ? g * y * Math.log(a) : 0)),
     ],
   },
   maximum: {
-    op: m('maximum', 2, 'max(a, b)', Math.max),
+    op: m('maximum', 2, 'max(a, b)', (a, b) => Math.max(a, b)),
     grads: [
       m('maximum_grad_a', 4, 'select(select(0.0, 0.5 * d, a == b), d, a > b)', (a, b, _y, g) => (a > b ? g : a === b ? 0.5 * g : 0)),
       m('maximum_grad_b', 4, 'select(select(0.0, 0.5 * d, a == b), d, b > a)', (a, b, _y, g) => (b > a ? g : a === b ? 0.5 * g : 0)),
     ],
   },
   minimum: {
-    op: m('minimum', 2, 'min(a, b)', Math.min),
+    op: m('minimum', 2, 'min(a, b)', (a, b) => Math.min(a, b)),
     grads: [
       m('minimum_grad_a', 4, 'select(select(0.0, 0.5 * d, a == b), d, a < b)', (a, b, _y, g) => (a < b ? g : a === b ? 0.5 * g : 0)),
       m('minimum_grad_b', 4, 'select(select(0.0, 0.5 * d, a == b), d, b < a)', (a, b, _y, g) => (b < a ? g : a === b ? 0.5 * g : 0)),

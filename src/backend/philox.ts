@@ -41,9 +41,12 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
   return [c0, c1, c2, c3];
 }
 
-/** Maps a u32 to (0, 1) exactly as the kernel does: 24 bits, centred, so never 0 or 1. */
+/**
+ * Maps a u32 to (0, 1) exactly as the kernel does: 23 bits, centred, so never 0 or 1. Every value
+ * (k + 0.5) / 2^23 is exact in f32 as well as f64, so both backends get bit-identical uniforms.
+ */
 export function toUnit(x: number): number {
-  return ((x >>> 8) + 0.5) / 16777216;
+  return ((x >>> 9) + 0.5) / 8388608;
 }
 
 export class Philox {
@@ -58,7 +61,8 @@ export class Philox {
     const [x0, x1] = philox4x32(index >>> 0, Math.floor(index / 4294967296) >>> 0, 0, 0, this.k0, this.k1);
     const u = toUnit(x0);
     if (kind === 'uniform') return p0 + (p1 - p0) * u;
-    if (kind === 'bernoulli') return u < p0 ? 1 : 0;
+    // The kernel compares against p0 as an f32; so does the reference, or masks could differ.
+    if (kind === 'bernoulli') return u < Math.fround(p0) ? 1 : 0;
     const u2 = toUnit(x1);
     return p0 + p1 * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * u2);
   }

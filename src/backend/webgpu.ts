@@ -50,7 +50,8 @@ export class WebGpuBackend implements Backend {
 
   async toHost(v: View): Promise<TypedArray> {
     const n = sizeOf(v.shape);
-    const { view, done } = this.dense(v);
+    // A contiguous view is read in place, at its offset; anything else is packed first.
+    const { view, done } = isContiguous(v) ? { view: v, done: () => {} } : this.dense(v);
     try {
       const bytes = await this.rt.read(view.storage.handle as GPUBuffer, n * 4, view.offset * 4);
       return v.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);

@@ -240,7 +240,7 @@ export function writeNpy(arr: NdArrayLike): Uint8Array {
 export interface ReadNpzOptions extends ReadNpyOptions {
   /** Inflates deflated entries (np.savez_compressed); see npy.node.ts `nodeInflateRaw`. */
   inflateRaw?: InflateRaw;
-  /** Refuse archives expanding to more than this many bytes (default 4 GiB). */
+  /** Refuse archives expanding to more than this many bytes (default 1 GiB). */
   maxUncompressedBytes?: number;
 }
 

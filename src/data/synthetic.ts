@@ -65,14 +65,15 @@ export interface SyntheticOptions {
 }
 
 /**
- * Relative grade frequencies per action (index = grade), skewed toward grade 0 as severe
- * cases are rare, with action 01 nearly uniform and 09/12 highly skewed, echoing the
- * diversity indices the paper reports (Fig. 16).
+ * Relative grade frequencies per action (index = grade), mostly skewed toward grade 0.
+ * Chosen so the full-scale diversity index alpha (Eq. 20) is close to the values the paper
+ * reports (Fig. 16): action 01 ~5.8 (nearly uniform), 03 ~4.3, 12 ~1.0; 09 is the most
+ * skewed that still has every grade (the paper's 0.00 would leave a single grade).
  */
 const GRADE_WEIGHTS: Readonly<Record<string, readonly number[]>> = {
-  '01': [18, 20, 22, 20, 22, 21],
+  '01': [10, 16, 26, 20, 28, 23],
   '02': [100, 24, 10],
-  '03': [50, 30, 22, 16, 10, 8],
+  '03': [78, 26, 14, 9, 5, 4],
   '04': [110, 18, 6, 4, 2],
   '05': [60, 45, 30, 22, 16, 12, 8],
   '06': [70, 35, 18, 10],
@@ -81,7 +82,7 @@ const GRADE_WEIGHTS: Readonly<Record<string, readonly number[]>> = {
   '09': [110, 10, 5, 2],
   '10': [75, 35, 18, 10, 5],
   '11': [95, 14, 7, 4, 3],
-  '12': [118, 8, 4, 3],
+  '12': [122, 6, 3, 2],
 };
 
 const ACTION_DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -136,9 +137,9 @@ const GROUP_JOINTS: Readonly<Record<JointGroup, readonly number[]>> = {
 
 /** Per-modality constants of the synthetic world (lag in sequence fractions, noise, signal strengths). */
 const MODALITY_STYLE = {
-  video: { lag: 0.06, jitter: 0.05, qualityNoise: 0.45, privateScale: 1.3, noise: 0.6, outScale: 1.0, offset: 0.0 },
-  flow: { lag: -0.08, jitter: 0.06, qualityNoise: 0.4, privateScale: 1.2, noise: 0.5, outScale: 2.5, offset: 0.3 },
-  image: { lag: 0.1, jitter: 0.05, qualityNoise: 0.55, privateScale: 1.4, noise: 0.8, outScale: 1.0, offset: 0.0 },
+  video: { lag: 0.06, jitter: 0.05, qualityNoise: 0.6, privateScale: 1.3, noise: 0.6, outScale: 1.0, offset: 0.0 },
+  flow: { lag: -0.08, jitter: 0.06, qualityNoise: 0.8, privateScale: 1.2, noise: 0.5, outScale: 2.5, offset: 0.3 },
+  image: { lag: 0.1, jitter: 0.05, qualityNoise: 1.0, privateScale: 1.4, noise: 0.8, outScale: 1.0, offset: 0.0 },
 } as const;
 type MappedModality = keyof typeof MODALITY_STYLE;
 
@@ -149,7 +150,6 @@ interface SubjectProfile {
   id: string;
   age: number;
   girl: boolean;
-  ability: number;
   style: [number, number, number];
   bodyScale: number;
   camera: { scale: number; dx: number; dy: number };
@@ -205,7 +205,8 @@ export function generateSyntheticMMJDM(options: SyntheticOptions): Dataset {
     const actionSamples: Sample[] = grades.map((grade, index) => {
       const rng = deriveRng(seed, 'sample', spec.id, index);
       const quality = (grade + 0.15 + 0.7 * rng.next()) / numGrades;
-      const subject = pickSubject(subjects, quality, rng);
+      // Subjects are drawn independently of quality, so the text (action + subject) says nothing about the grade.
+      const subject = subjects[rng.int(subjects.length)]!;
       const sample: Sample = {
         id: `JDM${spec.id}_${String(index + 1).padStart(4, '0')}`,
         action: spec.id,
@@ -295,23 +296,11 @@ function makeSubjects(seed: number, count: number): SubjectProfile[] {
       id: `S${String(i + 1).padStart(2, '0')}`,
       age: 3 + rng.int(13),
       girl: rng.next() < 0.5,
-      ability: rng.normal(),
       style: [rng.normal(), rng.normal(), rng.normal()],
       bodyScale: 0.85 + 0.3 * rng.next(),
       camera: { scale: 0.8 + 0.4 * rng.next(), dx: 40 * rng.normal(), dy: 30 * rng.normal() },
     };
   });
-}
-
-/** Subjects with higher ability tend to have better-graded samples (mildly, as in a real cohort). */
-function pickSubject(subjects: SubjectProfile[], quality: number, rng: Rng): SubjectProfile {
-  const weights = subjects.map((s) => Math.exp(1.5 * s.ability * (quality - 0.5)));
-  let r = rng.next() * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < subjects.length; i++) {
-    r -= weights[i]!;
-    if (r <= 0) return subjects[i]!;
-  }
-  return subjects[subjects.length - 1]!;
 }
 
 function makeModalityMap(worldSeed: number, modality: string, dim: number): ModalityMap {
@@ -377,7 +366,8 @@ function drawMovement(quality: number, rng: Rng): Movement {
     quality,
     onset: 0.05 + 0.2 * rng.next(),
     duration: 0.5 + 0.3 * rng.next(),
-    amplitude: 0.3 + 0.7 * quality,
+    // Effort and body size vary from recording to recording independently of quality.
+    amplitude: (0.3 + 0.7 * quality) * Math.exp(0.35 * rng.normal()),
     tremor: 0.3 * (1 - quality) * (0.6 + 0.4 * rng.next()),
     tremorFrequency: 6 + 5 * rng.next(),
     tremorPhase: 2 * Math.PI * rng.next(),
@@ -474,13 +464,13 @@ function renderMapped(
   }
 
   // Per-element noise from a table of normals indexed by a cheap LCG seeded from the sample's stream.
-  let noiseState = (rng.next() * 4294967296) >>> 0;
+  let noiseState = (rng.next() * 4294967296) | 0;
   const noiseScale = style.noise * noise;
   for (let t = 0; t < steps; t++) {
     const row = t * dim;
     let norm = 0;
     for (let c = 0; c < dim; c++) {
-      noiseState = (Math.imul(noiseState, 1664525) + 1013904223) >>> 0;
+      noiseState = (Math.imul(noiseState, 1664525) + 1013904223) | 0;
       let value = out[row + c]! + noiseScale * normals[noiseState >>> 16]!;
       if (modality === 'flow' && value < 0) value = 0;
       out[row + c] = value;
@@ -518,13 +508,17 @@ function renderSkeleton(
   const motion = ACTION_MOTION[actionId]!;
   const moving = new Set(GROUP_JOINTS[motion.group]);
   const out = new Float32Array(frames * joints * channels);
-  const pixels = 280 * subject.camera.scale * subject.bodyScale;
-  const cx = 256 + subject.camera.dx;
-  const cy = 420 + subject.camera.dy;
-  const jitter = 1.5 * noise; // keypoint noise in pixels
-  let noiseState = (rng.next() * 4294967296) >>> 0;
+  // Recordings come from different devices: zoom, framing and viewpoint change per sample.
+  const pixels = 280 * subject.camera.scale * subject.bodyScale * Math.exp(0.2 * rng.normal());
+  const cx = 256 + subject.camera.dx + 25 * rng.normal();
+  const cy = 420 + subject.camera.dy + 15 * rng.normal();
+  const view = 0.45 * rng.normal(); // rotation about the vertical axis, radians
+  const cosView = Math.cos(view);
+  const sinView = Math.sin(view);
+  const jitter = 6 * noise; // keypoint noise in pixels
+  let noiseState = (rng.next() * 4294967296) | 0;
   const gaussian = (): number => {
-    noiseState = (Math.imul(noiseState, 1664525) + 1013904223) >>> 0;
+    noiseState = (Math.imul(noiseState, 1664525) + 1013904223) | 0;
     return normals[noiseState >>> 16]!;
   };
   // Each joint gets its own lever (distal joints move more) and tremor phase.
@@ -541,15 +535,15 @@ function renderSkeleton(
       const y = by + l * envelope * motion.direction[1] + wobble;
       const z = bz + l * envelope * motion.direction[2];
       const base = (t * joints + j) * channels;
-      // Orthographic camera: a little of the depth leaks into x (a slightly oblique view).
-      out[base] = cx + pixels * (x + 0.15 * z) + jitter * gaussian();
+      // Orthographic camera, rotated by the sample's viewpoint.
+      out[base] = cx + pixels * (cosView * x + sinView * z) + jitter * gaussian();
       if (channels > 1) out[base + 1] = cy - pixels * y + jitter * gaussian();
       if (channels > 2) {
-        // Detection confidence drops for moving, trembling joints.
-        const confidence = 0.95 - 0.25 * Math.abs(wobble) * 10 - 0.05 * l - 0.03 * Math.abs(gaussian());
+        // Detection confidence: lower for oblique views and, a little, for trembling joints.
+        const confidence = 0.92 - 0.2 * Math.abs(sinView) - 0.4 * Math.abs(wobble) - 0.06 * Math.abs(gaussian());
         out[base + 2] = Math.min(1, Math.max(0.05, confidence));
       }
-      if (channels > 3) out[base + 3] = z;
+      if (channels > 3) out[base + 3] = cosView * z - sinView * x;
     }
   }
   return { data: out, shape: [frames, joints, channels] };

@@ -19,7 +19,7 @@ export interface ZipEntry {
 
 export interface ReadZipOptions {
   inflateRaw?: InflateRaw;
-  /** Refuse archives whose entries add up to more than this many bytes (default 4 GiB). */
+  /** Refuse archives whose entries add up to more than this many bytes (default 1 GiB). */
   maxUncompressedBytes?: number;
   /** Label for error messages (e.g. the file name). */
   what?: string;
@@ -143,9 +143,17 @@ export function verifyZipEntry(entry: ZipEntry, data: Uint8Array, what = 'zip'):
 }
 
 function checkTotals(entries: ZipEntry[], options: ReadZipOptions, what: string): void {
-  const limit = options.maxUncompressedBytes ?? 4 * 1024 ** 3;
+  const limit = options.maxUncompressedBytes ?? 1024 ** 3;
   let total = 0;
-  for (const entry of entries) total += entry.uncompressedSize;
+  for (const entry of entries) {
+    // DEFLATE cannot expand more than ~1032:1, and stored data does not expand: a size
+    // beyond that is a lie meant to make us allocate.
+    const ceiling = entry.method === 0 ? entry.compressedSize : entry.compressedSize * 1032 + 1024;
+    if (entry.uncompressedSize > ceiling) {
+      throw new ZipError(`${what}: '${entry.name}' claims ${entry.uncompressedSize} bytes from ${entry.compressedSize} compressed`);
+    }
+    total += entry.uncompressedSize;
+  }
   if (total > limit) throw new ZipError(`${what}: entries expand to ${total} bytes, more than the limit of ${limit}`);
 }
 

@@ -62,6 +62,14 @@ export class BufferPool {
     this.stats_.freeBytes += size;
   }
 
+  /** Destroys an acquired buffer instead of recycling it (e.g. one whose mapping failed). */
+  discard(buffer: GPUBuffer): void {
+    this.stats_.inUse--;
+    this.stats_.live--;
+    this.stats_.liveBytes -= buffer.size;
+    buffer.destroy();
+  }
+
   /** Destroys every free buffer (in-use buffers are untouched). */
   trim(): void {
     for (const list of this.freeLists.values()) {

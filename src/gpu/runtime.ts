@@ -57,7 +57,8 @@ export class GpuRuntime {
   private arenaCpu = new Uint8Array(ARENA_BYTES);
   private arenaUsed = 0;
   private arenaGpu: GPUBuffer;
-  private pendingChecks: Promise<void>[] = [];
+  /** One promise per pipeline / batch, resolving to its error (never rejecting: no unhandled rejections). */
+  private pendingChecks: Promise<GpuError | null>[] = [];
   private deferredError: GpuError | null = null;
   private lostMessage: string | null = null;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
@@ -162,8 +163,8 @@ export class GpuRuntime {
       compute: { module, entryPoint: kernel.entryPoint ?? 'main' },
     });
     const newEntry: PipelineEntry = { pipeline, layout };
-    const check = device.popErrorScope().then(async (err) => {
-      if (!err) return;
+    const check = device.popErrorScope().then(async (err): Promise<GpuError | null> => {
+      if (!err) return null;
       let detail = err.message;
       try {
         const info = await module.getCompilationInfo();
@@ -173,8 +174,8 @@ export class GpuRuntime {
         /* keep the validation message */
       }
       newEntry.error = new GpuError(`kernel '${kernel.name}' (${kernel.key}) failed to compile: ${detail}`);
-      throw newEntry.error;
-    });
+      return newEntry.error;
+    }, (e: Error) => new GpuError(`kernel '${kernel.name}' (${kernel.key}): error scope failed: ${e.message}`));
     this.pendingChecks.push(check);
     this.pipelines.set(kernel.key, newEntry);
     return newEntry;
@@ -254,12 +255,15 @@ export class GpuRuntime {
     const validation = this.device.popErrorScope();
     const oom = this.device.popErrorScope();
     this.pendingChecks.push(
-      Promise.all([validation, oom]).then(([v, o]) => {
-        const err = v ?? o;
-        if (!err) return;
-        const kind = o && !v ? 'out of GPU memory' : 'GPU validation error';
-        throw new GpuError(`${kind} in the batch running [${summarize(kernels)}]: ${err.message}`);
-      }),
+      Promise.all([validation, oom]).then(
+        ([v, o]) => {
+          const err = v ?? o;
+          if (!err) return null;
+          const kind = o && !v ? 'out of GPU memory' : 'GPU validation error';
+          return new GpuError(`${kind} in the batch running [${summarize(kernels)}]: ${err.message}`);
+        },
+        (e: Error) => new GpuError(`GPU error scope failed in the batch running [${summarize(kernels)}]: ${e.message}`),
+      ),
     );
     this.encoder = null;
     this.pass = null;
@@ -282,6 +286,8 @@ export class GpuRuntime {
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, size);
     } catch (e) {
+      // A staging buffer whose mapping failed is not reused.
+      this.staging.discard(staging);
       this.checkAlive('read a tensor');
       await this.checkErrors();
       throw new GpuError(`reading a tensor back failed: ${(e as Error).message}`);
@@ -305,9 +311,9 @@ export class GpuRuntime {
     const checks = this.pendingChecks;
     this.pendingChecks = [];
     // In recording order, so a kernel's compile error is reported before the batch it broke.
-    const settled = await Promise.allSettled(checks);
-    const failed = settled.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const errors = await Promise.all(checks);
+    const failed = errors.find((e) => e !== null);
+    if (failed) throw failed;
     if (this.deferredError) {
       const e = this.deferredError;
       this.deferredError = null;

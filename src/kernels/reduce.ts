@@ -60,6 +60,7 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
     .u32(nOut, nRed, kept.shape.length, red.shape.length)
     .f32(scale)
     .u32(x.offset)
+    .f32(-Infinity)
     .dims8(kept.shape)
     .dims8(kept.strides)
     .dims8(red.shape)

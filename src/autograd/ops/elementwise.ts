@@ -26,10 +26,30 @@ function applyGrad(rule: GradRule, operands: Tensor[], params: number[]): Tensor
   return rule === 'g' ? g : mapRaw(rule, operands, params, g.dtype, g.shape);
 }
 
+/** The name users know an internal op by (errors name what the user called). */
+const PUBLIC_NAME: Record<string, string> = {
+  addScalar: 'add', mulScalar: 'mul', rsubScalar: 'sub', rdivScalar: 'div', powScalar: 'pow',
+  maxScalar: 'maximum', minScalar: 'minimum', geluTanh: 'gelu',
+};
+
+/** Ops that keep int32 when every operand is int32 (and every scalar an integer); the rest need floats. */
+const INT_OPS = new Set(['add', 'sub', 'mul', 'maximum', 'minimum', 'neg', 'abs', 'clamp', 'addScalar', 'mulScalar', 'rsubScalar', 'maxScalar', 'minScalar']);
+
+/**
+ * Result dtype: float64 if any input is, else float32 if any is float, else int32 for the integer
+ * ops above (computed in f32 by the kernel: exact for |values| < 2^24) and an error for the rest.
+ */
+function resultDtype(name: string, inputs: Tensor[], params: number[]): DType {
+  if (inputs.some((t) => t.dtype === 'float64')) return 'float64';
+  if (inputs.some((t) => t.dtype === 'float32')) return 'float32';
+  if (!INT_OPS.has(name)) requireFloat(PUBLIC_NAME[name] ?? name, ...inputs);
+  return params.every((p) => Number.isInteger(p)) ? 'int32' : 'float32';
+}
+
 export function unary(name: keyof typeof UNARY, x: Tensor, params: number[] = []): Tensor {
   const def = UNARY[name];
-  requireFloat(name, x);
-  const y = mapRaw(def.op, [x], params, x.dtype);
+  backendOf(PUBLIC_NAME[name] ?? name, x);
+  const y = mapRaw(def.op, [x], params, resultDtype(name, [x], params));
   const rule = def.grad;
   if (!rule) return y;
   return record(name, y, [x], (g, [xs, ys]) => [applyGrad(rule, [xs, ys, g], params)], [x, y]);
@@ -41,8 +61,8 @@ function scalarOp(name: 'addScalar' | 'mulScalar' | 'rsubScalar' | 'rdivScalar',
 
 export function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
   const def = BINARY[name];
-  requireFloat(name, a, b);
-  const y = mapRaw(def.op, [a, b], [], a.dtype);
+  backendOf(name, a, b);
+  const y = mapRaw(def.op, [a, b], [], resultDtype(name, [a, b], []));
   const [ra, rb] = def.grads;
   if (!ra && !rb) return y;
   return record(
@@ -84,6 +104,8 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
   return binary('mul', a, b);
 }
 export function div(a: TensorLike, b: TensorLike): Tensor {
+  // Division is true division: int32 operands must be converted by the caller (.toFloat()).
+  requireFloat('div', ...[a, b].filter((t): t is Tensor => typeof t !== 'number'));
   if (typeof b === 'number') return scalarOp('mulScalar', a as Tensor, 1 / b);
   if (typeof a === 'number') return scalarOp('rdivScalar', b, a);
   return binary('div', a, b);
@@ -104,8 +126,8 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
   return binary('maximum', a, b);
 }
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') return neg(unary('maxScalar', neg(a as Tensor), [-b]));
-  if (typeof a === 'number') return minimum(b, a);
+  if (typeof b === 'number') return unary('minScalar', a as Tensor, [b]);
+  if (typeof a === 'number') return unary('minScalar', b, [a]);
   return binary('minimum', a, b);
 }
 
@@ -165,7 +187,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 
 /** Converts dtype (float32 <-> int32; float64 on the CPU backend). int32 truncates toward zero. */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  backendOf('cast', x);
   if (x.dtype === dtype) return alias(x);
+  if (dtype === 'float64' && x.backend.name !== 'cpu') throw new ShapeError(`cast: float64 is only available on the CPU backend (WebGPU has no f64); got ${x.describe()}`);
   const y = mapRaw(COPY, [x], [], dtype, x.shape);
   if (dtype === 'int32' || x.dtype === 'int32') return y;
   return record('cast', y, [x], (g) => [cast(g, x.dtype)]);

@@ -1,5 +1,5 @@
 /** matmul (batched, broadcasting, transposed operands as views) and the fused linear layer op. */
-import type { Activation } from '../../backend/backend.js';
+import { isContiguous, type Activation } from '../../backend/backend.js';
 import { UNARY } from '../../backend/op-table.js';
 import { ShapeError, shapeStr } from '../../gpu/errors.js';
 import { isGradEnabled, record } from '../engine.js';
@@ -8,30 +8,28 @@ import { backendOf, broadcastShapes, broadcastView, requireFloat, wrap } from '.
 import { mapRaw } from './elementwise.js';
 import * as E from './elementwise.js';
 import { sum, sumTo } from './reduce.js';
-import { reshape, squeeze, transpose, unsqueeze } from './shape.js';
+import { contiguous, reshape, squeeze, transpose, unsqueeze } from './shape.js';
 
 /** a @ b with PyTorch's rules: 1-D operands are promoted, batch dimensions broadcast. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat('matmul', a, b);
   backendOf('matmul', a, b);
   if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: operands must have at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
-  if (a.rank === 1) {
-    const a2 = unsqueeze(a, 0);
-    const y = matmul(a2, b);
-    const r = squeeze(y, -2);
-    a2.dispose();
-    y.dispose();
+  if (a.rank >= 2 && b.rank >= 2) return matmulCore(a, b, null, 'none');
+  // A vector on the left is a row, on the right a column; the added dims are removed again.
+  const a2 = a.rank === 1 ? unsqueeze(a, 0) : a;
+  const b2 = b.rank === 1 ? unsqueeze(b, 1) : b;
+  let y = matmulCore(a2, b2, null, 'none');
+  const drop = (t: Tensor, axis: number) => {
+    const r = squeeze(t, axis);
+    t.dispose();
     return r;
-  }
-  if (b.rank === 1) {
-    const b2 = unsqueeze(b, 1);
-    const y = matmul(a, b2);
-    const r = squeeze(y, -1);
-    b2.dispose();
-    y.dispose();
-    return r;
-  }
-  return matmulCore(a, b, null, 'none');
+  };
+  if (b.rank === 1) y = drop(y, -1);
+  if (a.rank === 1) y = drop(y, b.rank === 1 ? -1 : -2);
+  if (a2 !== a) a2.dispose();
+  if (b2 !== b) b2.dispose();
+  return y;
 }
 
 function matmulCore(a: Tensor, b: Tensor, bias: Tensor | null, activation: Activation): Tensor {
@@ -43,7 +41,10 @@ function matmulCore(a: Tensor, b: Tensor, bias: Tensor | null, activation: Activ
   const batch = broadcastShapes('matmul (batch dims)', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const av = broadcastView(a, [...batch, M, K]);
   const bv = broadcastView(b, [...batch, K, N]);
-  const y = wrap(a.backend.matmul(av, bv, bias, activation), [...batch, M, N], a.dtype);
+  // The kernel reads the bias as a dense row; a strided bias (rare) is packed first.
+  const biasView = bias && !isContiguous(bias) ? contiguous(bias) : bias;
+  const y = wrap(a.backend.matmul(av, bv, biasView, activation), [...batch, M, N], a.dtype);
+  if (biasView !== bias) biasView?.dispose();
   return record(
     'matmul',
     y,

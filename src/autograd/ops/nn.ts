@@ -1,7 +1,7 @@
 /** Neural-network ops: softmax, logSoftmax, layerNorm, l2Normalize, dropout. */
 import { MASK_SCALE } from '../../backend/op-table.js';
 import { ShapeError } from '../../gpu/errors.js';
-import { record } from '../engine.js';
+import { record, tidy } from '../engine.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf, normAxis, requireFloat, wrap } from './util.js';
 import { mapRaw } from './elementwise.js';
@@ -44,6 +44,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
   requireFloat('layerNorm', x);
   const backend = backendOf('layerNorm', x, ...(weight ? [weight] : []), ...(bias ? [bias] : []));
+  if (x.rank === 0) throw new ShapeError(`layerNorm: needs at least one dimension, got ${x.describe()}`);
   const D = x.shape[x.rank - 1];
   for (const [n, p] of [['weight', weight], ['bias', bias]] as const) {
     if (p && (p.rank !== 1 || p.shape[0] !== D)) throw new ShapeError(`layerNorm: ${n} ${p.describe()} must be [${D}] for input ${x.describe()}`);
@@ -74,20 +75,18 @@ export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor 
   return out;
 }
 
-/** x / max(‖x‖₂, eps) along axis (PyTorch's F.normalize). Gradients flow through the norm. */
+/**
+ * x / max(‖x‖₂, eps) along axis (PyTorch's F.normalize), computed as x · rsqrt(max(Σx², eps²)):
+ * the same function, but a zero row gets a zero gradient instead of sqrt's 0/0 = NaN.
+ */
 export function l2Normalize(x: Tensor, axis = -1, eps = 1e-12): Tensor {
   requireFloat('l2Normalize', x);
-  const sq = E.mul(x, x);
-  const ss = sum(sq, axis, true);
-  const n = E.sqrt(ss);
-  const d = E.maximum(n, eps);
-  const y = E.div(x, d);
-  for (const t of [sq, ss, n, d]) t.dispose();
-  return y;
+  return tidy(() => E.mul(x, E.rsqrt(E.maximum(sum(E.mul(x, x), axis, true), eps * eps))));
 }
 
 /** Inverted dropout: zeroes each element with probability p and scales the rest by 1/(1-p). */
 export function dropout(x: Tensor, p: number, training = true): Tensor {
+  requireFloat('dropout', x);
   if (p < 0 || p >= 1) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   if (!training || p === 0) return E.mul(x, 1);
   const mask = randomRaw(x, 'bernoulli', x.shape, 1 - p, 0);

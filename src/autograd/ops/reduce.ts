@@ -28,8 +28,9 @@ function expandBack(g: Tensor, shape: readonly number[], axes: number[]): Tensor
   return out;
 }
 
+/** Sum over axes (all by default). int32 sums stay int32 (exact below 2^24) and carry no gradient. */
 export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
-  requireFloat('sum', x);
+  backendOf('sum', x);
   const ax = normAxes(axes, x.rank, 'sum');
   const y = reduceRaw('sum', x, ax, keepDims);
   return record('sum', y, [x], (g) => [expandBack(g, x.shape, ax)]);
@@ -49,7 +50,7 @@ export function mean(x: Tensor, axes?: number | number[], keepDims = false): Ten
 }
 
 function extremum(op: 'max' | 'min', x: Tensor, axes: number | number[] | undefined, keepDims: boolean): Tensor {
-  requireFloat(op, x);
+  backendOf(op, x);
   const ax = normAxes(axes, x.rank, op);
   if (ax.some((a) => x.shape[a] === 0)) throw new ShapeError(`${op}: cannot reduce an empty axis of ${shapeStr(x.shape)}`);
   const y = reduceRaw(op, x, ax, keepDims);

@@ -78,7 +78,9 @@ export function transpose(x: Tensor, d0 = -2, d1 = -1): Tensor {
 }
 
 export function expand(x: Tensor, shape: number[]): Tensor {
-  const target = shape.map((d, i) => (d === -1 ? x.shape[i - (shape.length - x.rank)] : d));
+  const lead = shape.length - x.rank;
+  if (lead < 0 || shape.some((d, i) => d === -1 && i < lead)) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+  const target = shape.map((d, i) => (d === -1 ? x.shape[i - lead] : d));
   const out = broadcastShapes('expand', x.shape, target);
   if (!sameShape(out, target)) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const v = broadcastView(x, target);

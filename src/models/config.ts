@@ -1,0 +1,300 @@
+/**
+ * DualAlign configuration: every option has the paper's value as its default (§5.1), and the
+ * modalities, their encoders, the anchor and the fusion order are data, so other setups (a
+ * skeleton-only one, a modality removed, the ablations of Table 6 / Fig. 9) are configurations.
+ *
+ * Stage-1 ("visual") streams produce D1 clip tokens:
+ *   kind 'linear': per-token features [L, inputDim] (VST video clips 768-d, I3D flow 1024-d,
+ *                  or any per-frame feature such as joint angles flattened to [T, C]) -> Linear to
+ *                  D1 -> GELU -> dropout; L is pooled to the clip count when it differs.
+ *   kind 'graph':  joints [T, J, channels] -> graph convolutions over the layout's normalized
+ *                  adjacency -> mean over joints -> mean over the frames of each clip -> Linear to D1.
+ * The anchor is one stage-1 stream (video in the paper). The others are fused into it in
+ * `fusion` order (paper: SpatialEn with skeleton, then TemporalEn with flow).
+ *
+ * Stage-2 inputs: `image` (CLIP image tokens [Timg, 512] -> Linear to D2 -> TemporalModulate)
+ * and `text` (CLIP text [512] -> Linear to D2). Either may be null.
+ */
+import type { JointLayoutSpec } from '../nn/graph.js';
+
+export type EncoderKind = 'linear' | 'graph';
+
+export interface StreamSpec {
+  /** The batch modality key (Sample.modalities[name]). */
+  name: string;
+  kind: EncoderKind;
+  /** linear: features per token; graph: channels per joint (extra input channels are dropped, missing ones zero). */
+  inputDim: number;
+  /** graph: the joint layout (name or { joints, edges }). */
+  layout?: JointLayoutSpec;
+  /** graph: widths of the graph-convolution layers (default [64, 128, 256]). */
+  gcnChannels?: number[];
+  /**
+   * graph: input normalization per sample: 'center' subtracts each frame's mean over joints and
+   * divides by the sample's RMS (pixel or world coordinates); 'scale' only divides by the RMS
+   * (angles); 'none'. Default 'center'.
+   */
+  inputNorm?: 'center' | 'scale' | 'none';
+  /** May this stream be absent for a sample (placeholder + mask)? Default true except for the anchor. */
+  optional?: boolean;
+}
+
+export interface Stage2Spec {
+  name: string;
+  inputDim: number;
+}
+
+export interface ImageSpec extends Stage2Spec {
+  /** Temporal convolution width of TemporalModulate (odd, default 3). */
+  kernelSize?: number;
+}
+
+export interface FusionStep {
+  /** The stream fused into the running anchor tokens. */
+  with: string;
+  /** Module name (paper: 'spatialEn' for skeleton, 'temporalEn' for flow). */
+  name?: string;
+}
+
+export type AlignmentMode = 'two-stage' | 'none' | 'cosine' | 'one-stage-gram' | 'vfs-only' | 'vit-only';
+export type FusionMode = 'two-stage' | 'concat' | 'add' | 'cross-attention';
+
+export interface DualAlignConfig {
+  /** Number of grades G (task 'grade'). */
+  numGrades?: number;
+  /** 'grade' (ETF over G grades) or 'score' (coarse-to-fine ETF over a score range). */
+  task?: 'grade' | 'score';
+  /** task 'score': [min, max] of the scores (default [0, 100]). */
+  scoreRange?: [number, number];
+  /** task 'score': coarse intervals (default 10) and fine intervals within each (default 10). */
+  coarseBins?: number;
+  fineBins?: number;
+
+  /** D1 (stage-1 tokens, default 1024), D2 (stage-2, default 512), D3 (final h, default 512). */
+  d1?: number;
+  d2?: number;
+  d3?: number;
+  /** Attention heads in every cross-attention (default 8). */
+  heads?: number;
+  /** Dropout on the embeddings and before the head (default 0.5). */
+  dropout?: number;
+  /** Dropout on the attention probabilities (default 0). */
+  attnDropout?: number;
+  /** GRAM temperature τ (default 0.1). */
+  tau?: number;
+  /** λ1 (L_vfs) and λ2 (L_vit), default 1 and 1. */
+  lambda1?: number;
+  lambda2?: number;
+  /** Scale of the ETF logits g·h (unit vectors; default 1 as in Eq. 2). */
+  logitScale?: number;
+  /** Label smoothing of L_grade (default 0). */
+  labelSmoothing?: number;
+
+  /** Stage-1 streams (default: video 768 linear, flow 1024 linear, skeleton 26-joint graph). */
+  streams?: StreamSpec[];
+  /** The anchor stream (default 'video'). */
+  anchor?: string;
+  /** Stage-1 fusion order (default SpatialEn with skeleton, then TemporalEn with flow). */
+  fusion?: FusionStep[];
+  /**
+   * 'sequential' (default, Eqs. 11–12): queries are the anchor (video) tokens; SpatialEn attends
+   * to skeleton tokens, TemporalEn (queries = its output) to flow tokens.
+   * 'authors': the released code's arrangement: queries from the first fused stream (skeleton),
+   * keys/values the concatenated anchor and other streams (video ‖ flow), then that result
+   * attends to the anchor and to each other stream separately and the results are averaged.
+   */
+  stage1Arrangement?: 'sequential' | 'authors';
+  /** Clip tokens when the anchor is a graph stream (default 10). */
+  clips?: number;
+  /** CLIP image tokens (default { name: 'image', inputDim: 512, kernelSize: 3 }); null: none. */
+  image?: ImageSpec | null;
+  /** CLIP text (default { name: 'text', inputDim: 512 }); null: none. */
+  text?: Stage2Spec | null;
+  /** Keys of Enhance (Eq. 16): 'text' = h_imt only, 'text+frames' = h_imt and the modulated frame tokens (default). */
+  enhanceKeys?: 'text' | 'text+frames';
+
+  /** Ablations (Table 6, Fig. 9). */
+  alignment?: AlignmentMode;
+  fusionMode?: FusionMode;
+  /** 'visual-first' (DualAlign) or 'text-first' (Fig. 9 "RV": text fused into video before stage 1). */
+  order?: 'visual-first' | 'text-first';
+  /** Drop these modalities from the configuration (train and test; Table 6 "w/o X"). */
+  removeModalities?: string[];
+  /** Training-time modality dropout: per-sample probability that a modality is dropped (never the anchor). */
+  modalityDropout?: Record<string, number>;
+  /** Seed of the ETF frames and of modality dropout (default 0). */
+  seed?: number;
+}
+
+export interface ResolvedConfig {
+  numGrades: number;
+  task: 'grade' | 'score';
+  scoreRange: [number, number];
+  coarseBins: number;
+  fineBins: number;
+  d1: number;
+  d2: number;
+  d3: number;
+  heads: number;
+  dropout: number;
+  attnDropout: number;
+  tau: number;
+  lambda1: number;
+  lambda2: number;
+  logitScale: number;
+  labelSmoothing: number;
+  streams: Required<Pick<StreamSpec, 'name' | 'kind' | 'inputDim'>>[] & StreamSpec[];
+  anchor: string;
+  fusion: Required<FusionStep>[];
+  stage1Arrangement: 'sequential' | 'authors';
+  clips: number;
+  image: Required<ImageSpec> | null;
+  text: Stage2Spec | null;
+  enhanceKeys: 'text' | 'text+frames';
+  alignment: AlignmentMode;
+  fusionMode: FusionMode;
+  order: 'visual-first' | 'text-first';
+  removeModalities: string[];
+  modalityDropout: Record<string, number>;
+  seed: number;
+}
+
+export const PAPER_STREAMS: StreamSpec[] = [
+  { name: 'video', kind: 'linear', inputDim: 768 },
+  { name: 'flow', kind: 'linear', inputDim: 1024 },
+  { name: 'skeleton', kind: 'graph', inputDim: 3, layout: 'halpe26', gcnChannels: [64, 128, 256], inputNorm: 'center' },
+];
+
+export const PAPER_FUSION: FusionStep[] = [
+  { with: 'skeleton', name: 'spatialEn' },
+  { with: 'flow', name: 'temporalEn' },
+];
+
+/** Fills in the paper's defaults, applies removeModalities and checks consistency. */
+export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedConfig {
+  const task = cfg.task ?? 'grade';
+  const numGrades = cfg.numGrades ?? 0;
+  if (task === 'grade' && !(Number.isInteger(numGrades) && numGrades >= 2)) {
+    throw new Error(`DualAlign: numGrades must be an integer ≥ 2 for task 'grade', got ${cfg.numGrades}`);
+  }
+  const remove = new Set(cfg.removeModalities ?? []);
+  const streamsIn = (cfg.streams ?? PAPER_STREAMS).map((s) => ({ ...s }));
+  const names = new Set<string>();
+  for (const s of streamsIn) {
+    if (names.has(s.name)) throw new Error(`DualAlign: stream '${s.name}' given twice`);
+    names.add(s.name);
+    if (s.kind !== 'linear' && s.kind !== 'graph') throw new Error(`DualAlign: stream '${s.name}' has unknown kind '${s.kind}' (linear, graph)`);
+    if (!(s.inputDim > 0)) throw new Error(`DualAlign: stream '${s.name}' needs inputDim > 0`);
+    if (s.kind === 'graph' && !s.layout) throw new Error(`DualAlign: graph stream '${s.name}' needs a joint layout`);
+  }
+  const streams = streamsIn.filter((s) => !remove.has(s.name));
+  if (streams.length === 0) throw new Error('DualAlign: no stage-1 stream left (removeModalities removed them all)');
+  let anchor = cfg.anchor ?? (names.has('video') ? 'video' : streamsIn[0].name);
+  if (!names.has(anchor)) throw new Error(`DualAlign: anchor '${anchor}' is not a stream (${[...names].join(', ')})`);
+  if (remove.has(anchor)) anchor = streams[0].name;
+  let fusion = (cfg.fusion ?? (cfg.streams ? streams.filter((s) => s.name !== anchor).map((s) => ({ with: s.name })) : PAPER_FUSION)).map((f) => ({ ...f }));
+  for (const f of fusion) if (!names.has(f.with)) throw new Error(`DualAlign: fusion step with '${f.with}', which is not a stream`);
+  fusion = fusion.filter((f) => !remove.has(f.with) && f.with !== anchor);
+  // Streams not listed in fusion are still fused (after the listed ones), so every stream counts.
+  for (const s of streams) if (s.name !== anchor && !fusion.some((f) => f.with === s.name)) fusion.push({ with: s.name });
+  const fusionResolved = fusion.map((f, i) => ({ with: f.with, name: f.name ?? `fuse_${f.with}_${i}` }));
+  const usedNames = new Set<string>();
+  for (const f of fusionResolved) {
+    if (usedNames.has(f.name)) throw new Error(`DualAlign: fusion module name '${f.name}' used twice`);
+    usedNames.add(f.name);
+  }
+  const image = cfg.image === null || remove.has(cfg.image?.name ?? 'image') ? null : { name: 'image', inputDim: 512, kernelSize: 3, ...(cfg.image ?? {}) };
+  const text = cfg.text === null || remove.has(cfg.text?.name ?? 'text') ? null : { name: 'text', inputDim: 512, ...(cfg.text ?? {}) };
+  if (image && !(image.kernelSize >= 1 && image.kernelSize % 2 === 1)) throw new Error(`DualAlign: image.kernelSize must be odd, got ${image.kernelSize}`);
+  const d1 = cfg.d1 ?? 1024;
+  const d2 = cfg.d2 ?? 512;
+  const d3 = cfg.d3 ?? 512;
+  const heads = cfg.heads ?? 8;
+  for (const [n, d] of [['d1', d1], ['d2', d2]] as const) {
+    if (d % heads !== 0) throw new Error(`DualAlign: ${n} = ${d} is not divisible by heads = ${heads}`);
+  }
+  const coarseBins = cfg.coarseBins ?? 10;
+  const fineBins = cfg.fineBins ?? 10;
+  const gMax = task === 'grade' ? numGrades : Math.max(coarseBins, fineBins);
+  if (d3 < gMax) throw new Error(`DualAlign: d3 = ${d3} is smaller than the ${gMax} ETF prototypes it must hold`);
+  if (task === 'score' && !(coarseBins >= 2 && fineBins >= 2)) throw new Error('DualAlign: coarseBins and fineBins must be ≥ 2');
+  const scoreRange = cfg.scoreRange ?? [0, 100];
+  if (!(scoreRange[1] > scoreRange[0])) throw new Error(`DualAlign: scoreRange [${scoreRange}] is empty`);
+  const fusionMode = cfg.fusionMode ?? 'two-stage';
+  const alignment = cfg.alignment ?? (fusionMode === 'two-stage' ? 'two-stage' : 'none');
+  if (fusionMode !== 'two-stage' && !['none', 'one-stage-gram', 'cosine', 'vfs-only'].includes(alignment)) {
+    throw new Error(`DualAlign: alignment '${alignment}' needs the two-stage fusion (fusionMode '${fusionMode}' has no h_ste); use 'none', 'one-stage-gram', 'vfs-only' or 'cosine'`);
+  }
+  const order = cfg.order ?? 'visual-first';
+  if (order === 'text-first' && fusionMode !== 'two-stage') throw new Error("DualAlign: order 'text-first' applies to the two-stage fusion only");
+  if (order === 'text-first' && !text && !image) throw new Error("DualAlign: order 'text-first' needs text or image");
+  const dropout = cfg.dropout ?? 0.5;
+  if (!(dropout >= 0 && dropout < 1)) throw new Error(`DualAlign: dropout must be in [0, 1), got ${dropout}`);
+  const modalityDropout = { ...(cfg.modalityDropout ?? {}) };
+  if (modalityDropout[anchor]) throw new Error(`DualAlign: the anchor '${anchor}' cannot be dropped`);
+  return {
+    numGrades: task === 'grade' ? numGrades : coarseBins * fineBins,
+    task,
+    scoreRange: [scoreRange[0], scoreRange[1]],
+    coarseBins,
+    fineBins,
+    d1,
+    d2,
+    d3,
+    heads,
+    dropout,
+    attnDropout: cfg.attnDropout ?? 0,
+    tau: cfg.tau ?? 0.1,
+    lambda1: cfg.lambda1 ?? 1,
+    lambda2: cfg.lambda2 ?? 1,
+    logitScale: cfg.logitScale ?? 1,
+    labelSmoothing: cfg.labelSmoothing ?? 0,
+    streams: streams as ResolvedConfig['streams'],
+    anchor,
+    fusion: fusionResolved,
+    stage1Arrangement: cfg.stage1Arrangement ?? 'sequential',
+    clips: cfg.clips ?? 10,
+    image: image as Required<ImageSpec> | null,
+    text,
+    enhanceKeys: cfg.enhanceKeys ?? 'text+frames',
+    alignment,
+    fusionMode,
+    order,
+    removeModalities: [...remove],
+    modalityDropout,
+    seed: cfg.seed ?? 0,
+  };
+}
+
+/** Every modality key the model reads (stage-1 streams, image, text). */
+export function modalityNames(c: ResolvedConfig): string[] {
+  return [...c.streams.map((s) => s.name), ...(c.image ? [c.image.name] : []), ...(c.text ? [c.text.name] : [])];
+}
+
+/**
+ * A skeleton-only setup (e.g. UI-PRMD): joint positions as the anchor (graph), joint angles as
+ * a second graph stream, text; no video, flow or CLIP image.
+ */
+export function skeletonOnlyConfig(opts: {
+  numGrades?: number;
+  task?: 'grade' | 'score';
+  scoreRange?: [number, number];
+  layout?: JointLayoutSpec;
+  positions?: string;
+  angles?: string | null;
+  channels?: number;
+  text?: boolean;
+  clips?: number;
+} & Partial<DualAlignConfig>): DualAlignConfig {
+  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, ...rest } = opts;
+  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: 'center' }];
+  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: 'scale' });
+  return {
+    ...rest,
+    streams,
+    anchor: positions,
+    fusion: angles ? [{ with: angles, name: 'angleEn' }] : [],
+    image: null,
+    text: text ? { name: 'text', inputDim: 512 } : null,
+  };
+}

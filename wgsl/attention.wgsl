@@ -1,0 +1,382 @@
+// Fused multi-head cross-attention, forward and backward (flash-attention 2 style).
+//
+// Per batch b and head h (columns h*DH .. h*DH+DH of the model dimension):
+//   S = Q_h K_hᵀ · scale (+ key mask),  P = softmax(S),  O_h = dropout(P) V_h.
+// Q, K, V are read through (offset, batch stride, row stride) with a unit stride inside a row, so
+// the slices of a fused KV / QKV projection are bound without a copy.
+//
+// Work split: one invocation per query row (forward, dQ) or per key row (dK/dV); the row's head
+// vector and accumulators live in function-local arrays of DH floats. The other operand is walked
+// in blocks staged in workgroup memory (K/V blocks for forward and dQ, Q/dO blocks for dK/dV), and
+// every invocation of a workgroup reads the same staged element at the same time (a broadcast).
+// Control flow stays uniform: rows past the end are clamped for reading and skipped when storing.
+//
+// Forward keeps a running max m and sum l per row (online softmax) and rescales its output
+// accumulator as the max grows; it stores O and the row's log-sum-exp only. The backward
+// recomputes P = exp(S - LSE) blockwise: one kernel parallel over key blocks accumulates dK and dV
+// over all queries, another parallel over query blocks accumulates dQ over all keys, so no float
+// atomics and no [B, H, Tq, Tk] buffer. Delta_i = rowsum(dO_i ∘ O_i) is precomputed per row.
+//
+// Masked keys (Mask[b, j] == 0) get probability exactly 0; a row with every key masked yields 0
+// (LSE is stored as NEG) and zero gradients. Attention dropout regenerates its keep mask from
+// Philox4x32-10 (wgsl/random.wgsl's function): pair (b, h, i, j) uses counter
+// ctr + ((b*H + h)*Tq + i) * ceil(Tk/4) + j/4 and word j%4, and is kept when its 24-bit
+// unit value ((x >> 8) + 0.5) / 2^24 is below 1 - p (compared as integers: x >> 8 < keep_thr).
+//
+// Tokens: DH head dim, WG invocations per workgroup (rows per block), BLK rows of the other operand
+// per staged block (a multiple of 4), MASK / DROP (bool).
+
+struct Params {
+  H: u32,
+  Tq: u32,
+  Tk: u32,
+  tk4: u32, // ceil(Tk / 4): dropout counters per query row
+  q_off: u32,
+  q_bs: u32,
+  q_rs: u32,
+  m_off: u32,
+  k_off: u32,
+  k_bs: u32,
+  k_rs: u32,
+  m_bs: u32,
+  v_off: u32,
+  v_bs: u32,
+  v_rs: u32,
+  g_off: u32,
+  g_bs: u32,
+  g_rs: u32,
+  seed_lo: u32,
+  seed_hi: u32,
+  ctr_lo: u32,
+  ctr_hi: u32,
+  scale: f32,
+  keep_thr: u32, // keep when (x >> 8) < keep_thr (src/kernels/attention.ts keepThreshold)
+  inv_keep: f32,
+  o_bs: u32, // output batch / row strides (contiguous [B, T, D] outputs)
+  o_rs: u32,
+  stat_n: u32, // B*H*Tq: offset of Delta in the stats buffer
+}
+
+const DH: u32 = {{DH}}u;
+const WG: u32 = {{WG}}u;
+const BLK: u32 = {{BLK}}u;
+const MASK: bool = {{MASK}};
+const DROP: bool = {{DROP}};
+const NEG: f32 = -3.0e38;
+
+@group(0) @binding(0) var<uniform> P: Params;
+// Each entry point binds a prefix of these (a binding number is reused where no entry uses both).
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> K: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read> Mask: array<i32>;
+@group(0) @binding(5) var<storage, read_write> O: array<f32>; // forward
+@group(0) @binding(6) var<storage, read_write> Lse: array<f32>; // forward: [2 * B*H*Tq], LSE in the first half
+@group(0) @binding(5) var<storage, read> G: array<f32>; // backward: dO
+@group(0) @binding(6) var<storage, read> Stats: array<f32>; // backward: LSE then Delta
+@group(0) @binding(7) var<storage, read_write> DA: array<f32>; // dQ (dq) or dK (dkdv)
+@group(0) @binding(8) var<storage, read_write> DB: array<f32>; // dV (dkdv)
+// delta: (1) dO, (2) O, (3) stats
+@group(0) @binding(1) var<storage, read> Gd: array<f32>;
+@group(0) @binding(2) var<storage, read> Od: array<f32>;
+@group(0) @binding(3) var<storage, read_write> StatsW: array<f32>;
+
+var<workgroup> sa: array<f32, BLK * DH>; // K block (forward, dq) or Q block (dkdv)
+var<workgroup> sb: array<f32, BLK * DH>; // V block (forward, dq) or dO block (dkdv)
+var<workgroup> sk: array<f32, BLK>; // keep flag per key (forward, dq) or LSE per query (dkdv)
+var<workgroup> sd: array<f32, BLK>; // Delta per query (dkdv)
+var<workgroup> sz: array<f32, {{SZ}}>; // dropout multipliers [BLK queries][WG keys] (dkdv)
+
+// ---- Philox4x32-10, as wgsl/random.wgsl and src/backend/philox.ts -----------------------------
+
+fn mulhi(a: u32, b: u32) -> u32 {
+  let a_lo = a & 0xffffu;
+  let a_hi = a >> 16u;
+  let b_lo = b & 0xffffu;
+  let b_hi = b >> 16u;
+  let lolo = a_lo * b_lo;
+  let lohi = a_lo * b_hi;
+  let hilo = a_hi * b_lo;
+  let hihi = a_hi * b_hi;
+  let cross = (lolo >> 16u) + (lohi & 0xffffu) + (hilo & 0xffffu);
+  return hihi + (lohi >> 16u) + (hilo >> 16u) + (cross >> 16u);
+}
+
+fn philox(ctr_in: vec4<u32>, key_in: vec2<u32>) -> vec4<u32> {
+  var c = ctr_in;
+  var k = key_in;
+  for (var r = 0u; r < 10u; r++) {
+    let h0 = mulhi(0xd2511f53u, c.x);
+    let l0 = 0xd2511f53u * c.x;
+    let h1 = mulhi(0xcd9e8d57u, c.z);
+    let l1 = 0xcd9e8d57u * c.z;
+    c = vec4<u32>(h1 ^ c.y ^ k.x, l1, h0 ^ c.w ^ k.y, l0);
+    k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
+  }
+  return c;
+}
+
+// Dropout multipliers (0 or 1/keep_p) of keys j4*4 .. j4*4+3 for query row `row` = (b*H + h)*Tq + i.
+fn drop4(row: u32, j4: u32) -> vec4<f32> {
+  let n = row * P.tk4 + j4;
+  let lo = P.ctr_lo + n;
+  let hi = P.ctr_hi + select(0u, 1u, lo < n);
+  let r = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P.seed_lo, P.seed_hi));
+  return select(vec4<f32>(0.0), vec4<f32>(P.inv_keep), (r >> vec4<u32>(8u)) < vec4<u32>(P.keep_thr));
+}
+
+// ---- forward ---------------------------------------------------------------------------------
+// grid (ceil(Tq / WG), B*H); one invocation per query row.
+
+// Stages keys (or values) j0 .. j0+BLK of head h of batch b: rows past Tk repeat row Tk-1.
+fn stage_kv(lid: u32, j0: u32, kbase: u32, vbase: u32) {
+  for (var n = 0u; n < (BLK * DH + WG - 1u) / WG; n++) {
+    let e = n * WG + lid;
+    if (e < BLK * DH) {
+      let j = min(j0 + e / DH, P.Tk - 1u);
+      let d = e % DH;
+      sa[e] = K[kbase + j * P.k_rs + d];
+      sb[e] = V[vbase + j * P.v_rs + d];
+    }
+  }
+}
+
+// Keep flags of keys j0 .. j0+BLK: 0 past Tk or where masked.
+fn stage_keep(lid: u32, j0: u32, b: u32) {
+  for (var e = lid; e < BLK; e += WG) {
+    let j = j0 + e;
+    var keep = j < P.Tk;
+    if (MASK) {
+      keep = keep && Mask[P.m_off + b * P.m_bs + min(j, P.Tk - 1u)] != 0;
+    }
+    sk[e] = select(0.0, 1.0, keep);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let i = wid.x * WG + lid;
+  let ic = min(i, P.Tq - 1u);
+  let row = bh * P.Tq + ic;
+  let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+  var q: array<f32, DH>;
+  var o: array<f32, DH>;
+  for (var d = 0u; d < DH; d++) {
+    q[d] = Q[qb + d] * P.scale;
+    o[d] = 0.0;
+  }
+  var m = NEG;
+  var l = 0.0;
+  for (var j0 = 0u; j0 < P.Tk; j0 += BLK) {
+    workgroupBarrier();
+    stage_kv(lid, j0, kbase, vbase);
+    stage_keep(lid, j0, b);
+    workgroupBarrier();
+    var s: array<f32, BLK>;
+    for (var j = 0u; j < BLK; j++) { s[j] = 0.0; }
+    for (var d = 0u; d < DH; d++) {
+      let qd = q[d];
+      for (var j = 0u; j < BLK; j++) { s[j] = fma(qd, sa[j * DH + d], s[j]); }
+    }
+    var mb = m;
+    for (var j = 0u; j < BLK; j++) { mb = max(mb, select(NEG, s[j], sk[j] != 0.0)); }
+    let alpha = exp(m - mb);
+    var ps = 0.0;
+    for (var j = 0u; j < BLK; j++) {
+      s[j] = select(0.0, exp(s[j] - mb), sk[j] != 0.0);
+      ps += s[j];
+    }
+    l = l * alpha + ps;
+    m = mb;
+    if (DROP) {
+      for (var c = 0u; c < BLK / 4u; c++) {
+        let z = drop4(row, j0 / 4u + c);
+        for (var t = 0u; t < 4u; t++) { s[c * 4u + t] *= z[t]; }
+      }
+    }
+    for (var d = 0u; d < DH; d++) {
+      var acc = o[d] * alpha;
+      for (var j = 0u; j < BLK; j++) { acc = fma(s[j], sb[j * DH + d], acc); }
+      o[d] = acc;
+    }
+  }
+  if (i < P.Tq) {
+    let ob = b * P.o_bs + i * P.o_rs + h * DH;
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var d = 0u; d < DH; d++) { O[ob + d] = o[d] * inv; }
+    Lse[row] = select(NEG, m + log(l), l > 0.0);
+  }
+}
+
+// ---- backward: Delta_i = rowsum(dO_i ∘ O_i) ----------------------------------------------------
+// grid1D(B*H*Tq, WG); O is contiguous [B, Tq, H*DH].
+
+@compute @workgroup_size(WG)
+fn delta(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = gid.x + gid.y * nwg.x * WG;
+  if (r >= P.stat_n) { return; }
+  let i = r % P.Tq;
+  let bh = r / P.Tq;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let gb = P.g_off + b * P.g_bs + i * P.g_rs + h * DH;
+  let ob = b * P.o_bs + i * P.o_rs + h * DH;
+  var acc = 0.0;
+  for (var d = 0u; d < DH; d++) { acc = fma(Gd[gb + d], Od[ob + d], acc); }
+  StatsW[P.stat_n + r] = acc;
+}
+
+// ---- backward: dQ ------------------------------------------------------------------------------
+// grid (ceil(Tq / WG), B*H); one invocation per query row, walking key blocks.
+//   dS_ij = P_ij (z_ij dO_i·v_j − Delta_i),  dQ_i = scale Σ_j dS_ij k_j
+
+@compute @workgroup_size(WG)
+fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let i = wid.x * WG + lid;
+  let ic = min(i, P.Tq - 1u);
+  let row = bh * P.Tq + ic;
+  let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+  let gb = P.g_off + b * P.g_bs + ic * P.g_rs + h * DH;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+  var q: array<f32, DH>;
+  var g: array<f32, DH>;
+  var dqa: array<f32, DH>;
+  for (var d = 0u; d < DH; d++) {
+    q[d] = Q[qb + d] * P.scale;
+    g[d] = G[gb + d];
+    dqa[d] = 0.0;
+  }
+  let lse = Stats[row];
+  let dlt = Stats[P.stat_n + row];
+  for (var j0 = 0u; j0 < P.Tk; j0 += BLK) {
+    workgroupBarrier();
+    stage_kv(lid, j0, kbase, vbase);
+    stage_keep(lid, j0, b);
+    workgroupBarrier();
+    for (var c = 0u; c < BLK / 4u; c++) {
+      var s = vec4<f32>(0.0);
+      var dp = vec4<f32>(0.0);
+      let e0 = c * 4u * DH;
+      for (var d = 0u; d < DH; d++) {
+        let qd = q[d];
+        let gd = g[d];
+        s = fma(vec4<f32>(qd), vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]), s);
+        dp = fma(vec4<f32>(gd), vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]), dp);
+      }
+      let keep = vec4<f32>(sk[c * 4u], sk[c * 4u + 1u], sk[c * 4u + 2u], sk[c * 4u + 3u]) != vec4<f32>(0.0);
+      let p = select(vec4<f32>(0.0), exp(s - vec4<f32>(lse)), keep);
+      var z = vec4<f32>(1.0);
+      if (DROP) { z = drop4(row, j0 / 4u + c); }
+      let ds = p * (dp * z - vec4<f32>(dlt)) * P.scale;
+      for (var d = 0u; d < DH; d++) {
+        let kv = vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
+        dqa[d] += dot(ds, kv);
+      }
+    }
+  }
+  if (i < P.Tq) {
+    let ob = b * P.o_bs + i * P.o_rs + h * DH;
+    for (var d = 0u; d < DH; d++) { DA[ob + d] = dqa[d]; }
+  }
+}
+
+// ---- backward: dK, dV --------------------------------------------------------------------------
+// grid (ceil(Tk / WG), B*H); one invocation per key row, walking query blocks.
+//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = scale Σ_i dS_ij q_i
+
+@compute @workgroup_size(WG)
+fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let j = wid.x * WG + lid;
+  let jc = min(j, P.Tk - 1u);
+  let kb = P.k_off + b * P.k_bs + jc * P.k_rs + h * DH;
+  let vb = P.v_off + b * P.v_bs + jc * P.v_rs + h * DH;
+  let qbase = P.q_off + b * P.q_bs + h * DH;
+  let gbase = P.g_off + b * P.g_bs + h * DH;
+  var keep = j < P.Tk;
+  if (MASK) { keep = keep && Mask[P.m_off + b * P.m_bs + jc] != 0; }
+  var k: array<f32, DH>;
+  var v: array<f32, DH>;
+  var dka: array<f32, DH>;
+  var dva: array<f32, DH>;
+  for (var d = 0u; d < DH; d++) {
+    k[d] = K[kb + d] * P.scale;
+    v[d] = V[vb + d];
+    dka[d] = 0.0;
+    dva[d] = 0.0;
+  }
+  for (var i0 = 0u; i0 < P.Tq; i0 += BLK) {
+    workgroupBarrier();
+    for (var n = 0u; n < (BLK * DH + WG - 1u) / WG; n++) {
+      let e = n * WG + lid;
+      if (e < BLK * DH) {
+        let i = min(i0 + e / DH, P.Tq - 1u);
+        let d = e % DH;
+        sa[e] = Q[qbase + i * P.q_rs + d];
+        sb[e] = G[gbase + i * P.g_rs + d];
+      }
+    }
+    for (var e = lid; e < BLK; e += WG) {
+      let i = i0 + e;
+      let r = bh * P.Tq + min(i, P.Tq - 1u);
+      // a query row past Tq gets LSE = +3e38, so its P is exactly 0
+      sk[e] = select(-NEG, Stats[r], i < P.Tq);
+      sd[e] = Stats[P.stat_n + r];
+    }
+    if (DROP) {
+      // multipliers of queries i0 .. i0+BLK for this workgroup's WG keys, one Philox per 4 keys
+      for (var e = lid; e < BLK * WG / 4u; e += WG) {
+        let qi = e / (WG / 4u);
+        let c = e % (WG / 4u);
+        let r = bh * P.Tq + min(i0 + qi, P.Tq - 1u);
+        let z = drop4(r, (wid.x * WG) / 4u + c);
+        for (var t = 0u; t < 4u; t++) { sz[qi * WG + c * 4u + t] = z[t]; }
+      }
+    }
+    workgroupBarrier();
+    for (var c = 0u; c < BLK / 4u; c++) {
+      var s = vec4<f32>(0.0);
+      var dp = vec4<f32>(0.0);
+      let e0 = c * 4u * DH;
+      for (var d = 0u; d < DH; d++) {
+        let kd = k[d];
+        let vd = v[d];
+        s = fma(vec4<f32>(kd), vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]), s);
+        dp = fma(vec4<f32>(vd), vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]), dp);
+      }
+      let lse = vec4<f32>(sk[c * 4u], sk[c * 4u + 1u], sk[c * 4u + 2u], sk[c * 4u + 3u]);
+      let dl = vec4<f32>(sd[c * 4u], sd[c * 4u + 1u], sd[c * 4u + 2u], sd[c * 4u + 3u]);
+      let p = select(vec4<f32>(0.0), exp(s - lse), vec4<bool>(keep));
+      var z = vec4<f32>(1.0);
+      if (DROP) {
+        z = vec4<f32>(sz[(c * 4u) * WG + lid], sz[(c * 4u + 1u) * WG + lid], sz[(c * 4u + 2u) * WG + lid], sz[(c * 4u + 3u) * WG + lid]);
+      }
+      let pz = p * z;
+      let ds = p * (dp * z - dl) * P.scale;
+      for (var d = 0u; d < DH; d++) {
+        let qv = vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
+        let gv = vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]);
+        dka[d] += dot(ds, qv);
+        dva[d] += dot(pz, gv);
+      }
+    }
+  }
+  if (j < P.Tk) {
+    let ob = b * P.o_bs + j * P.o_rs + h * DH;
+    for (var d = 0u; d < DH; d++) {
+      DA[ob + d] = dka[d];
+      DB[ob + d] = dva[d];
+    }
+  }
+}
