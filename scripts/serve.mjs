@@ -30,6 +30,14 @@ const TYPES = {
   '.wasm': 'application/wasm',
 };
 
+/** Same swap as scripts/build.mjs: Dawn (Node) -> navigator.gpu. For esbuild builds of browser code from src/. */
+export const browserShims = {
+  name: 'browser-shims',
+  setup(b) {
+    b.onResolve({ filter: /\/dawn\.js$/ }, (args) => ({ path: join(args.resolveDir, 'dawn-browser.ts') }));
+  },
+};
+
 /** The esbuild options for the example app (also used by tests that want the bundle without a server). */
 export async function appBuildOptions() {
   return {
@@ -43,15 +51,7 @@ export async function appBuildOptions() {
     sourcemap: 'inline',
     write: false,
     logLevel: 'silent',
-    plugins: [
-      {
-        name: 'browser-shims',
-        setup(b) {
-          // Same swap as scripts/build.mjs: Dawn (Node) -> navigator.gpu.
-          b.onResolve({ filter: /\/dawn\.js$/ }, (args) => ({ path: join(args.resolveDir, 'dawn-browser.ts') }));
-        },
-      },
-    ],
+    plugins: [browserShims],
   };
 }
 

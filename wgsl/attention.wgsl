@@ -118,9 +118,13 @@ fn philox(ctr_in: vec4<u32>, key_in: vec2<u32>) -> vec4<u32> {
 
 // Dropout multipliers (0 or 1/keep_p) of keys j4*4 .. j4*4+3 for query row `row` = (b*H + h)*Tq + i.
 fn drop4(row: u32, j4: u32) -> vec4<f32> {
-  let n = row * P.tk4 + j4;
-  let lo = P.ctr_lo + n;
-  let hi = P.ctr_hi + select(0u, 1u, lo < n);
+  // counter = ctr + row * tk4 + j4 in 64 bits (row * tk4 passes 2^32 for long, wide batches)
+  let nlo = row * P.tk4;
+  let nhi = mulhi(row, P.tk4);
+  let alo = nlo + j4;
+  let ahi = nhi + select(0u, 1u, alo < j4);
+  let lo = P.ctr_lo + alo;
+  let hi = P.ctr_hi + ahi + select(0u, 1u, lo < alo);
   let r = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P.seed_lo, P.seed_hi));
   return select(vec4<f32>(0.0), vec4<f32>(P.inv_keep), (r >> vec4<u32>(8u)) < vec4<u32>(P.keep_thr));
 }
@@ -379,4 +383,31 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       DB[ob + d] = dva[d];
     }
   }
+}
+
+// ==== "direct" variant: register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader) =====
+// Where a "GPU" is a SIMD loop on a CPU core, workgroup memory is the same cache as the storage
+// buffers and a load from it inside a loop is emulated lane by lane, while a load whose address
+// is uniform across the subgroup from a storage buffer is one scalar load and a broadcast. So
+// these kernels stage nothing: each invocation owns R rows (rows lid + r*WG of its block), keeps
+// their head vectors and accumulators in registers (the per-d statements are unrolled by
+// src/kernels/attention.ts: {{...}} blocks below), and reads KB rows of the other operand per step
+// at subgroup-uniform addresses, each value feeding R fused multiply-adds.
+
+const R: u32 = {{R}}u;
+const KB: u32 = {{KB}}u;
+
+@compute @workgroup_size(WG)
+fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let i0 = wid.x * (WG * R) + lid;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+{{FD_INIT}}
+  for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
+{{FD_STEP}}
+  }
+{{FD_STORE}}
 }

@@ -147,6 +147,7 @@ export function record(
   const saved = save.map((t) => t.handle());
   out.requiresGrad = true;
   out.node = { name, inputs: [...inputs], saved, backward: (g) => backward(g, saved) };
+  for (const t of inputs) t.consumers++;
   return out;
 }
 
@@ -265,7 +266,24 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions, a
 
 /** Releases a node's saved tensors; a later backward through it throws. */
 export function freeNode(node: GradNode): void {
+  if (!node.backward) return; // already freed
   for (const s of node.saved) s.dispose();
   node.saved = [];
   node.backward = null;
+  for (const t of node.inputs) t.consumers--;
+}
+
+/**
+ * Frees `node` and, upstream, every node whose output tensor is disposed and no longer consumed:
+ * a graph nobody can backpropagate any more (its root disposed without backward()) gives its
+ * saved tensors back at once instead of holding them forever.
+ */
+export function releaseGraph(node: GradNode): void {
+  const stack = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (!n.backward) continue;
+    freeNode(n);
+    for (const t of n.inputs) if (t.consumers === 0 && t.isDisposed && t.node) stack.push(t.node);
+  }
 }

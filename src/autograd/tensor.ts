@@ -4,7 +4,7 @@
  */
 import { contiguousStrides, isContiguous, sizeOf, Storage, type Backend, type DType, type TypedArray, type View } from '../backend/backend.js';
 import { GpuError, ShapeError, shapeStr } from '../gpu/errors.js';
-import { keep as keepTensor, noGrad, runBackward, trackTensor, type BackwardOptions, type GradNode } from './engine.js';
+import { keep as keepTensor, noGrad, releaseGraph, runBackward, trackTensor, type BackwardOptions, type GradNode } from './engine.js';
 import * as E from './ops/elementwise.js';
 import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
@@ -21,6 +21,8 @@ export class Tensor implements View {
   grad: Tensor | null = null;
   /** @internal the op that produced this tensor (null for leaves). */
   node: GradNode | null = null;
+  /** @internal how many unfreed graph nodes take this tensor as an input (keeps its node alive). */
+  consumers = 0;
   /** Optional name (parameters carry theirs; shows in errors). */
   name?: string;
   private disposed_ = false;
@@ -70,19 +72,22 @@ export class Tensor implements View {
       this.grad.dispose();
       this.grad = null;
     }
+    // A disposed tensor no node depends on can never be backpropagated: release its graph.
+    if (this.node && this.consumers === 0) releaseGraph(this.node);
   }
 
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  /** @internal another tensor object sharing this storage (and its graph position). */
+  /**
+   * @internal another tensor object sharing this storage, outside every scope and every graph
+   * (what a node saves for its backward, which runs without recording).
+   */
   handle(): Tensor {
     this.assertLive();
     const t = new Tensor(this.storage.retain(), this.shape, this.dtype, this.strides, this.offset);
     keepTensor(t);
-    t.requiresGrad = this.requiresGrad;
-    t.node = this.node;
     return t;
   }
 

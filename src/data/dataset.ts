@@ -113,3 +113,10 @@ export function assertSafeSampleId(id: string, what: string): void {
     throw new Error(`${what}: sample id ${JSON.stringify(id)} cannot be used as a file name`);
   }
 }
+
+/** Modality names become folder names in the plain layout. */
+export function assertSafeModalityName(name: string, what: string): void {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.startsWith('.')) {
+    throw new Error(`${what}: modality name ${JSON.stringify(name)} cannot be a folder name`);
+  }
+}

@@ -113,7 +113,6 @@ export function parseMMJDMRelease(source: DatasetFileSource, options: MMJDMLoadO
   if (wanted) {
     for (const a of wanted) if (!actionInfo.has(a)) throw new Error(`${at(files.label)}: no samples of action '${a}'`);
   }
-  const byId = new Map(samples.map((s) => [s.id, s]));
   const actionIds = [...new Set(samples.map((s) => s.action))].sort();
   const shapes = new ModalityShapeCheck();
   const assign = (sample: Sample, modality: MMJDMModality, value: unknown, file: string): void => {

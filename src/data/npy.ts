@@ -13,7 +13,6 @@ import {
   DTYPE_BYTES,
   type NdArrayLike,
   type NumericDType,
-  type ObjectArray,
   describeShape,
   elementCount,
   fortranToC,
@@ -239,9 +238,9 @@ export function writeNpy(arr: NdArrayLike): Uint8Array {
 
 export interface ReadNpzOptions extends ReadNpyOptions {
   /** Inflates deflated entries (np.savez_compressed); see npy.node.ts `nodeInflateRaw`. */
-  inflateRaw?: InflateRaw;
+  inflateRaw?: InflateRaw | undefined;
   /** Refuse archives expanding to more than this many bytes (default 1 GiB). */
-  maxUncompressedBytes?: number;
+  maxUncompressedBytes?: number | undefined;
 }
 
 export function readNpz(bytes: Uint8Array, options?: ReadNpzOptions & { allowPickle?: false }): Record<string, NdArrayLike>;

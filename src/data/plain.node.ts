@@ -12,9 +12,11 @@ export function loadPlainDataset(dir: string, options: PlainLoadOptions = {}): D
 
 /** Writes `dataset` in the plain layout under `dir` (created if needed; existing files are overwritten). */
 export function writePlainDataset(dir: string, dataset: Dataset): void {
+  const files = encodePlainDataset(dataset); // validates ids and modality names first
   mkdirSync(dir, { recursive: true });
+  // Every modality gets its folder, even one no sample has, so it is listed when read back.
   for (const modality of dataset.modalities) mkdirSync(join(dir, modality), { recursive: true });
-  for (const [path, bytes] of encodePlainDataset(dataset)) {
+  for (const [path, bytes] of files) {
     const full = join(dir, ...path.split('/'));
     mkdirSync(dirname(full), { recursive: true });
     writeFileSync(full, bytes);

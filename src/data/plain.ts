@@ -16,6 +16,7 @@ import { parseCsvRecords, formatCsv } from './csv.js';
 import {
   type DatasetFileSource,
   ModalityShapeCheck,
+  assertSafeModalityName,
   assertSafeSampleId,
   deriveActions,
   makeDataset,
@@ -33,7 +34,7 @@ export interface PlainLoadOptions {
   /** Only these modalities (default: every sub-folder). */
   modalities?: string[];
   /** Needed for compressed .npz feature files (npy.node.ts `nodeInflateRaw`). */
-  inflateRaw?: InflateRaw;
+  inflateRaw?: InflateRaw | undefined;
 }
 
 const KNOWN_COLUMNS = new Set(['id', 'action', 'grade', 'score', 'split', 'subject']);
@@ -99,7 +100,7 @@ export function parsePlainDataset(source: DatasetFileSource, options: PlainLoadO
 function readManifest(
   source: DatasetFileSource,
   warnings: string[],
-): { rows: ManifestRow[]; actions?: ActionInfo[]; manifestName: string } {
+): { rows: ManifestRow[]; actions?: ActionInfo[] | undefined; manifestName: string } {
   const json = source.read('manifest.json');
   const csv = source.read('manifest.csv');
   let rows: ManifestRow[];
@@ -235,6 +236,7 @@ function pickSingle<T>(items: Record<string, T>, modality: string, kind: string)
 export function encodePlainDataset(dataset: Dataset): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
   const encoder = new TextEncoder();
+  for (const modality of dataset.modalities) assertSafeModalityName(modality, 'writePlainDataset');
   const rows: Array<Array<string | number | undefined>> = [['id', 'action', 'grade', 'score', 'split', 'subject']];
   const seen = new Set<string>();
   for (const sample of dataset.samples) {
@@ -244,9 +246,7 @@ export function encodePlainDataset(dataset: Dataset): Map<string, Uint8Array> {
     rows.push([sample.id, sample.action, sample.grade, sample.score, sample.split, sample.subject]);
     for (const [modality, feature] of Object.entries(sample.modalities)) {
       if (feature === undefined) continue;
-      if (modality === '' || /[/\\]/.test(modality) || modality.startsWith('.')) {
-        throw new Error(`writePlainDataset: modality name ${JSON.stringify(modality)} cannot be a folder name`);
-      }
+      assertSafeModalityName(modality, `writePlainDataset (sample '${sample.id}')`);
       const arr = { dtype: 'float32' as const, shape: feature.shape, data: feature.data };
       if (!isNdArrayLike(arr)) throw new Error(`writePlainDataset: sample '${sample.id}' ${modality} is not a float32 array`);
       files.set(`${modality}/${sample.id}.npy`, writeNpy(arr));

@@ -437,7 +437,7 @@ function renderMapped(
     for (let i = 0; i < HIDDEN; i++) {
       const coefficient = style.outScale * h[i]!;
       const column = i * dim;
-      for (let c = 0; c < dim; c++) row[c] += coefficient * map.w2t[column + c]!;
+      for (let c = 0; c < dim; c++) row[c] = row[c]! + coefficient * map.w2t[column + c]!;
     }
   };
 
@@ -478,7 +478,7 @@ function renderMapped(
     }
     if (modality === 'image' && norm > 0) {
       const inv = 1 / Math.sqrt(norm);
-      for (let c = 0; c < dim; c++) out[row + c] *= inv;
+      for (let c = 0; c < dim; c++) out[row + c] = out[row + c]! * inv;
     }
   }
   return { data: out, shape: [steps, dim] };

@@ -17,13 +17,13 @@ export function hashTextEmbedding(text: string, dim = 512): Float32Array {
   for (const feature of features) {
     const h = hashString(feature);
     const sign = (hashString(feature, 0x9e3779b9) & 1) === 0 ? 1 : -1;
-    out[h % dim] += sign;
+    out[h % dim] = out[h % dim]! + sign;
   }
   let norm = 0;
   for (let i = 0; i < dim; i++) norm += out[i]! * out[i]!;
   if (norm > 0) {
     const scale = 1 / Math.sqrt(norm);
-    for (let i = 0; i < dim; i++) out[i] *= scale;
+    for (let i = 0; i < dim; i++) out[i] = out[i]! * scale;
   }
   return out;
 }

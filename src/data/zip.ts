@@ -18,11 +18,11 @@ export interface ZipEntry {
 }
 
 export interface ReadZipOptions {
-  inflateRaw?: InflateRaw;
+  inflateRaw?: InflateRaw | undefined;
   /** Refuse archives whose entries add up to more than this many bytes (default 1 GiB). */
-  maxUncompressedBytes?: number;
+  maxUncompressedBytes?: number | undefined;
   /** Label for error messages (e.g. the file name). */
-  what?: string;
+  what?: string | undefined;
 }
 
 const EOCD_SIGNATURE = 0x06054b50;

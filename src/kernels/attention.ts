@@ -25,13 +25,14 @@ export interface AttnDropout {
   counter: number;
 }
 
-type Entry = 'forward' | 'delta' | 'dq' | 'dkdv';
+type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct';
 
 const BINDINGS: Record<Entry, Kernel['bindings']> = {
   forward: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   delta: ['uniform', 'read', 'read', 'rw'],
   dq: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
   dkdv: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
+  forward_direct: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
 };
 
 /** Tunables, overridable for benchmarks and tests (`setAttentionTuning`). */
@@ -40,9 +41,12 @@ export interface AttnTuning {
   blk: number;
   /** invocations per workgroup (multiple of 4); 0 = automatic */
   wg: number;
+  variant: 'staged' | 'direct';
+  rows: number;
+  kb: number;
 }
 
-let tuning: AttnTuning = { blk: 0, wg: 0 };
+let tuning: AttnTuning = { blk: 0, wg: 0, variant: 'staged', rows: 4, kb: 8 };
 
 export function setAttentionTuning(t: Partial<AttnTuning>): AttnTuning {
   const prev = tuning;
@@ -73,22 +77,84 @@ function pickBlock(DH: number, wg: number, entry: Entry, drop: boolean, limitByt
   return blk;
 }
 
-function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean, drop: boolean): Kernel {
+function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean, drop: boolean, R = 1): Kernel {
   return {
     name: `attention_${entry}`,
-    key: `attention:${entry}:${DH}:${wg}:${blk}:${mask}:${drop}`,
+    key: `attention:${entry}:${DH}:${wg}:${blk}:${mask}:${drop}:${R}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
       wgsl(template, {
         DH,
         WG: wg,
-        BLK: blk,
+        BLK: entry.endsWith('_direct') ? 4 : blk,
         MASK: String(mask),
         DROP: String(drop),
         SZ: drop && entry === 'dkdv' ? blk * wg : 4,
+        R,
+        KB: entry.endsWith('_direct') ? blk : 4,
+        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : { FD_INIT: '', FD_STEP: '', FD_STORE: '' }),
       }),
   };
+}
+
+// ---- code generation for the direct kernels: per-d statements unrolled, names r = row, c = key --
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const lines = (xs: string[], indent: string) => xs.map((x) => indent + x).join('\n');
+
+function genForwardDirect(DH: number, WG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+  const init: string[] = [];
+  for (const r of range(R)) {
+    init.push(`let ic${r} = min(i0 + ${r * WG}u, P.Tq - 1u);`);
+    init.push(`let qb${r} = P.q_off + b * P.q_bs + ic${r} * P.q_rs + h * DH;`);
+    init.push(`let row${r} = bh * P.Tq + ic${r};`);
+    init.push(`var m${r} = NEG;`, `var l${r} = 0.0;`);
+    for (const d of range(DH)) init.push(`let q${r}_${d} = Q[qb${r} + ${d}u] * P.scale;`, `var o${r}_${d} = 0.0;`);
+  }
+  const st: string[] = [];
+  for (const c of range(KB)) {
+    st.push(`let jc${c} = min(j0 + ${c}u, P.Tk - 1u);`);
+    st.push(`let kr${c} = kbase + jc${c} * P.k_rs;`, `let vr${c} = vbase + jc${c} * P.v_rs;`);
+    st.push(`var keep${c} = j0 + ${c}u < P.Tk;`);
+    if (mask) st.push(`keep${c} = keep${c} && Mask[P.m_off + b * P.m_bs + jc${c}] != 0;`);
+  }
+  for (const r of range(R)) for (const c of range(KB)) st.push(`var s${r}_${c} = 0.0;`);
+  for (const d of range(DH)) {
+    const body = range(KB).map((c) => `let k${c} = K[kr${c} + ${d}u];`);
+    for (const r of range(R)) for (const c of range(KB)) body.push(`s${r}_${c} = fma(q${r}_${d}, k${c}, s${r}_${c});`);
+    st.push(`{ ${body.join(' ')} }`);
+  }
+  for (const r of range(R)) {
+    st.push(`var mb${r} = m${r};`);
+    for (const c of range(KB)) st.push(`mb${r} = max(mb${r}, select(NEG, s${r}_${c}, keep${c}));`);
+    st.push(`let a${r} = exp(m${r} - mb${r});`);
+    for (const c of range(KB)) st.push(`var p${r}_${c} = select(0.0, exp(s${r}_${c} - mb${r}), keep${c});`);
+    st.push(`l${r} = l${r} * a${r} + (${range(KB).map((c) => `p${r}_${c}`).join(' + ')});`);
+    st.push(`m${r} = mb${r};`);
+    if (drop) {
+      for (const c4 of range(KB / 4)) {
+        st.push(`{ let z = drop4(row${r}, j0 / 4u + ${c4}u); ${range(4).map((t) => `p${r}_${c4 * 4 + t} *= z[${t}];`).join(' ')} }`);
+      }
+    }
+  }
+  for (const d of range(DH)) {
+    const body = range(KB).map((c) => `let v${c} = V[vr${c} + ${d}u];`);
+    for (const r of range(R)) {
+      let e = `o${r}_${d} * a${r}`;
+      for (const c of range(KB)) e = `fma(p${r}_${c}, v${c}, ${e})`;
+      body.push(`o${r}_${d} = ${e};`);
+    }
+    st.push(`{ ${body.join(' ')} }`);
+  }
+  const store: string[] = [];
+  for (const r of range(R)) {
+    const body = [`let ob = b * P.o_bs + i * P.o_rs + h * DH;`, `let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);`];
+    for (const d of range(DH)) body.push(`O[ob + ${d}u] = o${r}_${d} * inv;`);
+    body.push(`Lse[row${r}] = select(NEG, m${r} + log(l${r}), l${r} > 0.0);`);
+    store.push(`{ let i = i0 + ${r * WG}u; if (i < P.Tq) { ${body.join(' ')} } }`);
+  }
+  return { FD_INIT: lines(init, '  '), FD_STEP: lines(st, '    '), FD_STORE: lines(store, '  ') };
 }
 
 /**
@@ -156,11 +222,19 @@ export function runAttentionForward(
   const out = rt.alloc(g.B * g.Tq * D * 4, `attention output ${shapeStr([g.B, g.Tq, D])}`);
   const stats = rt.alloc(2 * g.B * g.H * g.Tq * 4, 'attention log-sum-exp');
   if (g.B * g.Tq * D === 0) return { out, stats };
+  const p = params(g, q, k, v, mask, null, drop, g.Tq);
+  const bufs = [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), out, stats];
+  if (tuning.variant === 'direct') {
+    const wg = 8;
+    const R = tuning.rows;
+    const kb = tuning.kb;
+    rt.dispatch(kernel('forward_direct', g.DH, wg, kb, !!mask, !!drop, R), p, bufs, [Math.ceil(g.Tq / (wg * R)), g.B * g.H], describe(g, !!mask, !!drop));
+    return { out, stats };
+  }
   const wg = pickWorkgroup(g.Tq);
   const blk = pickBlock(g.DH, wg, 'forward', !!drop, rt.limits.maxComputeWorkgroupStorageSize);
   const kern = kernel('forward', g.DH, wg, blk, !!mask, !!drop);
-  const p = params(g, q, k, v, mask, null, drop, g.Tq);
-  rt.dispatch(kern, p, [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), out, stats], [Math.ceil(g.Tq / wg), g.B * g.H], describe(g, !!mask, !!drop));
+  rt.dispatch(kern, p, bufs, [Math.ceil(g.Tq / wg), g.B * g.H], describe(g, !!mask, !!drop));
   return { out, stats };
 }
 

@@ -92,16 +92,22 @@ type Entry = 'prep' | 'cross' | 'pair' | 'grad_m' | 'grad_a';
 
 /** Register blocking of the cross kernel per K: samples × anchors per invocation (≤ 32 vec4 accumulators). */
 export function crossBlocking(K: number): { RA: number; RB: number } {
+  if (tuning.cross) return tuning.cross;
   const Km = K - 1;
   if (Km <= 2) return { RA: 4, RB: 4 };
   if (Km <= 4) return { RA: 2, RB: 4 };
   return { RA: 1, RB: 4 };
 }
 
-const GA = 4;
-const GB = 4;
+/** Overrides of the blocking choices, for benchmarks that tune them (not part of the API). */
+export const tuning: { cross?: { RA: number; RB: number }; grad?: { GA: number; GB: number }; wg?: [number, number] } = {};
+
+function gradBlocking(): { GA: number; GB: number } {
+  return tuning.grad ?? { GA: 4, GB: 4 };
+}
 
 function workgroupFor(B: number): [number, number] {
+  if (tuning.wg) return tuning.wg;
   // Small batches: smaller workgroups so that several run in parallel.
   return B >= 128 ? [8, 8] : [4, 4];
 }
@@ -116,12 +122,13 @@ const BINDINGS: Record<Entry, BindingKind[]> = {
 
 function kernel(entry: Entry, K: number, wg: [number, number], contrastive = false): Kernel {
   const { RA, RB } = crossBlocking(K);
+  const { GA, GB } = gradBlocking();
   const Km = K - 1;
   const NP = (K * (K + 1)) / 2;
   const NU = (Km * (Km + 1)) / 2;
   return {
     name: `gram_${entry}`,
-    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}:${contrastive ? 'c' : 'g'}`,
+    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}:${contrastive ? 'c' : 'g'}:${RA}.${RB}.${GA}.${GB}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
@@ -228,6 +235,7 @@ export function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBu
   const { B, K, D, D4 } = pr;
   const rows = B * (K - 1);
   const wg = workgroupFor(B);
+  const { GA, GB } = gradBlocking();
   const out = rt.alloc(rows * D * 4, `gram d(others) ${shapeStr([B, K - 1, D])}`);
   const gx = Math.ceil(D4 / 4 / (wg[0] * GB));
   const gy = Math.ceil(rows / (wg[1] * GA));
@@ -240,6 +248,7 @@ export function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBu
 export function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number): GPUBuffer {
   const { B, K, D, D4 } = pr;
   const wg = workgroupFor(B);
+  const { GA, GB } = gradBlocking();
   const out = rt.alloc(B * D * 4, `gram d(anchor) ${shapeStr([B, D])}`);
   const gx = Math.ceil(D4 / 4 / (wg[0] * GB));
   const gy = Math.ceil(B / (wg[1] * GA));

@@ -192,7 +192,7 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
   let anchor = cfg.anchor ?? (names.has('video') ? 'video' : streamsIn[0].name);
   if (!names.has(anchor)) throw new Error(`DualAlign: anchor '${anchor}' is not a stream (${[...names].join(', ')})`);
   if (remove.has(anchor)) anchor = streams[0].name;
-  let fusion = (cfg.fusion ?? (cfg.streams ? streams.filter((s) => s.name !== anchor).map((s) => ({ with: s.name })) : PAPER_FUSION)).map((f) => ({ ...f }));
+  let fusion: FusionStep[] = (cfg.fusion ?? (cfg.streams ? streams.filter((s) => s.name !== anchor).map((s): FusionStep => ({ with: s.name })) : PAPER_FUSION)).map((f) => ({ ...f }));
   for (const f of fusion) if (!names.has(f.with)) throw new Error(`DualAlign: fusion step with '${f.with}', which is not a stream`);
   fusion = fusion.filter((f) => !remove.has(f.with) && f.with !== anchor);
   // Streams not listed in fusion are still fused (after the listed ones), so every stream counts.
@@ -285,10 +285,11 @@ export function skeletonOnlyConfig(opts: {
   channels?: number;
   text?: boolean;
   clips?: number;
+  gcnChannels?: number[];
 } & Partial<DualAlignConfig>): DualAlignConfig {
-  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, ...rest } = opts;
-  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: 'center' }];
-  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: 'scale' });
+  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, gcnChannels, ...rest } = opts;
+  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: 'center', gcnChannels }];
+  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: 'scale', gcnChannels });
   return {
     ...rest,
     streams,

@@ -122,4 +122,35 @@ export const CASES: ParityCase[] = [
       return [y, q.grad!, k.grad!, v.grad!];
     },
   },
+  {
+    name: 'gramVolumeMatrix K=3 forward and backward',
+    needs: 'gramVolumeMatrix',
+    inputs: { a: [6, 16], o: [6, 2, 16], w: [6, 6] },
+    run: (L, x) => {
+      const a = x.a.requiresGrad_();
+      const o = x.o.requiresGrad_();
+      const lib = L as unknown as { gramVolumeMatrix: (a: Tensor, o: Tensor) => Tensor };
+      const V = lib.gramVolumeMatrix(a, o);
+      V.mul(x.w).sum().backward();
+      return [V, a.grad!, o.grad!];
+    },
+  },
+  {
+    name: 'gramContrastiveLoss (fused, tau 0.1) and contrastiveSoftmaxLoss with smoothing, backward',
+    needs: 'gramContrastiveLoss',
+    inputs: { a: [8, 12], o: [8, 12], z: { shape: [7, 7], scale: 2 } },
+    run: (L, x) => {
+      const lib = L as unknown as {
+        gramContrastiveLoss: (a: Tensor, o: Tensor, opts: object) => Tensor;
+        contrastiveSoftmaxLoss: (z: Tensor, opts: object) => Tensor;
+      };
+      const a = x.a.requiresGrad_();
+      const o = x.o.requiresGrad_();
+      const z = x.z.requiresGrad_();
+      const l1 = lib.gramContrastiveLoss(a, o, { tau: 0.1 });
+      const l2 = lib.contrastiveSoftmaxLoss(z, { labelSmoothing: 0.1 });
+      l1.add(l2).backward();
+      return [l1, l2, a.grad!, o.grad!, z.grad!];
+    },
+  },
 ];

@@ -1,19 +1,63 @@
 /**
- * Kernel parity in a real browser: the browser bundle (dist/browser/index.js) computes each case of
- * cases.ts on the page's WebGPU device (SwiftShader here); Node computes the same case on the CPU
- * reference backend in float64; they must agree within 1e-4 (relative to max(1, |expected|)).
+ * Kernel parity in a real browser: each case of cases.ts runs on the page's WebGPU device (SwiftShader
+ * here) and, in Node, on the CPU reference backend in float64; they must agree within 1e-4 (relative
+ * to max(1, |expected|)).
+ *
+ * The page runs the cases through a test bundle built here from source with the browser build's
+ * shims: src/browser.ts plus the Gram-volume alignment (src/alignment) and fused attention
+ * (src/attention) ops when those folders exist, whether or not src/index.ts exports them yet. The
+ * shipped bundle, dist/browser/index.js, is checked too: init() on the page's GPU, a case through
+ * it, and its NoAdapterError when WebGPU is missing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import * as Lib from '../../src/index.js';
+// @ts-expect-error plain .mjs script without types
+import { browserShims } from '../../scripts/serve.mjs';
 import { mulberry32, hashString } from '../../src/data/prng.js';
 import { CASES, type InputSpec, type ParityCase } from './cases.js';
 import { hasChromium, openSession, skipReason, type Session } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TOL = 1e-4;
+const ART = join(ROOT, 'test-artifacts/browser');
+
+/** Op families beyond src/index.ts that the cases cover when present: [folder probe, module path from test/browser]. */
+const EXTRA_MODULES: [string, string][] = [
+  ['src/alignment/index.ts', '../../src/alignment/index.js'],
+  ['src/attention/crossAttention.ts', '../../src/attention/crossAttention.js'],
+];
+const extras = EXTRA_MODULES.filter(([probe]) => existsSync(join(ROOT, probe)));
+
+/** The library for the Node side: src/index.ts plus the extra families. */
+async function nodeLib(): Promise<Record<string, unknown>> {
+  const lib: Record<string, unknown> = { ...Lib };
+  for (const [probe] of extras) {
+    const mod = (await import(/* @vite-ignore */ join(ROOT, probe))) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(mod)) if (!(k in lib)) lib[k] = v;
+  }
+  return lib;
+}
+
+/** Builds test-artifacts/browser/parity-bundle.js: src/browser.ts plus the extra families, for the page. */
+async function buildParityBundle(): Promise<void> {
+  mkdirSync(ART, { recursive: true });
+  const entry = [`export * from '../../src/browser.ts';`, ...extras.map(([, mod]) => `export * from '${mod.replace(/\.js$/, '.ts')}';`)].join('\n');
+  await build({
+    stdin: { contents: entry, resolveDir: join(ROOT, 'test/browser'), sourcefile: 'parity-entry.ts', loader: 'ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    loader: { '.wgsl': 'text' },
+    outfile: join(ART, 'parity-bundle.js'),
+    logLevel: 'warning',
+    plugins: [browserShims],
+  });
+}
 
 interface HostInput {
   shape: number[];
@@ -42,14 +86,14 @@ async function readOutputs(r: Lib.Tensor | Lib.Tensor[]): Promise<HostOutput[]> 
 }
 
 /** The CPU reference (float64) in this process. */
-async function reference(c: ParityCase, inputs: Record<string, HostInput>): Promise<HostOutput[]> {
+async function reference(L: Record<string, unknown>, c: ParityCase, inputs: Record<string, HostInput>): Promise<HostOutput[]> {
   const x: Record<string, Lib.Tensor> = {};
   for (const [k, v] of Object.entries(inputs)) {
     x[k] = v.int
       ? Lib.tensor(Int32Array.from(v.values), v.shape, { backend: 'cpu', dtype: 'int32' })
       : Lib.tensor(Float64Array.from(v.values), v.shape, { backend: 'cpu', dtype: 'float64' });
   }
-  return readOutputs(c.run(Lib, x));
+  return readOutputs(c.run(L as unknown as typeof Lib, x));
 }
 
 function compare(name: string, got: HostOutput[], want: HostOutput[]): void {
@@ -74,18 +118,30 @@ function compare(name: string, got: HostOutput[], want: HostOutput[]): void {
 describe.skipIf(!hasChromium)('browser: kernel parity with the CPU reference', () => {
   let s: Session;
 
+  let L: Record<string, unknown>;
+
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'dist/browser/index.js'))) {
       // `npm run test:browser` builds first; a bare `vitest --config vitest.browser.config.ts` may not have.
       execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
     }
+    await buildParityBundle();
     await Lib.init({ backend: 'cpu' });
+    L = await nodeLib();
     s = await openSession('test/browser/blank.html');
     await s.page.waitForFunction(() => 'L' in globalThis || 'loadError' in globalThis);
     const loadError = await s.page.evaluate(() => (globalThis as { loadError?: string }).loadError);
     if (loadError) throw new Error(`dist/browser/index.js failed to load in the page: ${loadError}`);
     const info = await s.page.evaluate(() => (globalThis as unknown as { L: typeof Lib }).L.init());
     console.log(`[test:browser] page adapter: ${info.backend} ${info.featureLevel} — ${info.vendor} ${info.architecture} ${info.description}`);
+    const families = await s.page.evaluate(async () => {
+      const importModule = (globalThis as unknown as { importModule: (u: string) => Promise<typeof Lib> }).importModule;
+      const T = await importModule('/test-artifacts/browser/parity-bundle.js');
+      await T.init();
+      (globalThis as unknown as { T: typeof Lib }).T = T;
+      return Object.keys(T).length;
+    });
+    console.log(`[test:browser] parity bundle: ${families} exports (src/browser.ts${extras.map(([p]) => ` + ${p}`).join('')})`);
   });
 
   afterAll(async () => {
@@ -98,14 +154,10 @@ describe.skipIf(!hasChromium)('browser: kernel parity with the CPU reference', (
     expect(Object.keys(info.limits).length).toBeGreaterThan(0);
   });
 
-  for (const c of CASES) {
-    const available = !c.needs || typeof (Lib as Record<string, unknown>)[c.needs] === 'function';
-    it.skipIf(!available)(c.name, async () => {
-      const inputs = makeInputs(c);
-      const want = await reference(c, inputs);
-      const got = await s.page.evaluate(
-        async ({ src, inputs }) => {
-          const L = (globalThis as unknown as { L: typeof Lib }).L;
+  async function runInPage(c: ParityCase, inputs: Record<string, HostInput>, bundle: 'T' | 'L'): Promise<HostOutput[]> {
+    return s.page.evaluate(
+        async ({ src, inputs, bundle }) => {
+          const L = (globalThis as unknown as Record<string, typeof Lib>)[bundle]!;
           const run = new Function(`return (${src});`)() as ParityCase['run'];
           const x: Record<string, Lib.Tensor> = {};
           for (const [k, v] of Object.entries(inputs)) {
@@ -118,8 +170,22 @@ describe.skipIf(!hasChromium)('browser: kernel parity with the CPU reference', (
           await L.sync();
           return out;
         },
-        { src: c.run.toString(), inputs },
+        { src: c.run.toString(), inputs, bundle },
       );
+  }
+
+  it('the shipped bundle dist/browser/index.js agrees on a forward + backward case', async () => {
+    const c = CASES.find((k) => k.name.startsWith('backward: two-layer MLP'))!;
+    const inputs = makeInputs(c);
+    compare(c.name, await runInPage(c, inputs, 'L'), await reference(L, c, inputs));
+  });
+
+  for (const c of CASES) {
+    it(c.name, async (ctx) => {
+      if (c.needs && typeof L[c.needs] !== 'function') ctx.skip(`${c.needs} is not in src/index.ts or ${EXTRA_MODULES.map(([p]) => p).join(', ')}`);
+      const inputs = makeInputs(c);
+      const want = await reference(L, c, inputs);
+      const got = await runInPage(c, inputs, 'T');
       compare(c.name, got, want);
       expect(s.errors, 'console errors in the page').toEqual([]);
     });

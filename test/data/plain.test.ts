@@ -134,6 +134,9 @@ describe('plain layout', () => {
     expect(back.samples[0]!.grade).toBeUndefined();
     ds.samples[0]!.id = 'a/b';
     expect(() => encodePlainDataset(ds)).toThrow(/cannot be used as a file name/);
+    const other = small();
+    other.modalities.push('../escape');
+    expect(() => encodePlainDataset(other)).toThrow(/modality name "\.\.\/escape" cannot be a folder name/);
   });
 
   it('loads from disk and reports errors with the real path', () => {

@@ -74,6 +74,14 @@ const binaryOps: [string, (a: Tensor, b: Tensor) => Tensor, InputSpec['kind'], I
 for (const [name, fn, ka, kb] of binaryOps) {
   for (const s of binaryShapes) add(`${name} ${s.tag}`, fn, s.specs(ka, kb), {}, !!s.fd);
 }
+// Broadcast patterns the elementwise kernel reads without a per-dim div/mod.
+add('sub column [5,7]-[5,1]', (a, b) => a.sub(b), [inp([5, 7]), inp([5, 1])], {}, true);
+add('outer mul [6,1]*[1,5]', (a, b) => a.mul(b), [inp([6, 1]), inp([1, 5])], {}, true);
+add('add [2,3,4,5]+[3,1,5]', (a, b) => a.add(b), [inp([2, 3, 4, 5]), inp([3, 1, 5])]);
+add('mul middle block [4,3,5]*[3,1]', (a, b) => a.mul(b), [inp([4, 3, 5]), inp([3, 1])], {}, true);
+add('div rank 9 (dims merge)', (a, b) => a.div(b), [inp([2, 1, 2, 1, 2, 2, 1, 2, 3]), inp([2, 1, 2, 1, 2, 2, 1, 2, 3], { kind: 'positive' })]);
+add('where with column cond', (c, a) => T.where(T.gt(c, 0), a, a.neg()), [inp([4, 1], { grad: false }), inp([4, 6])]);
+
 // The same tensor on both sides (its gradient accumulates from both uses).
 add('mul x*x', (x) => x.mul(x), [inp([5])], {}, true);
 add('add x+x', (x) => x.add(x), [inp([5])], {}, true);
@@ -197,6 +205,8 @@ for (const [name, f] of [
   add(`${name} T view`, (x) => f(x, -1), [inp([4, 6], { view: 'T' })], {}, true);
   add(`${name} large logits`, (x) => f(x, -1), [inp([2, 5], { scale: 40 })]);
 }
+add('softmax [70000,3] (rows past 65535 workgroups)', (x) => x.softmax(), [inp([70000, 3])]);
+add('layerNorm [70000,2] (rows past 65535 workgroups)', (x) => T.layerNorm(x), [inp([70000, 2])], { rtol: 1e-3, atol: 1e-3 });
 add('layerNorm [3,7]', (x) => T.layerNorm(x), [inp([3, 7])], {}, true);
 add('layerNorm [3,7] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([3, 7]), inp([7]), inp([7])], {}, true);
 add('layerNorm [2,1023] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([2, 1023]), inp([1023]), inp([1023])], { rtol: 2e-4, atol: 2e-4 });

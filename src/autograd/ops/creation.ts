@@ -16,10 +16,10 @@ export interface CreateOptions {
 
 export type NestedArray = number | NestedArray[];
 
-function pickBackend(opt: CreateOptions['backend']): Backend {
-  if (opt === 'cpu') return cpuBackend();
-  if (!opt || opt === 'default') return defaultBackend();
-  return opt;
+function pickBackend(opt: CreateOptions['backend'], dtype?: DType, op = 'tensor'): Backend {
+  const backend = opt === 'cpu' ? cpuBackend() : !opt || opt === 'default' ? defaultBackend() : opt;
+  if (dtype === 'float64' && backend.name !== 'cpu') throw new ShapeError(`${op}(): float64 is only available on the CPU backend (WebGPU has no f64)`);
+  return backend;
 }
 
 function inferShape(data: NestedArray): number[] {
@@ -43,6 +43,10 @@ function flattenNested(data: NestedArray, shape: number[], out: number[], depth 
   for (const v of data) flattenNested(v, shape, out, depth + 1);
 }
 
+function checkShape(op: string, shape: readonly number[]): void {
+  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`${op}(): invalid shape ${shapeStr(shape)}`);
+}
+
 function finish(t: Tensor, opts: CreateOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
@@ -53,7 +57,7 @@ function finish(t: Tensor, opts: CreateOptions): Tensor {
  * dtype defaults to int32 for an Int32Array, float64 for a Float64Array on the CPU, else float32.
  */
 export function tensor(data: NestedArray | TypedArray | number[], shape?: readonly number[], opts: CreateOptions = {}): Tensor {
-  const backend = pickBackend(opts.backend);
+  const backend = pickBackend(opts.backend, opts.dtype);
   let flat: TypedArray | number[];
   let sh: number[];
   if (ArrayBuffer.isView(data)) {
@@ -85,8 +89,9 @@ export function tensor(data: NestedArray | TypedArray | number[], shape?: readon
 }
 
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
-  const backend = pickBackend(opts.backend);
   const dtype = opts.dtype ?? 'float32';
+  const backend = pickBackend(opts.backend, dtype, 'full');
+  checkShape('full', shape);
   return finish(wrap(backend.map(FILL, [], shape, dtype, [value]), shape, dtype), opts);
 }
 export const zeros = (shape: readonly number[], opts: CreateOptions = {}) => full(shape, 0, opts);
@@ -97,8 +102,8 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   if (end === undefined) [start, end] = [0, start];
   if (step === 0) throw new ShapeError('arange: step must be nonzero');
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const backend = pickBackend(opts.backend);
   const dtype = opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? 'int32' : 'float32');
+  const backend = pickBackend(opts.backend, dtype, 'arange');
   return finish(wrap(backend.map(IOTA, [], [n], dtype, [start, step]), [n], dtype), opts);
 }
 
@@ -110,19 +115,21 @@ export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
 
 /** Uniform [low, high) from the seeded Philox stream. */
 export function rand(shape: readonly number[], opts: CreateOptions & { low?: number; high?: number; generator?: Generator } = {}): Tensor {
-  const backend = pickBackend(opts.backend);
+  const dtype = opts.dtype ?? 'float32';
+  const backend = pickBackend(opts.backend, dtype, 'rand');
+  checkShape('rand', shape);
   const gen = opts.generator ?? defaultGenerator;
   const n = sizeOf(shape);
-  const dtype = opts.dtype ?? 'float32';
   return finish(wrap(backend.random('uniform', n, gen.seed, gen.take(n), opts.low ?? 0, opts.high ?? 1, dtype), shape, dtype), opts);
 }
 
 /** Normal(mean, std) from the seeded Philox stream (Box–Muller). */
 export function randn(shape: readonly number[], opts: CreateOptions & { mean?: number; std?: number; generator?: Generator } = {}): Tensor {
-  const backend = pickBackend(opts.backend);
+  const dtype = opts.dtype ?? 'float32';
+  const backend = pickBackend(opts.backend, dtype, 'randn');
+  checkShape('randn', shape);
   const gen = opts.generator ?? defaultGenerator;
   const n = sizeOf(shape);
-  const dtype = opts.dtype ?? 'float32';
   return finish(wrap(backend.random('normal', n, gen.seed, gen.take(n), opts.mean ?? 0, opts.std ?? 1, dtype), shape, dtype), opts);
 }
 

@@ -63,7 +63,10 @@ export function layerNorm(x: Tensor, weight: Tensor | null = null, bias: Tensor 
     (g, [xs, ms, rs, ws]) => {
       const gr = backend.layerNormGrad(xs, ms, rs, ws ?? null, g);
       const dx = wrap(gr.dx, x.shape, x.dtype);
-      if (!weight) return [dx];
+      if (!weight) {
+        gr.gxhat.release(); // only dgamma needs g·x̂
+        return [dx];
+      }
       const gxhat = wrap(gr.gxhat, x.shape, x.dtype);
       const rows = x.size / Math.max(D, 1);
       return [dx, sum(reshape(gxhat, [rows, D]), 0), sum(reshape(g, [rows, D]), 0)];

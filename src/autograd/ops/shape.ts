@@ -8,7 +8,7 @@ import { contiguousStrides, isContiguous, sizeOf, type DType } from '../../backe
 import { ShapeError, shapeStr } from '../../gpu/errors.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
-import { backendOf, broadcastShapes, broadcastView, normAxis, sameShape, wrap } from './util.js';
+import { backendOf, broadcastView, normAxis, sameShape, wrap } from './util.js';
 import { mapRaw } from './elementwise.js';
 import { sumTo } from './reduce.js';
 
@@ -81,8 +81,8 @@ export function expand(x: Tensor, shape: number[]): Tensor {
   const lead = shape.length - x.rank;
   if (lead < 0 || shape.some((d, i) => d === -1 && i < lead)) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const target = shape.map((d, i) => (d === -1 ? x.shape[i - lead] : d));
-  const out = broadcastShapes('expand', x.shape, target);
-  if (!sameShape(out, target)) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
+  // Each dim of x is kept or, when 1, repeated.
+  if (x.shape.some((d, i) => d !== 1 && d !== target[i + lead])) throw new ShapeError(`expand: cannot expand ${shapeStr(x.shape)} to ${shapeStr(shape)}`);
   const v = broadcastView(x, target);
   return viewOp('expand', x, v.shape, v.strides, x.offset, (g) => sumTo(g, x.shape));
 }

@@ -1,0 +1,288 @@
+/**
+ * DualAlign's building blocks: stream encoders, the cross-attention fusion block, attention
+ * pooling and TemporalModulate. Each reports its FLOPs per sample for summary().
+ */
+import type { Tensor } from '../autograd/tensor.js';
+import { tensor } from '../autograd/ops/creation.js';
+import { tidy } from '../autograd/engine.js';
+import * as E from '../autograd/ops/elementwise.js';
+import { mean, sum } from '../autograd/ops/reduce.js';
+import { softmax } from '../autograd/ops/nn.js';
+import { matmul } from '../autograd/ops/linalg.js';
+import { concat, contiguous, expand, fill, permute, reshape, slice } from '../autograd/ops/shape.js';
+import { crossAttention } from '../attention/crossAttention.js';
+import { Module } from '../nn/module.js';
+import { Dropout, LayerNorm, Linear, TemporalConv1d } from '../nn/layers.js';
+import { GraphConv, resolveLayout, type JointLayout } from '../nn/graph.js';
+import type { StreamSpec } from './config.js';
+
+/** Token counts of one sample, for FLOP counting. */
+export interface FlopContext {
+  /** clip tokens N */
+  clips: number;
+  /** frames per sequence of each stream / image (T), keyed by modality */
+  lengths: Record<string, number>;
+}
+
+// ---- segment pooling -----------------------------------------------------------------------------
+
+/**
+ * P [N, L]: row n averages the inputs of segment n, [⌊nL/N⌋, max(⌊(n+1)L/N⌋, ⌊nL/N⌋+1)).
+ * For L = N it is the identity; for L < N it repeats (nearest) inputs.
+ */
+export function segmentPoolMatrix(N: number, L: number): Float64Array {
+  const P = new Float64Array(N * L);
+  for (let n = 0; n < N; n++) {
+    const s = Math.min(Math.floor((n * L) / N), L - 1);
+    const e = Math.max(Math.floor(((n + 1) * L) / N), s + 1);
+    for (let l = s; l < e; l++) P[n * L + l] = 1 / (e - s);
+  }
+  return P;
+}
+
+const poolCache = new WeakMap<object, Map<string, Tensor>>();
+
+/** x [B, L, C] -> [B, N, C], averaging consecutive segments (alias of x when L = N). */
+export function segmentPool(x: Tensor, N: number): Tensor {
+  const L = x.shape[1];
+  if (L === N) return x;
+  let cache = poolCache.get(x.backend);
+  if (!cache) {
+    cache = new Map();
+    poolCache.set(x.backend, cache);
+  }
+  const key = `${N}:${L}:${x.dtype}`;
+  let P = cache.get(key);
+  if (!P || P.isDisposed) {
+    const v = segmentPoolMatrix(N, L);
+    P = tensor(x.dtype === 'float64' ? v : Float32Array.from(v), [N, L], { backend: x.backend, dtype: x.dtype }).keep();
+    cache.set(key, P);
+  }
+  return matmul(P, x);
+}
+
+// ---- stream encoders ---------------------------------------------------------------------------
+
+export abstract class StreamEncoder extends Module {
+  constructor(readonly spec: StreamSpec) {
+    super();
+  }
+  /** x: the batch tensor of this modality -> [B, N, D] tokens. */
+  abstract override forward(x: Tensor, clips: number): Tensor;
+  abstract flops(ctx: FlopContext): number;
+  /** Native token count of x (its sequence length). */
+  length(x: Tensor): number {
+    return x.shape[1];
+  }
+}
+
+/** Per-token features [B, L, C] -> pooled to N tokens -> Linear(C, D) -> GELU -> dropout. */
+export class LinearStreamEncoder extends StreamEncoder {
+  readonly proj: Linear;
+  readonly drop: Dropout;
+  constructor(spec: StreamSpec, dOut: number, dropout: number) {
+    super(spec);
+    this.proj = this.registerModule('proj', new Linear(spec.inputDim, dOut, { activation: 'gelu' }));
+    this.drop = this.registerModule('drop', new Dropout(dropout));
+  }
+  forward(x: Tensor, clips: number): Tensor {
+    if (x.rank !== 3 || x.shape[2] !== this.spec.inputDim) throw new Error(`stream '${this.spec.name}': expected [B, L, ${this.spec.inputDim}], got ${x.describe()}`);
+    return tidy(() => this.drop.forward(this.proj.forward(segmentPool(x, clips))));
+  }
+  flops(ctx: FlopContext): number {
+    const L = ctx.lengths[this.spec.name] ?? ctx.clips;
+    return (L !== ctx.clips ? 2 * ctx.clips * L * this.spec.inputDim : 0) + this.proj.flops([ctx.clips, this.spec.inputDim]);
+  }
+}
+
+/**
+ * Joints [B, T, J, C] -> per-sample input normalization -> graph convolutions (ReLU) over the
+ * normalized adjacency -> mean over joints -> mean over the frames of each clip -> Linear to D
+ * -> GELU -> dropout: one token per clip.
+ */
+export class GraphStreamEncoder extends StreamEncoder {
+  readonly layout: JointLayout;
+  readonly gcn: GraphConv[] = [];
+  readonly proj: Linear;
+  readonly drop: Dropout;
+  readonly inputNorm: 'center' | 'scale' | 'none';
+  constructor(spec: StreamSpec, dOut: number, dropout: number) {
+    super(spec);
+    this.layout = resolveLayout(spec.layout!);
+    this.inputNorm = spec.inputNorm ?? 'center';
+    const widths = spec.gcnChannels ?? [64, 128, 256];
+    let c = spec.inputDim;
+    widths.forEach((w, i) => {
+      this.gcn.push(this.registerModule(`gcn${i}`, new GraphConv(c, w, this.layout)));
+      c = w;
+    });
+    this.proj = this.registerModule('proj', new Linear(c, dOut, { activation: 'gelu' }));
+    this.drop = this.registerModule('drop', new Dropout(dropout));
+  }
+  forward(x: Tensor, clips: number): Tensor {
+    const J = this.layout.joints;
+    if (x.rank !== 4 || x.shape[2] !== J || x.shape[3] !== this.spec.inputDim) {
+      throw new Error(`stream '${this.spec.name}': expected [B, T, ${J}, ${this.spec.inputDim}], got ${x.describe()}`);
+    }
+    const [B, T] = x.shape;
+    return tidy(() => {
+      let h = x;
+      if (this.inputNorm !== 'none') {
+        if (this.inputNorm === 'center') h = E.sub(h, mean(h, 2, true));
+        const rms = E.sqrt(E.add(mean(E.mul(h, h), [1, 2, 3], true), 1e-6));
+        h = E.div(h, rms);
+      }
+      h = contiguous(permute(h, [0, 2, 1, 3])); // [B, J, T, C]: joint-major for one big adjacency matmul
+      for (const g of this.gcn) h = E.relu(g.forwardJointMajor(h));
+      const perFrame = mean(h, 1); // [B, T, C]
+      const pooled = segmentPool(perFrame, clips); // [B, N, C]
+      void B;
+      void T;
+      return this.drop.forward(this.proj.forward(pooled));
+    });
+  }
+  flops(ctx: FlopContext): number {
+    const T = ctx.lengths[this.spec.name] ?? ctx.clips;
+    const J = this.layout.joints;
+    let total = 0;
+    for (const g of this.gcn) total += g.flops([T, J, g.inChannels]);
+    const c = this.gcn.length ? this.gcn[this.gcn.length - 1].outChannels : this.spec.inputDim;
+    return total + 2 * ctx.clips * T * c + this.proj.flops([ctx.clips, c]);
+  }
+}
+
+export function makeStreamEncoder(spec: StreamSpec, dOut: number, dropout: number): StreamEncoder {
+  return spec.kind === 'graph' ? new GraphStreamEncoder(spec, dOut, dropout) : new LinearStreamEncoder(spec, dOut, dropout);
+}
+
+// ---- cross-attention fusion block ----------------------------------------------------------------
+
+export interface AttendOptions {
+  /** float [B]: 1 where the keys' modality is present; 0 makes the block the identity for that sample. */
+  gate?: Tensor | null;
+  /** int32 [B, Tk]: per-key mask (concatenated modalities). */
+  keyMask?: Tensor | null;
+}
+
+/**
+ * Pre-norm multi-head cross-attention with a gated residual:
+ *   out = q + gate ⊙ W_o · MHA(W_q LN(q), W_k LN(kv), W_v LN(kv)).
+ * Queries [B, Tq, d], keys/values [B, Tk, dKv] -> [B, Tq, d]. K and V come from one fused
+ * projection (the attention kernel reads its two halves as strided views).
+ */
+export class CrossAttentionBlock extends Module {
+  readonly normQ: LayerNorm;
+  readonly normKv: LayerNorm;
+  readonly q: Linear;
+  readonly kv: Linear;
+  readonly o: Linear;
+  constructor(
+    readonly d: number,
+    readonly heads: number,
+    readonly attnDropout = 0,
+    readonly dKv = d,
+  ) {
+    super();
+    this.normQ = this.registerModule('normQ', new LayerNorm(d));
+    this.normKv = this.registerModule('normKv', new LayerNorm(dKv));
+    this.q = this.registerModule('q', new Linear(d, d));
+    this.kv = this.registerModule('kv', new Linear(dKv, 2 * d));
+    this.o = this.registerModule('o', new Linear(d, d));
+  }
+  forward(query: Tensor, keyValue: Tensor, opts: AttendOptions = {}): Tensor {
+    return tidy(() => {
+      const q = this.q.forward(this.normQ.forward(query));
+      const kv = this.kv.forward(this.normKv.forward(keyValue));
+      const k = slice(kv, 2, 0, this.d);
+      const v = slice(kv, 2, this.d, 2 * this.d);
+      const a = crossAttention(q, k, v, { heads: this.heads, keyMask: opts.keyMask ?? null, dropout: this.attnDropout, training: this.training });
+      let delta = this.o.forward(a);
+      if (opts.gate) delta = E.mul(delta, reshape(opts.gate, [query.shape[0], 1, 1]));
+      return E.add(query, delta);
+    });
+  }
+  /** FLOPs for Tq queries over Tk keys. */
+  flops(Tq: number, Tk: number): number {
+    return (
+      this.normQ.flops([Tq, this.d]) +
+      this.normKv.flops([Tk, this.dKv]) +
+      this.q.flops([Tq, this.d]) +
+      this.kv.flops([Tk, this.dKv]) +
+      4 * Tq * Tk * this.d + // scores and weighted sum
+      5 * this.heads * Tq * Tk + // softmax
+      this.o.flops([Tq, this.d]) +
+      2 * Tq * this.d
+    );
+  }
+}
+
+// ---- pooling and TemporalModulate ------------------------------------------------------------------
+
+/** Learned attention pooling over tokens: softmax(w·x_t + b) weighted sum. [B, T, d] -> [B, d]. */
+export class AttentionPool extends Module {
+  readonly score: Linear;
+  constructor(readonly d: number) {
+    super();
+    this.score = this.registerModule('score', new Linear(d, 1));
+  }
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      const w = softmax(this.score.forward(x), 1); // [B, T, 1]
+      return sum(E.mul(w, x), 1);
+    });
+  }
+  flops(T: number): number {
+    return this.score.flops([T, this.d]) + 5 * T + 2 * T * this.d;
+  }
+}
+
+/**
+ * TemporalModulate (Eq. 13) over CLIP image tokens [B, Timg, Cin]:
+ *   F0 = dropout(GELU(Linear(Cin, d)(H)))                       frame embedding
+ *   F  = F0 + TemporalConv1d_k(GELU(LN(F0)))                     temporal mixing (residual)
+ *   h_img = AttentionPool(F)                                     learned temporal pooling
+ * Returns both the modulated frames F [B, Timg, d] and h_img [B, d].
+ */
+export class TemporalModulate extends Module {
+  readonly embed: Linear;
+  readonly drop: Dropout;
+  readonly norm: LayerNorm;
+  readonly conv: TemporalConv1d;
+  readonly pool: AttentionPool;
+  constructor(
+    readonly inputDim: number,
+    readonly d: number,
+    kernelSize: number,
+    dropout: number,
+  ) {
+    super();
+    this.embed = this.registerModule('embed', new Linear(inputDim, d, { activation: 'gelu' }));
+    this.drop = this.registerModule('drop', new Dropout(dropout));
+    this.norm = this.registerModule('norm', new LayerNorm(d));
+    this.conv = this.registerModule('conv', new TemporalConv1d(d, d, kernelSize));
+    this.pool = this.registerModule('pool', new AttentionPool(d));
+  }
+  forward(x: Tensor): { frames: Tensor; pooled: Tensor } {
+    if (x.rank !== 3 || x.shape[2] !== this.inputDim) throw new Error(`TemporalModulate: expected [B, T, ${this.inputDim}], got ${x.describe()}`);
+    return tidy(() => {
+      const f0 = this.drop.forward(this.embed.forward(x));
+      const frames = E.add(f0, this.conv.forward(E.gelu(this.norm.forward(f0))));
+      return { frames, pooled: this.pool.forward(frames) };
+    });
+  }
+  flops(T: number): number {
+    return this.embed.flops([T, this.inputDim]) + this.norm.flops([T, this.d]) + this.conv.flops([T, this.d]) + this.pool.flops(T) + 2 * T * this.d;
+  }
+}
+
+/** Broadcasts a float [B] mask to an int32 [B, n] key mask. */
+export function keyMaskFrom(gates: (Tensor | null)[], lengths: number[], B: number, like: Tensor): Tensor | null {
+  if (gates.every((g) => !g)) return null;
+  return tidy(() => {
+    const parts = gates.map((g, i) => {
+      const base = g ?? fill(like, [B], 1);
+      return expand(reshape(base, [B, 1]), [B, lengths[i]]);
+    });
+    return E.cast(concat(parts.map((p) => contiguous(p)), 1), 'int32');
+  });
+}

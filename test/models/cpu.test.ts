@@ -1,0 +1,218 @@
+// Model logic on the CPU reference backend (no shader compilation: fast): a float64 gradient
+// check, every ablation switch, every missing-modality pattern, the skeleton-only setup and the
+// continuous-score head, forward and backward without NaN.
+import { describe, expect, it } from 'vitest';
+import { manualSeed, noGrad, type Tensor } from '../../src/index.js';
+import { DualAlign, collate, skeletonOnlyConfig, type DualAlignConfig } from '../../src/models/index.js';
+import { useComposedAlignment } from '../../src/models/losses.js';
+import { withParamOptions } from '../../src/nn/init.js';
+import type { Sample } from '../../src/data/types.js';
+import { makeSamples, smallConfig } from './helpers.js';
+
+const cpu = { backend: 'cpu' as const };
+
+function cpuModel(cfg: DualAlignConfig, dtype: 'float32' | 'float64' = 'float32'): DualAlign {
+  return withParamOptions({ backend: 'cpu', dtype }, () => new DualAlign(cfg));
+}
+
+async function finite(t: Tensor): Promise<boolean> {
+  return Array.from(await t.data()).every(Number.isFinite);
+}
+
+async function forwardBackward(cfg: DualAlignConfig, samples: Sample[], train = true) {
+  manualSeed(3);
+  const model = cpuModel(cfg);
+  model.train(train);
+  const batch = collate(samples, model.config, cpu);
+  const l = model.loss(batch);
+  for (const k of ['total', 'grade', 'vfs', 'vit', 'oneStage'] as const) expect(await finite(l[k]), `${k} finite`).toBe(true);
+  l.total.backward();
+  const bad: string[] = [];
+  for (const [n, p] of model.namedParameters()) if (p.grad && !(await finite(p.grad))) bad.push(n);
+  expect(bad, 'non-finite gradients').toEqual([]);
+  const pred = await model.predict(batch);
+  expect(pred.probabilities.length).toBe(samples.length);
+  for (const p of pred.probabilities) expect(p.every(Number.isFinite)).toBe(true);
+  return { model, loss: l, pred };
+}
+
+describe('gradient check (CPU, float64)', () => {
+  for (const composed of [true, false]) {
+    it(`finite differences match autograd (${composed ? 'composed GRAM' : 'src/alignment GRAM when available'})`, async () => {
+      useComposedAlignment(composed);
+      try {
+        manualSeed(11);
+        const cfg = smallConfig({ dropout: 0, d1: 8, d2: 4, d3: 4, heads: 2 });
+        const model = cpuModel(cfg, 'float64');
+        // sample 2 lacks text (placeholder), sample 1 lacks flow (gated block, excluded from L_vfs)
+        const samples = makeSamples(4, { clips: 2, fpc: 2, imageFrames: 3, missing: { text: [2], flow: [1] } });
+        const batch = collate(samples, model.config, { backend: 'cpu', dtype: 'float64' });
+        const l = model.loss(batch);
+        l.total.backward();
+        const named = Object.fromEntries(model.namedParameters());
+        const probes: [string, number][] = [
+          ['encoders.video.proj.weight', 5],
+          ['encoders.flow.proj.bias', 1],
+          ['encoders.skeleton.gcn0.weight', 3],
+          ['fusion.spatialEn.kv.weight', 7],
+          ['fusion.temporalEn.o.weight', 2],
+          ['stage1Out.weight', 4],
+          ['temporalModulate.conv.weight', 6],
+          ['temporalModulate.pool.score.weight', 1],
+          ['enhanceText.q.weight', 3],
+          ['enhance.normKv.weight', 2],
+          ['textPlaceholder', 1],
+          ['textEmbed.weight', 0],
+        ];
+        const lossAt = () => noGrad(() => model.loss(batch).total.storage.handle[0] as number);
+        for (const [name, k] of probes) {
+          const p = named[name];
+          expect(p, name).toBeDefined();
+          const arr = p.storage.handle as Float64Array;
+          const g = (p.grad!.storage.handle as Float64Array)[p.grad!.offset + k];
+          const eps = 1e-6;
+          const orig = arr[p.offset + k];
+          arr[p.offset + k] = orig + eps;
+          const lp = lossAt();
+          arr[p.offset + k] = orig - eps;
+          const lm = lossAt();
+          arr[p.offset + k] = orig;
+          const fd = (lp - lm) / (2 * eps);
+          expect(Math.abs(fd - g), `${name}[${k}]: fd ${fd} vs autograd ${g}`).toBeLessThan(1e-6 + 1e-5 * Math.abs(fd));
+        }
+      } finally {
+        useComposedAlignment(false);
+      }
+    });
+  }
+});
+
+describe('ablation switches (Table 6, Fig. 9)', () => {
+  const samples = makeSamples(5, { clips: 3 });
+  const cases: [string, Partial<DualAlignConfig>][] = [
+    ['no alignment', { alignment: 'none' }],
+    ['cosine instead of GRAM', { alignment: 'cosine' }],
+    ['one-stage GRAM', { alignment: 'one-stage-gram' }],
+    ['only L_vfs', { alignment: 'vfs-only' }],
+    ['only L_vit', { alignment: 'vit-only' }],
+    ['reversed order (text first)', { order: 'text-first' }],
+    ['w/o video', { removeModalities: ['video'] }],
+    ['w/o flow', { removeModalities: ['flow'] }],
+    ['w/o skeleton', { removeModalities: ['skeleton'] }],
+    ['w/o text', { removeModalities: ['text'] }],
+    ['w/o image', { removeModalities: ['image'] }],
+    ['w/o text and image', { removeModalities: ['text', 'image'] }],
+    ['one-stage concat', { fusionMode: 'concat' }],
+    ['one-stage add', { fusionMode: 'add' }],
+    ['one-stage cross-attention', { fusionMode: 'cross-attention' }],
+    ['one-stage concat + one-stage GRAM', { fusionMode: 'concat', alignment: 'one-stage-gram' }],
+    ["authors' stage-1 arrangement", { stage1Arrangement: 'authors' }],
+    ['enhance keys text only', { enhanceKeys: 'text' }],
+  ];
+  for (const [name, over] of cases) {
+    it(name, async () => {
+      const { loss } = await forwardBackward(smallConfig(over), samples);
+      const v = (t: Tensor) => (t.storage.handle as Float32Array)[t.offset];
+      const a = over.alignment;
+      if (a === 'none' || (over.fusionMode && !a)) {
+        expect(v(loss.vfs)).toBe(0);
+        expect(v(loss.vit)).toBe(0);
+      }
+      if (a === 'vfs-only') expect(v(loss.vit)).toBe(0);
+      if (a === 'vit-only') expect(v(loss.vfs)).toBe(0);
+      if (a === 'one-stage-gram') expect(v(loss.oneStage)).toBeGreaterThan(0);
+      expect(v(loss.total)).toBeCloseTo(v(loss.grade) + v(loss.vfs) + v(loss.vit) + v(loss.oneStage), 4);
+    });
+  }
+});
+
+describe('missing modalities (§5.4)', () => {
+  const patterns: Record<string, Record<string, number[]>> = {
+    'flow missing': { flow: [0, 2] },
+    'skeleton missing': { skeleton: [1] },
+    'text missing': { text: [0, 1, 2, 3] },
+    'flow + skeleton + text missing': { flow: [3], skeleton: [3], text: [3] },
+    'everything but video missing in one sample, others mixed': { flow: [0, 1], skeleton: [0, 2], text: [0, 3], image: [0] },
+  };
+  for (const [name, missing] of Object.entries(patterns)) {
+    it(name, async () => {
+      const samples = makeSamples(4, { missing });
+      const { pred } = await forwardBackward(smallConfig(), samples);
+      for (const [m, idx] of Object.entries(missing)) for (const i of idx) expect(pred.modalitiesPresent[i][m]).toBe(false);
+      await forwardBackward(smallConfig({ stage1Arrangement: 'authors' }), samples);
+      await forwardBackward(smallConfig(), samples, false);
+    });
+  }
+  it('a missing modality changes nothing but its own contribution: missing text = placeholder', async () => {
+    manualSeed(5);
+    const model = cpuModel(smallConfig());
+    const full = makeSamples(2);
+    const noText = makeSamples(2, { missing: { text: [0, 1] } });
+    const a = await model.predict(collate(full, model.config, cpu));
+    const b = await model.predict(collate(noText, model.config, cpu));
+    expect(Array.from(a.probabilities[0])).not.toEqual(Array.from(b.probabilities[0]));
+    // flow missing for one sample only does not change the other sample
+    const oneFlow = makeSamples(2, { missing: { flow: [1] } });
+    const c = await model.predict(collate(oneFlow, model.config, cpu));
+    Array.from(a.probabilities[0]).forEach((v, k) => expect(c.probabilities[0][k]).toBeCloseTo(v, 6));
+  });
+  it('training-time modality dropout runs and never drops the anchor', async () => {
+    await forwardBackward(smallConfig({ modalityDropout: { flow: 0.5, skeleton: 0.5, text: 0.5 } }), makeSamples(6));
+    expect(() => new DualAlign(smallConfig({ modalityDropout: { video: 0.1 } }))).toThrow(/anchor/);
+  });
+  it('a missing anchor is an error', async () => {
+    const model = cpuModel(smallConfig());
+    expect(() => model.forward(collate(makeSamples(2, { missing: { video: [1] } }), model.config, cpu))).toThrow(/anchor modality 'video' is missing/);
+  });
+});
+
+describe('other setups', () => {
+  it('skeleton-only (positions anchor, angles, text) by configuration', async () => {
+    const cfg = skeletonOnlyConfig({ numGrades: 3, layout: 'uiprmd22', d1: 16, d2: 8, d3: 8, heads: 2, clips: 4, gcnChannels: [8, 8] });
+    let s = 9;
+    const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296 - 0.5);
+    const samples: Sample[] = Array.from({ length: 4 }, (_, i) => ({
+      id: `u${i}`,
+      action: 'e1',
+      grade: i % 3,
+      modalities: {
+        positions: { data: Float32Array.from({ length: 20 * 22 * 3 }, rnd), shape: [20, 22, 3] },
+        angles: { data: Float32Array.from({ length: 20 * 22 * 3 }, () => rnd() * 90), shape: [20, 22, 3] },
+        text: i === 3 ? undefined : { data: Float32Array.from({ length: 512 }, rnd), shape: [512] },
+      },
+    }));
+    const { model } = await forwardBackward(cfg, samples);
+    expect(model.modalities).toEqual(['positions', 'angles', 'text']);
+    expect(model.config.anchor).toBe('positions');
+  });
+
+  it('continuous scores: coarse-to-fine ETF', async () => {
+    const cfg = smallConfig({ task: 'score', numGrades: undefined, scoreRange: [0, 100], coarseBins: 4, fineBins: 3, d3: 8 });
+    const { pred, model } = await forwardBackward(cfg, makeSamples(4));
+    expect(pred.grades).toBeNull();
+    expect(pred.scores!.length).toBe(4);
+    for (const s of pred.scores!) expect(s >= 0 && s <= 100).toBe(true);
+    expect(pred.probabilities[0].length).toBe(12);
+    const sum = pred.probabilities[0].reduce((a, b) => a + b, 0);
+    expect(sum).toBeCloseTo(1, 5);
+    // targets: score 62 in [0,100) with 4 coarse bins -> coarse 2 (50..75), fine (62-50)/25*3 = 1.44 -> 1
+    const head = model.head as import('../../src/models/heads.js').CoarseToFineHead;
+    const t = head.targets((await import('../../src/index.js')).tensor([62, 0, 99.9, 100], [4], cpu));
+    expect(Array.from(await t.coarse.data())).toEqual([2, 0, 3, 3]);
+    expect(Array.from(await t.fine.data())).toEqual([1, 0, 2, 2]);
+    expect(head.scoreOf(2, 1)).toBeCloseTo(50 + 25 * 1.5 / 3, 10);
+  });
+
+  it('custom joint layout and Kinect / COCO layouts', async () => {
+    for (const [layout, J] of [['kinect25', 25], ['coco17', 17], [{ joints: 5, edges: [[0, 1], [1, 2], [2, 3], [3, 4]] }, 5]] as const) {
+      const cfg = smallConfig({
+        streams: [
+          { name: 'video', kind: 'linear', inputDim: 12 },
+          { name: 'flow', kind: 'linear', inputDim: 10 },
+          { name: 'skeleton', kind: 'graph', inputDim: 3, layout: layout as never, gcnChannels: [4, 6] },
+        ],
+      });
+      await forwardBackward(cfg, makeSamples(3, { joints: J }));
+    }
+  });
+});
