@@ -2,13 +2,14 @@
 // A tiny static server for the browser example and the browser tests, on loopback only.
 //
 //   node scripts/serve.mjs [--port N]      # then open http://127.0.0.1:N/ (default port 8080)
+//   node scripts/serve.mjs --build [DIR]   # or write the page as static files (default examples/web/dist)
 //
 // It serves the repository root read-only (dotfiles refused), redirects / to /examples/web/, and
 // builds /examples/web/app.js from examples/web/app.ts on request with esbuild (incremental, so a
 // reload picks up source edits; WGSL inlined, Dawn swapped for navigator.gpu as in scripts/build.mjs).
 // WebGPU needs a secure context: http://127.0.0.1 and http://localhost are, other hosts are not.
 import { createServer } from 'node:http';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -71,6 +72,16 @@ function makeAppBuilder() {
       ctx = null;
     },
   };
+}
+
+/** Writes the example as static files: index.html, style.css and the bundled app.js (any static host serves them). */
+export async function buildStatic(outDir = join(root, 'examples/web/dist')) {
+  const { build } = await import('esbuild');
+  const result = await build({ ...(await appBuildOptions()), sourcemap: false, minify: true });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'app.js'), result.outputFiles[0].contents);
+  for (const f of ['index.html', 'style.css']) copyFileSync(join(root, 'examples/web', f), join(outDir, f));
+  return outDir;
 }
 
 function send(res, status, body, type = 'text/plain; charset=utf-8', extra = {}) {
@@ -138,10 +149,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   let port = 8080;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if (a === '--build') {
+      const dir = args[i + 1] && !args[i + 1].startsWith('-') ? resolve(args[i + 1]) : undefined;
+      const out = await buildStatic(dir);
+      console.log(`[serve] wrote ${out}/{index.html,style.css,app.js}: serve that folder over https or from localhost (WebGPU needs a secure context)`);
+      process.exit(0);
+    }
     if (a === '--port' || a === '-p') port = Number(args[++i]);
     else if (a.startsWith('--port=')) port = Number(a.slice(7));
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/serve.mjs [--port N]   (serves the repo on http://127.0.0.1:N/, example at /examples/web/)');
+      console.log('usage: node scripts/serve.mjs [--port N]   (serves the repo on http://127.0.0.1:N/, example at /examples/web/)\n       node scripts/serve.mjs --build [DIR]   (writes the example as static files, default examples/web/dist)');
       process.exit(0);
     } else {
       console.error(`serve.mjs: unknown option '${a}' (see --help)`);

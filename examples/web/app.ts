@@ -21,6 +21,8 @@ const ui = {
   action: $<HTMLSelectElement>('action'),
   samples: $<HTMLInputElement>('samples'),
   epochs: $<HTMLInputElement>('epochs'),
+  batch: $<HTMLInputElement>('batch'),
+  stat: { steps: $('stat-steps'), loss: $('stat-loss'), srcc: $('stat-srcc'), time: $('stat-time') },
   lr: $<HTMLInputElement>('lr'),
   seed: $<HTMLInputElement>('seed'),
   modalities: $('modalities'),
@@ -132,10 +134,11 @@ async function start(): Promise<void> {
 // ---- training -----------------------------------------------------------------------------------
 
 async function trainHere(): Promise<void> {
-  let samplesPerAction: number, epochs: number, lr: number, seed: number;
+  let samplesPerAction: number, epochs: number, batchSize: number, lr: number, seed: number;
   try {
     samplesPerAction = numberFrom(ui.samples, 8, 200, true);
     epochs = numberFrom(ui.epochs, 1, 200, true);
+    batchSize = numberFrom(ui.batch, 2, 64, true);
     lr = numberFrom(ui.lr, 1e-5, 1, false);
     seed = numberFrom(ui.seed, 0, 2 ** 31 - 1, true);
   } catch (e) {
@@ -157,22 +160,36 @@ async function trainHere(): Promise<void> {
     manualSeed(seed);
     const model = new DualAlign(pageConfig(action.numGrades, use, seed));
     const opt = makeOptimizer(model, lr);
-    const batchSize = 8;
     const batches = Math.max(1, Math.floor(train.length / batchSize));
     const data: ChartData = { loss: [], srcc: [], totalSteps: epochs * batches };
     chart.render(data);
     const rng = mulberry32(seed ^ 0x5bd1e995);
     const truth = test.map((s) => s.grade!);
     const t0 = performance.now();
+    let stepTime = 0;
     let stopped = false;
+    const stats = () => {
+      const l = data.loss[data.loss.length - 1];
+      const r = data.srcc[data.srcc.length - 1];
+      ui.stat.steps.textContent = `${data.loss.length} / ${data.totalSteps}`;
+      ui.stat.loss.textContent = l === undefined ? '–' : l.toFixed(3);
+      ui.stat.srcc.textContent = r === undefined ? '–' : r.value.toFixed(3);
+      ui.stat.time.textContent = stepTime ? (stepTime < 1 ? `${(stepTime * 1000).toFixed(0)} ms` : `${stepTime.toFixed(1)} s`) : '–';
+    };
+    stats();
+    say(ui.trainStatus, 'Compiling the GPU kernels and running the first step…');
     for (let epoch = 1; epoch <= epochs && !stopped; epoch++) {
       const order = shuffleInPlace([...train], rng);
       for (let b = 0; b < batches; b++) {
         // The last batch takes the remainder, so no batch has a single sample.
         const chunk = order.slice(b * batchSize, b === batches - 1 ? order.length : (b + 1) * batchSize);
+        const ts = performance.now();
         const loss = await trainStep(model, opt, chunk);
+        // The first step includes compiling every kernel: time the later ones.
+        if (data.loss.length > 0) stepTime = stepTime ? 0.7 * stepTime + 0.3 * ((performance.now() - ts) / 1000) : (performance.now() - ts) / 1000;
         data.loss.push(loss);
         chart.render(data);
+        stats();
         say(ui.trainStatus, `Epoch ${epoch}/${epochs}, step ${data.loss.length}/${data.totalSteps}: loss ${loss.toFixed(4)}`);
         if (stopRequested) {
           stopped = true;
@@ -183,6 +200,7 @@ async function trainHere(): Promise<void> {
       const srcc = spearman(pred.expected, truth);
       data.srcc.push({ step: data.loss.length, value: Number.isFinite(srcc) ? srcc : 0 });
       chart.render(data);
+      stats();
     }
     opt.dispose();
     const secs = ((performance.now() - t0) / 1000).toFixed(1);

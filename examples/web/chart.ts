@@ -2,7 +2,7 @@
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 720;
-const H = 300;
+const H = 320;
 const M = { left: 52, right: 52, top: 30, bottom: 36 };
 
 export interface ChartData {
@@ -88,8 +88,8 @@ export class TrainingChart {
     svg.append(el('line', { class: 'axis', x1: x1, x2: x1, y1: y1, y2: y0, 'stroke-dasharray': '2 3' }));
     svg.append(el('line', { class: 'axis', x1: x0, x2: x0, y1: y1, y2: y0 }));
     svg.append(el('line', { class: 'axis', x1: x0, x2: x1, y1: y0, y2: y0 }));
-    for (const v of ticks(0, steps, 6)) {
-      if (v > steps) continue;
+    for (const v of ticks(0, steps, Math.min(6, steps))) {
+      if (v > steps || !Number.isInteger(v)) continue;
       svg.append(el('line', { class: 'axis', x1: sx(v), x2: sx(v), y1: y0, y2: y0 + 4 }));
       svg.append(el('text', { x: sx(v), y: y0 + 16, 'text-anchor': 'middle' }, String(v)));
     }

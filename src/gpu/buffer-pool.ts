@@ -25,6 +25,9 @@ export class BufferPool {
   private freeLists = new Map<number, GPUBuffer[]>();
   private stats_ = { live: 0, inUse: 0, liveBytes: 0, freeBytes: 0 };
 
+  /** Called just before the pool destroys a buffer (the runtime drops bind groups that use it). */
+  onDestroy: ((buffer: GPUBuffer) => void) | null = null;
+
   constructor(
     private device: GPUDevice,
     private usage: GPUBufferUsageFlags,
@@ -32,6 +35,13 @@ export class BufferPool {
     /** Free bytes kept for reuse; beyond this, released buffers are destroyed. */
     private maxFreeBytes = 512 * 1024 * 1024,
   ) {}
+
+  private destroy(buffer: GPUBuffer): void {
+    this.onDestroy?.(buffer);
+    this.stats_.live--;
+    this.stats_.liveBytes -= buffer.size;
+    buffer.destroy();
+  }
 
   acquire(bytes: number): GPUBuffer {
     const size = sizeClass(bytes);
@@ -51,9 +61,7 @@ export class BufferPool {
     this.stats_.inUse--;
     const size = buffer.size;
     if (this.stats_.freeBytes + size > this.maxFreeBytes) {
-      buffer.destroy();
-      this.stats_.live--;
-      this.stats_.liveBytes -= size;
+      this.destroy(buffer);
       return;
     }
     let list = this.freeLists.get(size);
@@ -65,20 +73,12 @@ export class BufferPool {
   /** Destroys an acquired buffer instead of recycling it (e.g. one whose mapping failed). */
   discard(buffer: GPUBuffer): void {
     this.stats_.inUse--;
-    this.stats_.live--;
-    this.stats_.liveBytes -= buffer.size;
-    buffer.destroy();
+    this.destroy(buffer);
   }
 
   /** Destroys every free buffer (in-use buffers are untouched). */
   trim(): void {
-    for (const list of this.freeLists.values()) {
-      for (const b of list) {
-        this.stats_.live--;
-        this.stats_.liveBytes -= b.size;
-        b.destroy();
-      }
-    }
+    for (const list of this.freeLists.values()) for (const b of list) this.destroy(b);
     this.freeLists.clear();
     this.stats_.freeBytes = 0;
   }

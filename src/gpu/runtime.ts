@@ -32,6 +32,7 @@ interface PipelineEntry {
 }
 
 const MAX_BATCH = 96;
+const MAX_BIND_GROUPS = 8192; // cached bind groups; the cache is cleared past this
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know of
 const ARENA_BYTES = MAX_BATCH * UNIFORM_SLOT * 2;
 
@@ -61,6 +62,15 @@ export class GpuRuntime {
   private pendingChecks: Promise<GpuError | null>[] = [];
   private deferredError: GpuError | null = null;
   private lostMessage: string | null = null;
+  /**
+   * Bind groups by (layout, uniform size, buffers). The uniform is bound with a dynamic offset,
+   * so a training loop, whose pooled buffers recur, reuses its bind groups instead of creating
+   * one per dispatch (the dominant CPU cost of a small dispatch). Dropped when a buffer dies.
+   */
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private groupsOfBuffer = new Map<number, string[]>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
 
@@ -72,6 +82,7 @@ export class GpuRuntime {
     this.pool = new BufferPool(device, U.STORAGE | U.COPY_SRC | U.COPY_DST, 'tensor');
     this.staging = new BufferPool(device, U.MAP_READ | U.COPY_DST, 'readback', 64 * 1024 * 1024);
     this.arenaGpu = device.createBuffer({ size: ARENA_BYTES, usage: U.UNIFORM | U.COPY_DST, label: 'uniform-arena' });
+    this.pool.onDestroy = (b) => this.forgetBuffer(b);
     device.lost.then((info) => {
       this.lostMessage = `${info.reason}: ${info.message}`;
     });
@@ -139,7 +150,7 @@ export class GpuRuntime {
         entries: kinds.map((k, i) => ({
           binding: i,
           visibility: GPUShaderStage.COMPUTE,
-          buffer: k === 'uniform' ? { type: 'uniform' as const, hasDynamicOffset: false } : { type: k === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+          buffer: k === 'uniform' ? { type: 'uniform' as const, hasDynamicOffset: true } : { type: k === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
         })),
       });
       this.layouts.set(key, layout);
@@ -207,21 +218,57 @@ export class GpuRuntime {
     if (x === 0 || y === 0 || z === 0) return;
     if (params && this.arenaUsed + params.byteLength > ARENA_BYTES) this.flush();
     this.beginBatch();
-    const entries: GPUBindGroupEntry[] = [];
-    let binding = 0;
+    const group = this.bindGroup(kernel, entry.layout, params ? params.byteLength : 0, buffers);
+    this.pass!.setPipeline(entry.pipeline);
     if (params) {
       this.arenaCpu.set(new Uint8Array(params), this.arenaUsed);
-      entries.push({ binding: binding++, resource: { buffer: this.arenaGpu, offset: this.arenaUsed, size: params.byteLength } });
+      this.pass!.setBindGroup(0, group, [this.arenaUsed]);
       this.arenaUsed += Math.ceil(params.byteLength / UNIFORM_SLOT) * UNIFORM_SLOT;
+    } else {
+      this.pass!.setBindGroup(0, group);
     }
-    for (const b of buffers) entries.push({ binding: binding++, resource: { buffer: b } });
-    const group = this.device.createBindGroup({ layout: entry.layout, entries });
-    this.pass!.setPipeline(entry.pipeline);
-    this.pass!.setBindGroup(0, group);
     this.pass!.dispatchWorkgroups(x, y, z);
     this.batchKernels.push(describe ? `${kernel.name} ${describe}` : kernel.name);
     this.dispatchCount++;
     if (this.batchKernels.length >= MAX_BATCH) this.flush();
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+
+  /** A cached bind group for these buffers (the uniform, if any, at a dynamic offset into the arena). */
+  private bindGroup(kernel: Kernel, layout: GPUBindGroupLayout, uniformBytes: number, buffers: GPUBuffer[]): GPUBindGroup {
+    const ids = buffers.map((b) => this.bufferId(b));
+    const key = `${kernel.bindings.join(',')}|${uniformBytes}|${ids.join(',')}`;
+    let group = this.bindGroups.get(key);
+    if (group) return group;
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (uniformBytes > 0) entries.push({ binding: binding++, resource: { buffer: this.arenaGpu, offset: 0, size: uniformBytes } });
+    for (const b of buffers) entries.push({ binding: binding++, resource: { buffer: b } });
+    group = this.device.createBindGroup({ layout, entries });
+    if (this.bindGroups.size >= MAX_BIND_GROUPS) {
+      this.bindGroups.clear();
+      this.groupsOfBuffer.clear();
+    }
+    this.bindGroups.set(key, group);
+    for (const id of new Set(ids)) {
+      const list = this.groupsOfBuffer.get(id);
+      if (list) list.push(key);
+      else this.groupsOfBuffer.set(id, [key]);
+    }
+    return group;
+  }
+
+  /** Drops the bind groups that use a buffer about to be destroyed. */
+  private forgetBuffer(b: GPUBuffer): void {
+    const id = this.bufferIds.get(b);
+    if (id === undefined) return;
+    for (const key of this.groupsOfBuffer.get(id) ?? []) this.bindGroups.delete(key);
+    this.groupsOfBuffer.delete(id);
   }
 
   private beginBatch(): void {

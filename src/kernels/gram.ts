@@ -67,6 +67,33 @@ export function detFunctions(K: number): string {
   for (let r = 0; r < K; r++) for (let c = 0; c < K; c++) all.push(g(r, c));
   out += `fn det_g(g: array<f32, ${KK}>) -> f32 {\n  return ${K <= 3 ? detExpr(all, K) : `det_n${K}(g)`};\n}\n`;
   const m = K - 1;
+  if (m >= 4) {
+    // K ≥ 5: the K(K+1)/2 minors in a loop around one det_n{K−1} call site, so the compiled
+    // code stays small (36 unrolled 7×7 eliminations take seconds to compile on lavapipe).
+    out += `fn cofactors_g(g: array<f32, ${KK}>) -> array<f32, ${KK}> {
+  var out: array<f32, ${KK}>;
+  for (var a = 0u; a < ${K}u; a++) {
+    for (var b = a; b < ${K}u; b++) {
+      var mnr: array<f32, ${m * m}>;
+      var q = 0u;
+      for (var r = 0u; r < ${K}u; r++) {
+        if (r == a) { continue; }
+        for (var c = 0u; c < ${K}u; c++) {
+          if (c == b) { continue; }
+          mnr[q] = g[r * ${K}u + c];
+          q++;
+        }
+      }
+      let v = select(-1.0, 1.0, (a + b) % 2u == 0u) * det_n${m}(mnr);
+      out[a * ${K}u + b] = v;
+      out[b * ${K}u + a] = v;
+    }
+  }
+  return out;
+}
+`;
+    return out;
+  }
   const cof: string[][] = Array.from({ length: K }, () => new Array<string>(K));
   let body = '';
   for (let a = 0; a < K; a++) {

@@ -11,6 +11,7 @@ import { softmax } from '../autograd/ops/nn.js';
 import { matmul } from '../autograd/ops/linalg.js';
 import { concat, contiguous, expand, fill, permute, reshape, slice } from '../autograd/ops/shape.js';
 import { crossAttention } from '../attention/crossAttention.js';
+import { gpuRuntime } from '../gpu/init.js';
 import { Module } from '../nn/module.js';
 import { Dropout, LayerNorm, Linear, TemporalConv1d } from '../nn/layers.js';
 import { GraphConv, resolveLayout, type JointLayout } from '../nn/graph.js';
@@ -125,6 +126,20 @@ export class GraphStreamEncoder extends StreamEncoder {
       throw new Error(`stream '${this.spec.name}': expected [B, T, ${J}, ${this.spec.inputDim}], got ${x.describe()}`);
     }
     const [B, T] = x.shape;
+    // The widest activation is [B, J, T, C]: split the batch so each chunk fits a storage binding.
+    const widest = Math.max(this.spec.inputDim, ...this.gcn.map((g) => g.outChannels));
+    const rt = x.backend.name === 'webgpu' ? gpuRuntime() : null;
+    const limit = rt ? rt.maxBindingBytes : Infinity;
+    const perSample = J * T * widest * 4;
+    const chunk = Math.max(1, Math.floor(limit / Math.max(perSample, 1)));
+    if (B <= chunk) return this.encode(x, clips);
+    return tidy(() => {
+      const parts: Tensor[] = [];
+      for (let s = 0; s < B; s += chunk) parts.push(this.encode(slice(x, 0, s, Math.min(B, s + chunk)), clips));
+      return concat(parts, 0);
+    });
+  }
+  private encode(x: Tensor, clips: number): Tensor {
     return tidy(() => {
       let h = x;
       if (this.inputNorm !== 'none') {
@@ -136,8 +151,6 @@ export class GraphStreamEncoder extends StreamEncoder {
       for (const g of this.gcn) h = E.relu(g.forwardJointMajor(h));
       const perFrame = mean(h, 1); // [B, T, C]
       const pooled = segmentPool(perFrame, clips); // [B, N, C]
-      void B;
-      void T;
       return this.drop.forward(this.proj.forward(pooled));
     });
   }

@@ -286,7 +286,7 @@ export function skeletonOnlyConfig(opts: {
   text?: boolean;
   clips?: number;
   gcnChannels?: number[];
-} & Partial<DualAlignConfig>): DualAlignConfig {
+} & Omit<Partial<DualAlignConfig>, 'text' | 'streams' | 'anchor' | 'fusion' | 'image'>): DualAlignConfig {
   const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, gcnChannels, ...rest } = opts;
   const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: 'center', gcnChannels }];
   if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: 'scale', gcnChannels });

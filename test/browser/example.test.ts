@@ -16,7 +16,7 @@ import { hasChromium, openSession, skipReason, type Session } from './harness.js
 
 const ROOT = join(import.meta.dirname, '../..');
 const ART = join(ROOT, 'test-artifacts/browser');
-const RUN = { action: '06', samples: 16, epochs: 2, seed: 7 };
+const RUN = { action: '06', samples: 16, epochs: 2, batch: 4, seed: 7 };
 
 describe.skipIf(!hasChromium)('browser: the example page', () => {
   let s: Session;
@@ -57,6 +57,7 @@ describe.skipIf(!hasChromium)('browser: the example page', () => {
     await page.selectOption('#action', RUN.action);
     await page.fill('#samples', String(RUN.samples));
     await page.fill('#epochs', String(RUN.epochs));
+    await page.fill('#batch', String(RUN.batch));
     await page.fill('#seed', String(RUN.seed));
     // Start with the keyboard: focus the button, press Enter.
     await page.focus('#train');
@@ -73,7 +74,7 @@ describe.skipIf(!hasChromium)('browser: the example page', () => {
       const loss = host.querySelector('polyline.loss')?.getAttribute('points')?.trim().split(/\s+/).length ?? 0;
       return { steps: Number(host.dataset.steps), srcc: Number(host.dataset.srccPoints), loss, dots: host.querySelectorAll('circle.srcc-dot').length, desc: host.querySelector('desc')?.textContent };
     });
-    expect(chart.steps).toBeGreaterThanOrEqual(RUN.epochs);
+    expect(chart.steps).toBe(RUN.epochs * 2); // 11 training samples in batches of 4 (the last takes the remainder): 2 per epoch
     expect(chart.loss).toBe(chart.steps);
     expect(chart.srcc).toBe(RUN.epochs);
     expect(chart.desc).toMatch(/Latest loss \d/);

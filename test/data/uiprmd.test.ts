@@ -144,8 +144,8 @@ if (!available) {
 describe.skipIf(!available)('UI-PRMD real data', () => {
   let all: Dataset;
   beforeAll(() => {
-    all = loadUIPRMD(dir);
-  });
+    all = loadUIPRMD(dir); // ~2-5 s; more on a busy machine
+  }, 120_000);
 
   it('has 10 exercises x 10 subjects x 10 repetitions x correct/incorrect', () => {
     expect(all.samples).toHaveLength(2000);

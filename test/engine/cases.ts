@@ -205,8 +205,9 @@ for (const [name, f] of [
   add(`${name} T view`, (x) => f(x, -1), [inp([4, 6], { view: 'T' })], {}, true);
   add(`${name} large logits`, (x) => f(x, -1), [inp([2, 5], { scale: 40 })]);
 }
-add('softmax [70000,3] (rows past 65535 workgroups)', (x) => x.softmax(), [inp([70000, 3])]);
-add('layerNorm [70000,2] (rows past 65535 workgroups)', (x) => T.layerNorm(x), [inp([70000, 2])], { rtol: 1e-3, atol: 1e-3 });
+// Rows past 65,535 workgroups fold the grid into 2-D. (A large eps keeps short rows well conditioned in f32.)
+add('softmax [65600,2] (grid folds)', (x) => x.softmax(), [inp([65600, 2])]);
+add('layerNorm [65600,3] (grid folds)', (x) => T.layerNorm(x, null, null, 0.1), [inp([65600, 3])]);
 add('layerNorm [3,7]', (x) => T.layerNorm(x), [inp([3, 7])], {}, true);
 add('layerNorm [3,7] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([3, 7]), inp([7]), inp([7])], {}, true);
 add('layerNorm [2,1023] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([2, 1023]), inp([1023]), inp([1023])], { rtol: 2e-4, atol: 2e-4 });

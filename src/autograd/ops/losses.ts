@@ -29,7 +29,7 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: { labelSmooth
   if (labelSmoothing < 0 || labelSmoothing > 1) throw new ShapeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
   return tidy(() => {
     const logp = logSoftmax(logits, -1);
-    let q = target.dtype === 'int32' ? oneHot(target, C) : target;
+    let q = target.dtype === 'int32' ? oneHot(target, C, logits.dtype) : target;
     if (labelSmoothing > 0) q = E.add(E.mul(q, 1 - labelSmoothing), labelSmoothing / C);
     const perSample = E.neg(sum(E.mul(q, logp), -1));
     return reduce(perSample, reduction);

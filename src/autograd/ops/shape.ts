@@ -210,14 +210,15 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   );
 }
 
-/** One-hot float32 encoding of int32 class indices: shape [...index.shape, numClasses]. */
-export function oneHot(index: Tensor, numClasses: number): Tensor {
+/** One-hot encoding (float32 by default) of int32 class indices: shape [...index.shape, numClasses]. */
+export function oneHot(index: Tensor, numClasses: number, dtype: DType = 'float32'): Tensor {
   backendOf('oneHot', index);
   if (index.dtype !== 'int32') throw new ShapeError(`oneHot: index must be int32, got ${index.describe()}`);
+  if (!Number.isInteger(numClasses) || numClasses < 0) throw new ShapeError(`oneHot: numClasses must be a non-negative integer, got ${numClasses}`);
   const shape = [...index.shape, numClasses];
   const classes = wrap(index.backend.map(IOTA, [], [numClasses], 'float32', [0, 1]), [numClasses], 'float32');
   const idx = unsqueeze(index, index.rank);
-  const y = mapRaw(BINARY.eq.op, [idx, classes], [], 'float32', shape);
+  const y = mapRaw(BINARY.eq.op, [idx, classes], [], dtype, shape);
   idx.dispose();
   classes.dispose();
   return y;

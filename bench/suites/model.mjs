@@ -1,0 +1,107 @@
+// Model suite: DualAlign at the paper's sizes (10 clips, D1 = 1024, D2 = 512, 103 CLIP frames,
+// 26 joints, 16 skeleton frames per clip, VST 768 / I3D 1024 / CLIP 512 features):
+//   - parameters and FLOPs per sample (summary()) vs the paper (12.56 M extra parameters),
+//   - inference time per sample (eval forward + probabilities read back), batch 1 and 32,
+//   - training-step time per sample (loss + backward + fused SGD step, synced), batch 1 and 32,
+//     compared with the paper's 528 ms/sample inference on an RTX 3090 (backbones included there).
+//
+// Harness use: export `name` and `run(ctx)`; ctx = { lib, quick?, log? } where lib is the
+// package (dist/index.js). Standalone: `node bench/suites/model.mjs [--quick] [--json]`
+// (DUALALIGN_DIST=path/to/index.js to bench another build).
+export const name = 'model';
+
+function samples(lib, B, { clips = 10, fpc = 16, imageFrames = 103, joints = 26, seed = 1 } = {}) {
+  let s = seed >>> 0;
+  const rnd = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296 - 0.5;
+  };
+  const arr = (n, scale = 1) => Float32Array.from({ length: n }, () => rnd() * scale);
+  return Array.from({ length: B }, (_, i) => ({
+    id: `b${i}`,
+    action: 'bench',
+    grade: i % 5,
+    modalities: {
+      video: { data: arr(clips * 768), shape: [clips, 768] },
+      flow: { data: arr(clips * 1024), shape: [clips, 1024] },
+      skeleton: { data: arr(clips * fpc * joints * 3, 400), shape: [clips * fpc, joints, 3] },
+      image: { data: arr(imageFrames * 512, 0.1), shape: [imageFrames, 512] },
+      text: { data: arr(512, 0.1), shape: [512] },
+    },
+  }));
+}
+
+async function timeIt(fn, { warmup = 1, reps = 3, minMs = 0 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  const start = performance.now();
+  while (times.length < reps || performance.now() - start < minMs) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { median: times[Math.floor(times.length / 2)], min: times[0], reps: times.length };
+}
+
+export async function run(ctx = {}) {
+  const lib = ctx.lib;
+  const log = ctx.log ?? ((...a) => console.log(...a));
+  const quick = !!ctx.quick;
+  const results = [];
+  lib.manualSeed(0);
+  const model = new lib.DualAlign({ numGrades: 5 });
+  const summary = model.summary();
+  log(summary.text);
+  results.push({ name: 'model/params', value: summary.totalParams, unit: 'params', paper: 12.56e6, note: 'extra parameters (backbones excluded), paper 12.56 M' });
+  results.push({ name: 'model/flops-per-sample', value: summary.flopsPerSample, unit: 'FLOP', note: 'forward, model only (paper 1115.3 GFLOPs includes the VST/I3D/CLIP backbones)' });
+  const opt = new lib.SGD(model.parameters(), { lr: 1e-2, momentum: 0.9, weightDecay: 1e-4 });
+  for (const B of quick ? [1] : [1, 32]) {
+    const batch = lib.collate(samples(lib, B), model.config);
+    // inference
+    model.eval();
+    const inf = await timeIt(
+      async () => {
+        const p = lib.noGrad(() => model.forward(batch));
+        await p.probabilities.data();
+        for (const t of [p.h, p.logits, p.probabilities, ...Object.values(p.embeddings)]) t.dispose();
+      },
+      { warmup: 1, reps: quick ? 1 : B === 1 ? 5 : 2 },
+    );
+    results.push({ name: `model/inference/B=${B}`, value: inf.median / B, unit: 'ms/sample', batchMs: inf.median, reps: inf.reps, paper: 528 });
+    log(`inference B=${B}: ${(inf.median / B).toFixed(2)} ms/sample (${inf.median.toFixed(1)} ms/batch, ${inf.reps} reps)`);
+    // training step
+    model.train();
+    const tr = await timeIt(
+      async () => {
+        const l = model.loss(batch);
+        l.total.backward();
+        opt.step({ loss: l.total });
+        opt.zeroGrad();
+        for (const t of Object.values(l)) t.dispose();
+        await lib.sync();
+      },
+      { warmup: 1, reps: quick ? 1 : B === 1 ? 5 : 2 },
+    );
+    results.push({ name: `model/train-step/B=${B}`, value: tr.median / B, unit: 'ms/sample', batchMs: tr.median, reps: tr.reps });
+    log(`training step B=${B}: ${(tr.median / B).toFixed(2)} ms/sample (${tr.median.toFixed(1)} ms/batch, ${tr.reps} reps)`);
+    lib.disposeBatch(batch);
+  }
+  const st = await opt.status();
+  results.push({ name: 'model/optimizer-steps-applied', value: st.step, unit: 'steps', note: `skipped ${st.skippedSteps}` });
+  opt.dispose();
+  model.dispose();
+  return results;
+}
+
+// Standalone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dist = process.env.DUALALIGN_DIST ?? new URL('../../dist/index.js', import.meta.url).href;
+  const lib = await import(dist.startsWith('/') ? `file://${dist}` : dist);
+  const info = await lib.init();
+  console.log(`adapter: ${info.vendor} ${info.architecture} ${info.description}`);
+  const results = await run({ lib, quick: process.argv.includes('--quick') });
+  if (process.argv.includes('--json')) console.log(JSON.stringify({ adapter: info, results }, null, 2));
+  else for (const r of results) console.log(`${r.name.padEnd(32)} ${typeof r.value === 'number' ? r.value.toFixed(2) : r.value} ${r.unit}`);
+  lib.shutdown?.();
+}
