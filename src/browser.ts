@@ -26,6 +26,12 @@ export { matmul, linear } from './autograd/ops/linalg.js';
 export { softmax, logSoftmax, layerNorm, l2Normalize, dropout } from './autograd/ops/nn.js';
 export { crossEntropy, mseLoss, type Reduction } from './autograd/ops/losses.js';
 export { fromNdarray, toNdarray } from './interop.js';
+export { Module, ModuleList, ModuleDict, StateDictError, writeTensor, describeStateDictDiff, type StateDict, type LoadStateDictResult, type HostArray } from './nn/module.js';
+export { Linear, LayerNorm, Dropout, GELU, ReLU, Identity, Sequential, MLP, TemporalConv1d, type LinearOptions, type MLPOptions } from './nn/layers.js';
+export { GraphConv, normalizedAdjacency, resolveLayout, JOINT_LAYOUTS, COCO17, HALPE26, KINECT25, UIPRMD22, type JointLayout, type JointLayoutSpec, type JointLayoutName, type Edge } from './nn/graph.js';
+export { withParamOptions, paramOptions, kaimingUniform, xavierUniform, xavierNormal, type ParamOptions } from './nn/init.js';
+export { Optimizer, SGD, Adam, AdamW, cosineAnnealing, linearWarmup, constantLr, clipGradNorm, optimizerPreset, type OptimizerState, type StepStatus, type LrScheduler, type PresetName } from './optim/index.js';
+export { DualAlign, collate, disposeBatch, resolveConfig, skeletonOnlyConfig, simplexEtf, type Batch, type DualAlignConfig, type ResolvedConfig, type StreamSpec, type ForwardOutput, type LossOutput, type Prediction, type ModelSummary } from './models/index.js';
 
 /** Why WebGPU is missing here, in words a browser user can act on. */
 export function webgpuUnavailableReason(): string | null {

@@ -25,7 +25,7 @@ struct Params {
   a_off: u32,
   o_off: u32,
   g_off: u32,
-  _p0: u32,
+  mode: u32, // pair: 0 = dL/dV given, 1 = contrastive softmax fused
   _p1: u32,
   eps: f32,
   scale: f32,
@@ -185,7 +185,6 @@ fn cross(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(5) var<storage, read_write> pair_WT: array<f32>;
 @group(0) @binding(6) var<storage, read_write> pair_U: array<f32>;
 
-const CONTRASTIVE: bool = {{CONTRASTIVE}};
 const NU: u32 = {{NU}}u; // KM(KM+1)/2 entries of U, then KM of r
 var<workgroup> pair_red: array<f32, {{NUR64}}>;
 var<workgroup> pair_res: array<f32, {{NUR}}>;
@@ -199,9 +198,10 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var k = 1u; k < K; k++) {
     for (var l = 1u; l < K; l++) { gi[k * K + l] = pair_Aux[i * AUXS + K + k * K + l]; }
   }
+  let contrastive = P.mode == 1u;
   var gs = 0.0;
   var lri = 0.0;
-  if (CONTRASTIVE) {
+  if (contrastive) {
     gs = pair_G[P.g_off] * P.c * P.scale;
     lri = pair_St[i];
   }
@@ -222,7 +222,7 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (det >= VOL_CLAMP) {
       let vol = sqrt(det);
       var gv: f32;
-      if (CONTRASTIVE) {
+      if (contrastive) {
         let x = P.scale * vol;
         let q = select(0.0, 1.0 - P.smoothing, i == j) + qoff;
         gv = gs * (exp(x - lri) + exp(x - pair_St[B + j]) - 2.0 * q);

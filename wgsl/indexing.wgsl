@@ -1,9 +1,8 @@
 // Indexing kernels on contiguous data viewed as [outer, n, inner] around an axis.
-//   gather:    out[o, i, k] = X[o, idx[i], k]              (one invocation per output)
+//   gather:    out[o, i, k] = X[o, idx[i], k], 0 where idx[i] is out of range (one invocation per output)
 //   index_add: out[o, j, k] = sum over i with idx[i] == j of S[o, i, k]   (gather's adjoint;
 //              each output loops over the index list, so no float atomics are needed)
 //   place:     writes a contiguous part into a concatenation: out[o, at + k] = S[o, k]
-//   one_hot:   out[i, c] = 1 if idx[i] == c
 //#include common
 
 struct Params {
@@ -21,7 +20,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<{{T}}>;
 @group(0) @binding(2) var<storage, read> Idx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<{{T}}>;
-// place / one_hot bind only these:
+// place binds only these:
 @group(0) @binding(1) var<storage, read> S: array<{{T}}>;
 @group(0) @binding(2) var<storage, read_write> Dst: array<{{T}}>;
 
@@ -32,8 +31,11 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   let k = t % P.inner;
   let i = (t / P.inner) % P.m;
   let o = t / (P.inner * P.m);
-  let j = u32(Idx[i]);
-  Out[t] = X[(o * P.n + j) * P.inner + k];
+  let j = u32(Idx[i]); // a negative index wraps to a huge one
+  // An index out of range reads 0 (as the CPU reference does), never another row or out of bounds.
+  var v = {{T}}(0);
+  if (j < P.n) { v = X[(o * P.n + j) * P.inner + k]; }
+  Out[t] = v;
 }
 
 @compute @workgroup_size(256)

@@ -1,9 +1,22 @@
-// Batched matmul C[b] = act(A[b] @ B[b] + bias), tiled in workgroup memory with register blocking.
-// A workgroup of 16×16 invocations computes a 64×64 tile of C; each invocation a 4×4 block held in
-// registers. K is walked in steps of 16: the A and B tiles are staged in workgroup memory (A stored
-// k-major so a thread's 4 rows are contiguous). Operands are read through their strides, so a
-// transposed operand (A^T, B^T) costs no copy; VEC_A / VEC_B select vec4 loads when the operand's
-// inner dimension is contiguous and divisible by 4.
+// Matmul kernels: C[b] = act(A[b] @ B[b] + bias). Four sections (src/kernels/matmul.ts picks them
+// apart at the `//#section NAME` lines):
+//
+//  tiled   — the GPU kernel: 64×64 tiles in workgroup memory, 16×16 invocations, 4×4 register
+//            blocks, BK = 16. Operands are read through their strides (a transposed operand costs no
+//            copy); A_LOAD / B_LOAD select one vec4 load per 4 staged values when the operand's inner
+//            dimension is contiguous and divisible by 4.
+//  pack_a, pack_b, simd — the CPU-SIMD path (lavapipe / llvmpipe, where one subgroup is one SIMD
+//            register of S lanes on a CPU core). There every lane-divergent memory access is
+//            emulated one lane at a time (~1 ns per float) while arithmetic runs S lanes at a time,
+//            so the kernel is built around the loads: both operands are first repacked (any
+//            strides, batch broadcasting and zero padding resolved there) into panels that S lanes
+//            read as S consecutive vec4s; then each workgroup = one subgroup computes a TM × 4S
+//            block of C: lane l owns 4 columns (one vec4 of B per k) and the TM rows of A arrive one
+//            vec4 (4 k values) per lane and are shared with subgroupBroadcast, so every A value is
+//            loaded once per subgroup and every B value once per TM rows. No workgroup memory, no
+//            barriers. The k loop body is generated (unrolled over the TM rows) by the TS side.
+
+//#section tiled
 //#include common
 
 struct Params {
@@ -18,15 +31,15 @@ struct Params {
   a_off: u32,
   b_off: u32,
   bias_off: u32,
-  _pad: u32,
+  bias_stride: u32,
   batch_shape: array<vec4<u32>, 2>,
   a_batch_strides: array<vec4<u32>, 2>,
   b_batch_strides: array<vec4<u32>, 2>,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<{{A_TYPE}}>;
+@group(0) @binding(2) var<storage, read> B: array<{{B_TYPE}}>;
 {{BIAS_BINDING}}
 @group(0) @binding({{OUT_BINDING}}) var<storage, read_write> C: array<f32>;
 
@@ -58,27 +71,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   for (var i = 0u; i < TM; i++) { for (var j = 0u; j < TN; j++) { acc[i][j] = 0.0; } }
 
   for (var k0 = 0u; k0 < P.K; k0 += BK) {
-    // Stage A[row0.., k0..] as As[k][m]: 1024 values, 4 per invocation.
-    for (var l = 0u; l < 4u; l++) {
-      let e = tid * 4u + l;
+    // Stage A[row0.., k0..] as As[k][m]: 1024 values, 4 consecutive k of one row per invocation.
+    {
+      let e = tid * 4u;
       let m = e / BK;
-      let k = e % BK;
+      let kk = e % BK;
       let gm = row0 + m;
-      let gk = k0 + k;
-      var v = 0.0;
-      if (gm < P.M && gk < P.K) { v = A[a_base + gm * P.sa_m + gk * P.sa_k]; }
-      As[k * BM + m] = v;
+      let gk = k0 + kk;
+{{A_LOAD}}
     }
-    // Stage B[k0.., col0..] as Bs[k][n].
-    for (var l = 0u; l < 4u; l++) {
-      let e = tid * 4u + l;
-      let k = e / BN;
+    // Stage B[k0.., col0..] as Bs[k][n]: 4 consecutive n of one row per invocation.
+    {
+      let e = tid * 4u;
+      let kk = e / BN;
       let n = e % BN;
-      let gk = k0 + k;
+      let gk = k0 + kk;
       let gn = col0 + n;
-      var v = 0.0;
-      if (gk < P.K && gn < P.N) { v = B[b_base + gk * P.sb_k + gn * P.sb_n]; }
-      Bs[k * BN + n] = v;
+{{B_LOAD}}
     }
     workgroupBarrier();
     for (var k = 0u; k < BK; k++) {
@@ -105,4 +114,149 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       C[c_base + r * P.N + c] = activate(v);
     }
   }
+}
+
+//#section pack_a
+// Ap[z][g][k4][l] = vec4(A[row g·S + l][4·k4 .. 4·k4 + 3]) for z < zcount (one packed copy per
+// batch, or a single copy of a batch-broadcast A), zero outside the matrix. With `flat`, the batch
+// is folded into the rows (row r = batch r / M, row r % M of that batch).
+//#include common
+
+struct Params {
+  M: u32,        // rows per batch
+  K: u32,
+  K4: u32,
+  groups: u32,   // row groups of S per packed copy
+  total: u32,    // vec4s written
+  rows: u32,     // rows per packed copy (M, or batch·M when flat)
+  flat: u32,
+  batch_rank: u32,
+  sa_m: u32,
+  sa_k: u32,
+  a_off: u32,
+  _pad: u32,
+  batch_shape: array<vec4<u32>, 2>,
+  a_batch_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> A: array<{{SRC_TYPE}}>;
+@group(0) @binding(2) var<storage, read_write> Ap: array<vec4<f32>>;
+
+const S: u32 = {{S}}u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = linear_id(gid, nwg, 64u);
+  if (e >= P.total) { return; }
+  let l = e % S;
+  let t = e / S;
+  let k4 = t % P.K4;
+  let t2 = t / P.K4;
+  let g = t2 % P.groups;
+  let z = t2 / P.groups;
+  let r = g * S + l;
+  var v = vec4<f32>(0.0);
+  if (r < P.rows) {
+    var b = z;
+    var m = r;
+    if (P.flat != 0u) { b = r / P.M; m = r % P.M; }
+    let base = strided_offset(b, P.batch_rank, P.batch_shape, P.a_batch_strides, P.a_off) + m * P.sa_m;
+{{LOAD}}
+  }
+  Ap[e] = v;
+}
+
+//#section pack_b
+// Bp[z][s][k][l] = vec4(B[k][4·(s·S + l) .. +3]) for k < Kp (K rounded up to 4), zero outside.
+//#include common
+
+struct Params {
+  N: u32,
+  K: u32,
+  Kp: u32,
+  strips: u32,   // strips of 4·S columns per packed copy
+  total: u32,
+  batch_rank: u32,
+  sb_k: u32,
+  sb_n: u32,
+  b_off: u32,
+  _p0: u32,
+  _p1: u32,
+  _p2: u32,
+  batch_shape: array<vec4<u32>, 2>,
+  b_batch_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> B: array<{{SRC_TYPE}}>;
+@group(0) @binding(2) var<storage, read_write> Bp: array<vec4<f32>>;
+
+const S: u32 = {{S}}u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = linear_id(gid, nwg, 64u);
+  if (e >= P.total) { return; }
+  let l = e % S;
+  let t = e / S;
+  let k = t % P.Kp;
+  let t2 = t / P.Kp;
+  let s = t2 % P.strips;
+  let z = t2 / P.strips;
+  let n0 = (s * S + l) * 4u;
+  var v = vec4<f32>(0.0);
+  if (k < P.K && n0 < P.N) {
+    let base = strided_offset(z, P.batch_rank, P.batch_shape, P.b_batch_strides, P.b_off) + k * P.sb_k;
+{{LOAD}}
+  }
+  Bp[e] = v;
+}
+
+//#section simd
+enable subgroups;
+
+struct Params {
+  M: u32,          // rows of C per batch (batch·M when the batch is folded into the rows)
+  N: u32,
+  K4: u32,         // K / 4, rounded up (the packed operands are zero-padded)
+  N4: u32,         // N / 4, rounded up
+  a_zstride: u32,  // vec4s between batches in Ap (0: A shared by every batch)
+  b_zstride: u32,  // vec4s between batches in Bp, or in B itself when B is read directly
+  b_off4: u32,     // direct B: offset of B[0][0], in vec4s
+  sb_k4: u32,      // direct B: row stride, in vec4s
+  bias_off: u32,
+  bias_stride: u32,
+  _p0: u32,
+  _p1: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> Ap: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> Bq: array<vec4<f32>>;
+{{BIAS_BINDING}}
+@group(0) @binding({{OUT_BINDING}}) var<storage, read_write> C: array<{{C_TYPE}}>;
+
+const S: u32 = {{S}}u;
+const TM: u32 = {{TM}}u;
+
+{{ERF}}
+
+fn activate(x: f32) -> f32 {
+{{ACT}}
+}
+
+// One workgroup = one subgroup of S lanes: rows [x·TM, x·TM + TM) × columns [4·S·y, 4·S·y + 4·S).
+@compute @workgroup_size({{S}})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let z = wid.z;
+  let row0 = wid.x * TM;
+  let col4 = wid.y * S + lane; // this lane's vec4 column
+{{INIT}}
+  for (var k = 0u; k < P.K4; k++) {
+{{BODY}}
+  }
+  let c4 = min(col4, P.N4 - 1u);
+  let cz = z * P.M;
+{{EPILOGUE}}
 }

@@ -3,12 +3,12 @@
  * chart -> per-grade probabilities of a held-out sample; or a saved checkpoint + feature files.
  * Served by `node scripts/serve.mjs`, which bundles this file on request.
  */
-import { init, manualSeed, NoAdapterError, deviceInfo } from '../../src/browser.js';
+import { init, manualSeed, NoAdapterError, deviceInfo, DualAlign } from '../../src/browser.js';
+// Not (yet) in the package entry: synthetic data, the action table, seeded shuffling, SRCC.
 import { generateSyntheticMMJDM } from '../../src/data/synthetic.js';
 import { MMJDM_ACTIONS } from '../../src/data/mmjdmSpec.js';
 import { mulberry32, shuffleInPlace } from '../../src/data/prng.js';
 import type { Sample } from '../../src/data/types.js';
-import { DualAlign } from '../../src/models/dualalign.js';
 import { spearman } from '../../src/train/metrics.js';
 import { TrainingChart, type ChartData } from './chart.js';
 import { parseFeatureFiles } from './features.js';
@@ -125,8 +125,19 @@ async function start(): Promise<void> {
     ui.device.dataset.backend = info.backend;
     setState('ready');
   } catch (e) {
-    ui.device.classList.add('error');
     say(ui.device, e instanceof NoAdapterError ? e.message : `Could not start WebGPU: ${errorText(e)}`, true);
+    const cpu = document.createElement('button');
+    cpu.type = 'button';
+    cpu.id = 'use-cpu';
+    cpu.textContent = 'Use the CPU reference backend instead (slow)';
+    cpu.addEventListener('click', async () => {
+      const info = await init({ backend: 'cpu' });
+      cpu.remove();
+      say(ui.device, `No WebGPU: running on the ${info.description} — expect training to be slow.`);
+      ui.device.dataset.backend = info.backend;
+      setState('ready');
+    });
+    ui.device.after(cpu);
     setState('error');
   }
 }
@@ -151,6 +162,7 @@ async function trainHere(): Promise<void> {
   current = null;
   heldOut = [];
   setState('training');
+  let model: DualAlign | null = null;
   try {
     say(ui.trainStatus, 'Generating synthetic data…');
     const ds = generateSyntheticMMJDM({ seed, actions: [ui.action.value], samplesPerAction, ...SYNTH, dims: { ...SYNTH.dims } });
@@ -158,7 +170,7 @@ async function trainHere(): Promise<void> {
     const train = ds.samples.filter((s) => s.split !== 'test');
     const test = ds.samples.filter((s) => s.split === 'test');
     manualSeed(seed);
-    const model = new DualAlign(pageConfig(action.numGrades, use, seed));
+    model = new DualAlign(pageConfig(action.numGrades, use, seed));
     const opt = makeOptimizer(model, lr);
     const batches = Math.max(1, Math.floor(train.length / batchSize));
     const data: ChartData = { loss: [], srcc: [], totalSteps: epochs * batches };
@@ -216,6 +228,7 @@ async function trainHere(): Promise<void> {
     await gradeHeldOut();
   } catch (e) {
     console.error(e);
+    if (model && current?.model !== model) model.dispose();
     say(ui.trainStatus, `Training failed: ${errorText(e)}`, true);
     setState(current ? 'trained' : 'ready');
   }

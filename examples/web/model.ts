@@ -4,14 +4,11 @@
  * ('dualalign-checkpoint/1': the state dict as safetensors, the config as JSON metadata), so a
  * checkpoint saved by `dualalign train` loads here and one saved here loads there.
  */
-import { DualAlign } from '../../src/models/dualalign.js';
-import { collate, disposeBatch } from '../../src/models/batch.js';
-import { modalityNames, resolveConfig, PAPER_FUSION, type DualAlignConfig } from '../../src/models/config.js';
-import { Adam, type Optimizer } from '../../src/optim/optimizer.js';
+import { DualAlign, collate, disposeBatch, resolveConfig, scope, Adam, type Optimizer, type DualAlignConfig, type HostArray } from '../../src/browser.js';
+// Not (yet) in the package entry: the config helpers, safetensors bytes, the sample type.
+import { modalityNames, PAPER_FUSION } from '../../src/models/config.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/data/safetensors.js';
-import type { HostArray } from '../../src/nn/module.js';
 import type { Sample } from '../../src/data/types.js';
-import { scope } from '../../src/browser.js';
 
 export const CHECKPOINT_FORMAT = 'dualalign-checkpoint/1';
 export const ALL_MODALITIES = ['video', 'flow', 'skeleton', 'image', 'text'] as const;

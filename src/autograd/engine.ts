@@ -10,7 +10,9 @@
  * Memory: every tensor made inside tidy(fn) that fn does not return is disposed when fn ends.
  * Tensors an op saves for its backward are internal handles sharing the storage (an internal
  * reference count, never the user's business), so disposing or tidying the user's tensors
- * cannot break a pending backward.
+ * cannot break a pending backward. A graph lives until backward() frees it (node by node), or
+ * until its output is disposed with no other node consuming it (releaseGraph, upstream as far
+ * as nothing else holds it): a forward pass that is never backpropagated leaks nothing.
  */
 import type { Tensor } from './tensor.js';
 
@@ -181,9 +183,6 @@ function topoOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Number of node backward functions run so far (tests use it to see a shared subgraph visited once). */
-export let backwardCalls = 0;
-
 /**
  * `seed` is owned (disposed) by the backward pass. Every gradient in flight is a distinct tensor
  * object owned by this pass: a rule that passes g through (add, views) or returns one tensor for
@@ -223,7 +222,6 @@ export function runBackward(root: Tensor, seed: Tensor, opts: BackwardOptions, a
         continue;
       }
       const backward = node.backward!;
-      backwardCalls++;
       // Each node's temporaries die with it; only the input gradients leave the tidy.
       const raw = tidy(() => backward(g));
       const seen = new Set<Tensor>([g, ...node.saved]);

@@ -252,8 +252,10 @@ export class CpuBackend implements Backend {
     const n = x.shape[axis];
     const out = arrayFor(x.dtype, outer * I.length * inner);
     for (let o = 0; o < outer; o++)
-      for (let i = 0; i < I.length; i++)
+      for (let i = 0; i < I.length; i++) {
+        if (!(I[i] >= 0 && I[i] < n)) continue; // out of range reads 0, as on the GPU
         for (let k = 0; k < inner; k++) out[(o * I.length + i) * inner + k] = X[(o * n + I[i]) * inner + k];
+      }
     return this.wrap(out);
   }
 
@@ -265,8 +267,10 @@ export class CpuBackend implements Backend {
     const n = shape[axis];
     const acc = new Float64Array(sizeOf(shape));
     for (let o = 0; o < outer; o++)
-      for (let i = 0; i < I.length; i++)
+      for (let i = 0; i < I.length; i++) {
+        if (!(I[i] >= 0 && I[i] < n)) continue; // out-of-range indices received nothing
         for (let k = 0; k < inner; k++) acc[(o * n + I[i]) * inner + k] += S[(o * I.length + i) * inner + k];
+      }
     return this.wrap(store(src.dtype, acc));
   }
 

@@ -27,6 +27,8 @@ export class BufferPool {
 
   /** Called just before the pool destroys a buffer (the runtime drops bind groups that use it). */
   onDestroy: ((buffer: GPUBuffer) => void) | null = null;
+  /** Wraps the creation of a new buffer (the runtime catches out-of-memory there, naming `what`). */
+  createGuard: ((make: () => GPUBuffer, size: number, what: string) => GPUBuffer) | null = null;
 
   constructor(
     private device: GPUDevice,
@@ -43,7 +45,7 @@ export class BufferPool {
     buffer.destroy();
   }
 
-  acquire(bytes: number): GPUBuffer {
+  acquire(bytes: number, what = ''): GPUBuffer {
     const size = sizeClass(bytes);
     const list = this.freeLists.get(size);
     this.stats_.inUse++;
@@ -51,7 +53,8 @@ export class BufferPool {
       this.stats_.freeBytes -= size;
       return list.pop()!;
     }
-    const buffer = this.device.createBuffer({ size, usage: this.usage, label: `${this.label}:${size}` });
+    const make = () => this.device.createBuffer({ size, usage: this.usage, label: `${this.label}:${size}` });
+    const buffer = this.createGuard ? this.createGuard(make, size, what) : make();
     this.stats_.live++;
     this.stats_.liveBytes += size;
     return buffer;

@@ -65,9 +65,9 @@ function envBackend(): BackendChoice | undefined {
   throw new GpuError(`DUALALIGN_BACKEND=${v} is not one of webgpu, webgpu-compat, cpu`);
 }
 
-// Dawn's instance must outlive its devices: if the GPU object were collected, Dawn would tear
-// down the instance under a live device and abort the process.
-const liveInstances: GPU[] = [];
+// Dawn's instance and adapter must outlive their devices: if the GPU object were collected, Dawn
+// would tear down the instance under a live device and abort the process.
+const liveInstances: (GPU | GPUAdapter)[] = [];
 
 async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
@@ -137,6 +137,7 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
       failures.push(`${t}: no adapter`);
       continue;
     }
+    liveInstances.push(adapter);
     const runtime = await openDevice(adapter, t);
     engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info } };
     return engine.info;

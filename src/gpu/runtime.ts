@@ -58,8 +58,14 @@ export class GpuRuntime {
   private arenaCpu = new Uint8Array(ARENA_BYTES);
   private arenaUsed = 0;
   private arenaGpu: GPUBuffer;
-  /** One promise per pipeline / batch, resolving to its error (never rejecting: no unhandled rejections). */
-  private pendingChecks: Promise<GpuError | null>[] = [];
+  /**
+   * Error checks in flight (pipeline compiles, batches, new buffers): each resolves to its error
+   * or null, never rejects (no unhandled rejections), and removes itself when settled, so a loop
+   * that never reads back accumulates nothing. Errors wait in `errors` for the next readback.
+   */
+  private outstanding = new Set<Promise<void>>();
+  private errors: { seq: number; error: GpuError }[] = [];
+  private checkSeq = 0;
   private deferredError: GpuError | null = null;
   private lostMessage: string | null = null;
   /**
@@ -83,6 +89,18 @@ export class GpuRuntime {
     this.staging = new BufferPool(device, U.MAP_READ | U.COPY_DST, 'readback', 64 * 1024 * 1024);
     this.arenaGpu = device.createBuffer({ size: ARENA_BYTES, usage: U.UNIFORM | U.COPY_DST, label: 'uniform-arena' });
     this.pool.onDestroy = (b) => this.forgetBuffer(b);
+    // Out of memory on a new buffer is reported (at the next readback) naming what it was for.
+    this.pool.createGuard = (make, size, what) => {
+      device.pushErrorScope('out-of-memory');
+      const b = make();
+      this.track(
+        device.popErrorScope().then(
+          (err) => (err ? new GpuError(`out of GPU memory allocating ${what || 'a tensor'} (${size} bytes): ${err.message}`) : null),
+          () => null,
+        ),
+      );
+      return b;
+    };
     device.lost.then((info) => {
       this.lostMessage = `${info.reason}: ${info.message}`;
     });
@@ -117,7 +135,7 @@ export class GpuRuntime {
         `cannot allocate ${what}: ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize of ${max} bytes`,
       );
     }
-    return this.pool.acquire(Math.max(bytes, 4));
+    return this.pool.acquire(Math.max(bytes, 4), what);
   }
 
   free(buffer: GPUBuffer): void {
@@ -187,7 +205,7 @@ export class GpuRuntime {
       newEntry.error = new GpuError(`kernel '${kernel.name}' (${kernel.key}) failed to compile: ${detail}`);
       return newEntry.error;
     }, (e: Error) => new GpuError(`kernel '${kernel.name}' (${kernel.key}): error scope failed: ${e.message}`));
-    this.pendingChecks.push(check);
+    this.track(check);
     this.pipelines.set(kernel.key, newEntry);
     return newEntry;
   }
@@ -301,7 +319,7 @@ export class GpuRuntime {
     const kernels = this.batchKernels;
     const validation = this.device.popErrorScope();
     const oom = this.device.popErrorScope();
-    this.pendingChecks.push(
+    this.track(
       Promise.all([validation, oom]).then(
         ([v, o]) => {
           const err = v ?? o;
@@ -354,13 +372,24 @@ export class GpuRuntime {
     await this.checkErrors();
   }
 
+  /** Registers an error check; see `outstanding`. */
+  private track(check: Promise<GpuError | null>): void {
+    const seq = this.checkSeq++;
+    const done: Promise<void> = check.then((error) => {
+      if (error) this.errors.push({ seq, error });
+      this.outstanding.delete(done);
+    });
+    this.outstanding.add(done);
+  }
+
   private async checkErrors(): Promise<void> {
-    const checks = this.pendingChecks;
-    this.pendingChecks = [];
-    // In recording order, so a kernel's compile error is reported before the batch it broke.
-    const errors = await Promise.all(checks);
-    const failed = errors.find((e) => e !== null);
-    if (failed) throw failed;
+    await Promise.all([...this.outstanding]);
+    if (this.errors.length) {
+      // The earliest recorded first, so a kernel's compile error is reported before the batch it broke.
+      const first = this.errors.reduce((a, b) => (b.seq < a.seq ? b : a));
+      this.errors = [];
+      throw first.error;
+    }
     if (this.deferredError) {
       const e = this.deferredError;
       this.deferredError = null;

@@ -56,6 +56,110 @@ function luDetFn(n: number): string {
 `;
 }
 
+/**
+ * adj(A)ᵀ (the cofactor matrix) of an n×n matrix from one LU with partial pivoting, PA = LU:
+ * adj(A) = det(P) · adj(U) · L⁻¹ · P. L is unit lower triangular, so L⁻¹ needs no division;
+ * adj(U) of the (possibly singular) triangular U is built division-free from the recurrence
+ * p(j, j) = 1, p(i, j) = −Σ_{k=i+1..j} u_ik p(k, j) Π_{l=i+1..k−1} u_ll,
+ * adj(U)_ij = p(i, j) Π_{l<i} u_ll Π_{l>j} u_ll. A zero pivot column is skipped (multipliers 0), which
+ * keeps PA = LU exact, so the result is the exact adjugate (finite) for singular A too: no det·A⁻¹.
+ * Every array index is a loop constant; the data-dependent row / column swaps are selects.
+ */
+function adjugateFn(n: number): string {
+  const nn = n * n;
+  return `fn adj_lu(a_in: array<f32, ${nn}>) -> array<f32, ${nn}> {
+  const N: u32 = ${n}u;
+  var a = a_in;
+  var perm: array<u32, ${n}>;
+  var sgn = 1.0;
+  for (var c = 0u; c < N; c++) {
+    var p = c;
+    var best = abs(a[c * N + c]);
+    for (var r = c + 1u; r < N; r++) {
+      let v = abs(a[r * N + c]);
+      if (v > best) { best = v; p = r; }
+    }
+    perm[c] = p;
+    if (p != c) { sgn = -sgn; }
+    for (var r = c + 1u; r < N; r++) {
+      let sw = r == p;
+      for (var k = 0u; k < N; k++) {
+        let x = a[c * N + k];
+        let y = a[r * N + k];
+        a[c * N + k] = select(x, y, sw);
+        a[r * N + k] = select(y, x, sw);
+      }
+    }
+    let piv = a[c * N + c];
+    for (var r = c + 1u; r < N; r++) {
+      let f = select(a[r * N + c] / piv, 0.0, piv == 0.0);
+      a[r * N + c] = f;
+      for (var k = c + 1u; k < N; k++) { a[r * N + k] = a[r * N + k] - f * a[c * N + k]; }
+    }
+  }
+  // L⁻¹ (unit lower triangular).
+  var li: array<f32, ${nn}>;
+  for (var i = 0u; i < N; i++) {
+    li[i * N + i] = 1.0;
+    for (var j = 0u; j < i; j++) {
+      var s = 0.0;
+      for (var k = j; k < i; k++) { s += a[i * N + k] * li[k * N + j]; }
+      li[i * N + j] = -s;
+    }
+  }
+  // adj(U), upper triangular.
+  var pu: array<f32, ${nn}>;
+  for (var j = 0u; j < N; j++) {
+    pu[j * N + j] = 1.0;
+    for (var ii = 1u; ii <= j; ii++) {
+      let i = j - ii;
+      var s = 0.0;
+      var seg = 1.0;
+      for (var k = i + 1u; k <= j; k++) {
+        s += a[i * N + k] * pu[k * N + j] * seg;
+        seg *= a[k * N + k];
+      }
+      pu[i * N + j] = -s;
+    }
+  }
+  var pre: array<f32, ${n}>;
+  var suf: array<f32, ${n}>;
+  pre[0] = 1.0;
+  for (var i = 1u; i < N; i++) { pre[i] = pre[i - 1u] * a[(i - 1u) * N + i - 1u]; }
+  suf[N - 1u] = 1.0;
+  for (var ii = 1u; ii < N; ii++) { let i = N - 1u - ii; suf[i] = suf[i + 1u] * a[(i + 1u) * N + i + 1u]; }
+  // X = adj(U) · L⁻¹
+  var x: array<f32, ${nn}>;
+  for (var i = 0u; i < N; i++) {
+    for (var j = 0u; j < N; j++) {
+      var s = 0.0;
+      for (var k = max(i, j); k < N; k++) { s += pu[i * N + k] * pre[i] * suf[k] * li[k * N + j]; }
+      x[i * N + j] = s;
+    }
+  }
+  // adj(A) = sgn · X · P: undo the row swaps as column swaps, last first.
+  for (var cc = 0u; cc < N; cc++) {
+    let c = N - 1u - cc;
+    for (var r = c + 1u; r < N; r++) {
+      let sw = r == perm[c];
+      for (var k = 0u; k < N; k++) {
+        let u = x[k * N + c];
+        let v = x[k * N + r];
+        x[k * N + c] = select(u, v, sw);
+        x[k * N + r] = select(v, u, sw);
+      }
+    }
+  }
+  // cofactors = adj(A)ᵀ
+  var out: array<f32, ${nn}>;
+  for (var i = 0u; i < N; i++) {
+    for (var j = 0u; j < N; j++) { out[i * N + j] = sgn * x[j * N + i]; }
+  }
+  return out;
+}
+`;
+}
+
 /** det_g(G) and cofactors_g(G) (the full symmetric cofactor matrix = adj(G)ᵀ) for K×K G. */
 export function detFunctions(K: number): string {
   const KK = K * K;
@@ -68,30 +172,10 @@ export function detFunctions(K: number): string {
   out += `fn det_g(g: array<f32, ${KK}>) -> f32 {\n  return ${K <= 3 ? detExpr(all, K) : `det_n${K}(g)`};\n}\n`;
   const m = K - 1;
   if (m >= 4) {
-    // K ≥ 5: the K(K+1)/2 minors in a loop around one det_n{K−1} call site, so the compiled
-    // code stays small (36 unrolled 7×7 eliminations take seconds to compile on lavapipe).
-    out += `fn cofactors_g(g: array<f32, ${KK}>) -> array<f32, ${KK}> {
-  var out: array<f32, ${KK}>;
-  for (var a = 0u; a < ${K}u; a++) {
-    for (var b = a; b < ${K}u; b++) {
-      var mnr: array<f32, ${m * m}>;
-      var q = 0u;
-      for (var r = 0u; r < ${K}u; r++) {
-        if (r == a) { continue; }
-        for (var c = 0u; c < ${K}u; c++) {
-          if (c == b) { continue; }
-          mnr[q] = g[r * ${K}u + c];
-          q++;
-        }
-      }
-      let v = select(-1.0, 1.0, (a + b) % 2u == 0u) * det_n${m}(mnr);
-      out[a * ${K}u + b] = v;
-      out[b * ${K}u + a] = v;
-    }
-  }
-  return out;
-}
-`;
+    // K ≥ 5: 36 unrolled 7×7 minor eliminations take seconds to compile on lavapipe, so the
+    // cofactors come from one pivoted LU instead, division-free past the elimination (below).
+    out += adjugateFn(K);
+    out += `fn cofactors_g(g: array<f32, ${KK}>) -> array<f32, ${KK}> {\n  return adj_lu(g);\n}\n`;
     return out;
   }
   const cof: string[][] = Array.from({ length: K }, () => new Array<string>(K));
@@ -147,7 +231,7 @@ const BINDINGS: Record<Entry, BindingKind[]> = {
   grad_a: ['uniform', 'read', 'read', 'read', 'read', 'rw'],
 };
 
-function kernel(entry: Entry, K: number, wg: [number, number], contrastive = false): Kernel {
+function kernel(entry: Entry, K: number, wg: [number, number]): Kernel {
   const { RA, RB } = crossBlocking(K);
   const { GA, GB } = gradBlocking();
   const Km = K - 1;
@@ -155,7 +239,7 @@ function kernel(entry: Entry, K: number, wg: [number, number], contrastive = fal
   const NU = (Km * (Km + 1)) / 2;
   return {
     name: `gram_${entry}`,
-    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}:${contrastive ? 'c' : 'g'}:${RA}.${RB}.${GA}.${GB}`,
+    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}:${RA}.${RB}.${GA}.${GB}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
@@ -182,7 +266,6 @@ function kernel(entry: Entry, K: number, wg: [number, number], contrastive = fal
         GAGB: GA * GB,
         GWX: wg[0],
         GWY: wg[1],
-        CONTRASTIVE: String(contrastive),
         DET_FNS: detFunctions(K),
       }),
   };
@@ -199,10 +282,10 @@ export interface GramPrepBuffers {
   aux: GPUBuffer;
 }
 
-function params(B: number, D: number, D4: number, o: { aOff?: number; oOff?: number; gOff?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
+function params(B: number, D: number, D4: number, o: { aOff?: number; oOff?: number; gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
   return new Params()
     .u32(B, D, D4, o.aOff ?? 0)
-    .u32(o.oOff ?? 0, o.gOff ?? 0, 0, 0)
+    .u32(o.oOff ?? 0, o.gOff ?? 0, o.mode ?? 0, 0)
     .f32(o.eps ?? 0, o.scale ?? 1, o.smooth ?? 0, o.c ?? 0)
     .build();
 }
@@ -251,9 +334,9 @@ export function runGramPair(
   const U = rt.alloc(B * (Km * Km + Km) * 4, `gram per-sample coefficients ${shapeStr([B, Km * Km + Km])}`);
   const contrastive = src.kind === 'contrastive';
   const g = contrastive ? src.g : src.gV;
-  const p = params(B, D, D4, contrastive ? { gOff: g.offset, scale: src.scale, smooth: src.smooth, c: src.c } : { gOff: g.offset });
+  const p = params(B, D, D4, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c } : { gOff: g.offset, mode: 0 });
   const stats = contrastive ? src.stats : pr.aux; // unused in GRAD mode; any read buffer will do
-  rt.dispatch(kernel('pair', K, [1, 1], contrastive), p, [C, pr.aux, g.storage.handle as GPUBuffer, stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
+  rt.dispatch(kernel('pair', K, [1, 1]), p, [C, pr.aux, g.storage.handle as GPUBuffer, stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
   return { WT, U };
 }
 

@@ -1,6 +1,16 @@
-/** GPU matmul (wgsl/matmul.wgsl): batched, strided operands, fused bias + activation epilogue. */
+/**
+ * GPU matmul (wgsl/matmul.wgsl): batched, strided operands, fused bias + activation epilogue.
+ *
+ * Two implementations, picked per adapter and shape by `planMatmul`:
+ *  - 'tiled': the GPU kernel (workgroup-memory tiles, register blocks), operands read through their
+ *    strides, with vec4 loads where an operand's inner dimension is contiguous.
+ *  - 'simd': the CPU-SIMD kernel for llvmpipe / lavapipe (Mesa's software Vulkan), where a subgroup
+ *    is one SIMD register of S lanes. Both operands are repacked into lane-contiguous panels (B is
+ *    read in place when it is already vec4-readable and read only once), then a subgroup computes
+ *    a TM × 4S block of C with A rows shared by subgroupBroadcast. See the header of matmul.wgsl.
+ */
 import template from '../../wgsl/matmul.wgsl';
-import { type GpuRuntime, type Kernel } from '../gpu/runtime.js';
+import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type Activation, type View } from '../backend/backend.js';
 import { Params, wgsl } from './source.js';
 import { GpuError, shapeStr } from '../gpu/errors.js';
@@ -14,48 +24,459 @@ const ERF_FN = `fn erf_(x: f32) -> f32 {
   return select(-y, y, x >= 0.0);
 }`;
 
-function matmulKernel(hasBias: boolean, activation: Activation): Kernel {
+/** The `//#section NAME` parts of matmul.wgsl. */
+const SECTIONS: Record<string, string> = (() => {
+  const out: Record<string, string> = {};
+  const parts = template.split(/^\/\/#section (\w+)[ \t]*$/m);
+  for (let i = 1; i < parts.length; i += 2) out[parts[i]] = parts[i + 1];
+  return out;
+})();
+
+function section(name: string): string {
+  const s = SECTIONS[name];
+  if (s === undefined) throw new Error(`matmul.wgsl has no section '${name}'`);
+  return s;
+}
+
+function epilogueTokens(hasBias: boolean, activation: Activation, outBinding: number) {
+  return {
+    BIAS_BINDING: hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;' : '',
+    OUT_BINDING: hasBias ? outBinding + 1 : outBinding,
+    ERF: activation === 'gelu' ? ERF_FN : '',
+    ACT:
+      activation === 'relu'
+        ? '  return max(x, 0.0);'
+        : activation === 'gelu'
+          ? `  let a = x;\n  return ${UNARY.gelu.op.wgsl};`
+          : '  return x;',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration and planning
+
+export type MatmulPath = 'auto' | 'tiled' | 'simd';
+
+export interface MatmulConfig {
+  /** 'auto' (default) picks per adapter and shape; 'tiled' / 'simd' force a path where it can run. */
+  path: MatmulPath;
+  /** SIMD path: rows per subgroup block (a multiple of the subgroup size); 0 = chosen per shape. */
+  tm: number;
+  /** SIMD path: read B in place instead of packing it: 'auto', or force on (where possible) / off. */
+  directB: 'auto' | boolean;
+  /** Below this many multiply-adds (batch·M·N·K) 'auto' uses the tiled kernel (one dispatch, no packing). */
+  simdMinMacs: number;
+}
+
+const DEFAULTS: MatmulConfig = { path: 'auto', tm: 0, directB: 'auto', simdMinMacs: 32 * 1024 };
+let config: MatmulConfig = { ...DEFAULTS };
+
+/** Changes how matmuls are planned (tests and benchmarks); returns the previous configuration. */
+export function configureMatmul(c: Partial<MatmulConfig> | null): MatmulConfig {
+  const prev = config;
+  config = c === null ? { ...DEFAULTS } : { ...config, ...c };
+  return prev;
+}
+
+/**
+ * SIMD lanes of the subgroup on a CPU adapter (llvmpipe / lavapipe with subgroups), else 0.
+ * llvmpipe names its vector width in the device string ('llvmpipe-llvm-15-0-6-256-bits-').
+ */
+export function cpuSimdLanes(rt: GpuRuntime): number {
+  const info = rt.info;
+  if (!info.features.includes('subgroups')) return 0;
+  const id = `${info.device} ${info.description} ${info.architecture}`.toLowerCase();
+  if (!id.includes('llvmpipe') && !id.includes('lavapipe')) return 0;
+  const m = /(\d+)-bits/.exec(info.device);
+  const lanes = (m ? Number(m[1]) : 256) / 32;
+  return lanes === 4 || lanes === 8 || lanes === 16 ? lanes : 0;
+}
+
+interface Dims {
+  r: number;
+  M: number;
+  K: number;
+  N: number;
+  batchShape: number[];
+  batch: number;
+  aBatchStrides: number[];
+  bBatchStrides: number[];
+}
+
+function dims(a: View, b: View): Dims {
+  const r = a.shape.length;
+  const batchShape = a.shape.slice(0, r - 2);
+  return {
+    r,
+    M: a.shape[r - 2],
+    K: a.shape[r - 1],
+    N: b.shape[r - 1],
+    batchShape,
+    batch: sizeOf(batchShape),
+    aBatchStrides: a.strides.slice(0, r - 2),
+    bBatchStrides: b.strides.slice(0, r - 2),
+  };
+}
+
+/** True when every batch dim of size > 1 has stride 0 (the operand is shared by all batches). */
+function sharedOverBatch(shape: readonly number[], strides: readonly number[]): boolean {
+  return strides.every((s, i) => s === 0 || shape[i] === 1);
+}
+
+/** The batch dims collapse to one stride (z · stride), or null. */
+function collapsedBatchStride(shape: readonly number[], strides: readonly number[]): number | null {
+  let stride: number | null = null;
+  let span = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] === 1) continue;
+    if (stride === null) stride = strides[i];
+    else if (strides[i] !== stride * span) return null;
+    span *= shape[i];
+  }
+  return stride ?? 0;
+}
+
+const mult4 = (...v: number[]) => v.every((x) => x % 4 === 0);
+
+export interface TiledPlan {
+  path: 'tiled';
+  vecA: boolean;
+  vecB: boolean;
+}
+
+export interface SimdPlan {
+  path: 'simd';
+  S: number;
+  TM: number;
+  /** Batch folded into the rows (B shared by every batch). */
+  flat: boolean;
+  rows: number;
+  Z: number;
+  K4: number;
+  N4: number;
+  groups: number;
+  strips: number;
+  aCopies: number;
+  aVec: boolean;
+  directB: boolean;
+  bCopies: number;
+  bVec: boolean;
+  bZStride: number;
+}
+
+export type MatmulPlan = TiledPlan | SimdPlan;
+
+/** Rows per subgroup block: RB = TM / S row groups, balancing padding waste against register reuse. */
+function chooseTM(rows: number, S: number): number {
+  const eff = [0, 0.6, 0.85, 0.97, 1];
+  let best = S;
+  let bestCost = Infinity;
+  for (let rb = 1; rb <= 4; rb++) {
+    const tm = rb * S;
+    const cost = (Math.ceil(rows / tm) * tm) / eff[rb];
+    if (cost < bestCost - 1e-9) {
+      bestCost = cost;
+      best = tm;
+    }
+  }
+  return best;
+}
+
+function planTiled(a: View, b: View, d: Dims): TiledPlan {
+  const { r, K, N, aBatchStrides, bBatchStrides } = d;
+  const vecA = a.strides[r - 1] === 1 && mult4(K, a.strides[r - 2], a.offset, ...aBatchStrides);
+  const vecB = b.strides[r - 1] === 1 && mult4(N, b.strides[r - 2], b.offset, ...bBatchStrides);
+  return { path: 'tiled', vecA, vecB };
+}
+
+function planSimd(rt: GpuRuntime, a: View, b: View, d: Dims, S: number): SimdPlan | null {
+  const { r, M, K, N, batchShape, batch, aBatchStrides, bBatchStrides } = d;
+  const bShared = sharedOverBatch(batchShape, bBatchStrides);
+  const aShared = sharedOverBatch(batchShape, aBatchStrides);
+  const flat = bShared && batch > 1;
+  const rows = flat ? batch * M : M;
+  const Z = flat ? 1 : batch;
+  const TM = config.tm > 0 && config.tm % S === 0 ? config.tm : chooseTM(rows, S);
+  const K4 = Math.ceil(K / 4);
+  const N4 = Math.ceil(N / 4);
+  const groups = Math.ceil(rows / TM) * (TM / S);
+  const strips = Math.ceil(N4 / S);
+  const aCopies = flat || aShared ? 1 : batch;
+  const aVec = a.strides[r - 1] === 1 && mult4(K, a.strides[r - 2], a.offset, ...aBatchStrides);
+  const bVec = b.strides[r - 1] === 1 && mult4(N, b.strides[r - 2], b.offset, ...bBatchStrides);
+  const bStride = bShared ? 0 : collapsedBatchStride(batchShape, bBatchStrides);
+  const canDirect = bVec && K % 4 === 0 && bStride !== null && bStride % 4 === 0;
+  const directB = canDirect && (config.directB === 'auto' ? Math.ceil(rows / TM) <= 2 : config.directB);
+  const bCopies = bShared ? 1 : batch;
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+  if (Math.ceil(rows / TM) > maxWg || strips > maxWg || Z > maxWg) return null;
+  const max = rt.maxBindingBytes;
+  if (aCopies * groups * K4 * S * 16 > max) return null;
+  if (!directB && bCopies * strips * K4 * 4 * S * 16 > max) return null;
+  return {
+    path: 'simd',
+    S,
+    TM,
+    flat,
+    rows,
+    Z,
+    K4,
+    N4,
+    groups,
+    strips,
+    aCopies,
+    aVec,
+    directB,
+    bCopies,
+    bVec,
+    bZStride: directB ? (bStride ?? 0) / 4 : bShared ? 0 : strips * K4 * 4 * S,
+  };
+}
+
+/** The kernel plan runMatmul would use for a @ b on this runtime (exported for tests and benchmarks). */
+export function planMatmul(rt: GpuRuntime, a: View, b: View): MatmulPlan {
+  const d = dims(a, b);
+  const S = config.path === 'tiled' ? 0 : cpuSimdLanes(rt);
+  const macs = d.batch * d.M * d.N * d.K;
+  if (S > 0 && (config.path === 'simd' || macs >= config.simdMinMacs)) {
+    const p = planSimd(rt, a, b, d, S);
+    if (p) return p;
+  }
+  return planTiled(a, b, d);
+}
+
+/** A short description of a plan, e.g. 'simd S=8 TM=32 packA(vec4) packB flat'. */
+export function describePlan(p: MatmulPlan): string {
+  if (p.path === 'tiled') return `tiled 64x64${p.vecA ? ' vec4A' : ''}${p.vecB ? ' vec4B' : ''}`;
+  return `simd S=${p.S} TM=${p.TM} packA${p.aVec ? '(vec4)' : ''} ${p.directB ? 'directB' : `packB${p.bVec ? '(vec4)' : ''}`}${p.flat ? ' batch-folded' : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+
+function tiledKernel(hasBias: boolean, activation: Activation, vecA: boolean, vecB: boolean): Kernel {
+  const A_LOAD = vecA
+    ? `      var v = vec4<f32>(0.0);
+      if (gm < P.M && gk < P.K) { v = A[(a_base + gm * P.sa_m + gk) / 4u]; }
+      As[kk * BM + m] = v.x;
+      As[(kk + 1u) * BM + m] = v.y;
+      As[(kk + 2u) * BM + m] = v.z;
+      As[(kk + 3u) * BM + m] = v.w;`
+    : `      for (var l = 0u; l < 4u; l++) {
+        var v = 0.0;
+        if (gm < P.M && gk + l < P.K) { v = A[a_base + gm * P.sa_m + (gk + l) * P.sa_k]; }
+        As[(kk + l) * BM + m] = v;
+      }`;
+  const B_LOAD = vecB
+    ? `      var v = vec4<f32>(0.0);
+      if (gk < P.K && gn < P.N) { v = B[(b_base + gk * P.sb_k + gn) / 4u]; }
+      Bs[kk * BN + n] = v.x;
+      Bs[kk * BN + n + 1u] = v.y;
+      Bs[kk * BN + n + 2u] = v.z;
+      Bs[kk * BN + n + 3u] = v.w;`
+    : `      for (var l = 0u; l < 4u; l++) {
+        var v = 0.0;
+        if (gk < P.K && gn + l < P.N) { v = B[b_base + gk * P.sb_k + (gn + l) * P.sb_n]; }
+        Bs[kk * BN + n + l] = v;
+      }`;
   return {
     name: 'matmul',
-    key: `matmul:${hasBias ? 'bias' : 'nobias'}:${activation}`,
+    key: `matmul:tiled:${hasBias ? 'bias' : 'nobias'}:${activation}:${vecA ? 'va' : 'sa'}:${vecB ? 'vb' : 'sb'}`,
     bindings: hasBias ? ['uniform', 'read', 'read', 'read', 'rw'] : ['uniform', 'read', 'read', 'rw'],
     code: () =>
-      wgsl(template, {
-        BIAS_BINDING: hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;' : '',
-        OUT_BINDING: hasBias ? 4 : 3,
-        BIAS_ADD: hasBias ? '      v += Bias[P.bias_off + c];' : '',
-        ERF: activation === 'gelu' ? ERF_FN : '',
-        ACT:
-          activation === 'relu'
-            ? '  return max(x, 0.0);'
-            : activation === 'gelu'
-              ? `  let a = x;\n  return ${UNARY.gelu.op.wgsl};`
-              : '  return x;',
+      wgsl(section('tiled'), {
+        ...epilogueTokens(hasBias, activation, 3),
+        A_TYPE: vecA ? 'vec4<f32>' : 'f32',
+        B_TYPE: vecB ? 'vec4<f32>' : 'f32',
+        A_LOAD,
+        B_LOAD,
+        BIAS_ADD: hasBias ? '      v += Bias[P.bias_off + c * P.bias_stride];' : '',
       }),
   };
 }
 
+function packAKernel(S: number, vec: boolean): Kernel {
+  return {
+    name: 'matmul_pack_a',
+    key: `matmul:pack_a:${S}:${vec}`,
+    bindings: ['uniform', 'read', 'rw'],
+    code: () =>
+      wgsl(section('pack_a'), {
+        S,
+        SRC_TYPE: vec ? 'vec4<f32>' : 'f32',
+        LOAD: vec
+          ? '    v = A[base / 4u + k4];'
+          : '    for (var q = 0u; q < 4u; q++) { let k = k4 * 4u + q; if (k < P.K) { v[q] = A[base + k * P.sa_k]; } }',
+      }),
+  };
+}
+
+function packBKernel(S: number, vec: boolean): Kernel {
+  return {
+    name: 'matmul_pack_b',
+    key: `matmul:pack_b:${S}:${vec}`,
+    bindings: ['uniform', 'read', 'rw'],
+    code: () =>
+      wgsl(section('pack_b'), {
+        S,
+        SRC_TYPE: vec ? 'vec4<f32>' : 'f32',
+        LOAD: vec
+          ? '    v = B[(base + n0) / 4u];'
+          : '    for (var q = 0u; q < 4u; q++) { let n = n0 + q; if (n < P.N) { v[q] = B[base + n * P.sb_n]; } }',
+      }),
+  };
+}
+
+function simdKernel(S: number, TM: number, directB: boolean, vecC: boolean, hasBias: boolean, activation: Activation): Kernel {
+  const RB = TM / S;
+  const init: string[] = [];
+  for (let r = 0; r < RB; r++) init.push(`  let pa${r} = z * P.a_zstride + (wid.x * ${RB}u + ${r}u) * P.K4 * S + lane;`);
+  init.push(
+    directB
+      ? '  let pb = P.b_off4 + z * P.b_zstride + min(col4, P.N4 - 1u);'
+      : '  let pb = z * P.b_zstride + wid.y * P.K4 * 4u * S + lane;',
+  );
+  for (let i = 0; i < TM; i++) init.push(`  var acc${i} = vec4<f32>(0.0);`);
+
+  const body: string[] = [];
+  if (directB) {
+    body.push('    let kb = pb + k * 4u * P.sb_k4;');
+    for (let q = 0; q < 4; q++) body.push(`    let b${q} = Bq[kb + ${q}u * P.sb_k4];`);
+  } else {
+    body.push(`    let kb = pb + k * ${4 * S}u;`);
+    for (let q = 0; q < 4; q++) body.push(`    let b${q} = Bq[kb + ${q * S}u];`);
+  }
+  body.push(`    let ka = k * S;`);
+  for (let r = 0; r < RB; r++) {
+    body.push(`    let av${r} = Ap[pa${r} + ka];`);
+    for (let l = 0; l < S; l++) {
+      const i = r * S + l;
+      body.push(
+        `    { let a = subgroupBroadcast(av${r}, ${l}u); acc${i} = fma(vec4(a.w), b3, fma(vec4(a.z), b2, fma(vec4(a.y), b1, fma(vec4(a.x), b0, acc${i})))); }`,
+      );
+    }
+  }
+
+  const ep: string[] = [];
+  if (hasBias) {
+    ep.push('  var bv = vec4<f32>(0.0);');
+    ep.push('  for (var q = 0u; q < 4u; q++) { let c = c4 * 4u + q; if (c < P.N) { bv[q] = Bias[P.bias_off + c * P.bias_stride]; } }');
+  }
+  const act = activation !== 'none';
+  for (let i = 0; i < TM; i++) {
+    ep.push(`  if (row0 + ${i}u < P.M && col4 < P.N4) {`);
+    ep.push(`    var v = acc${i}${hasBias ? ' + bv' : ''};`);
+    if (act) ep.push('    v = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));');
+    if (vecC) ep.push(`    C[(cz + row0 + ${i}u) * P.N4 + col4] = v;`);
+    else {
+      ep.push(`    let o = (cz + row0 + ${i}u) * P.N + col4 * 4u;`);
+      ep.push('    for (var q = 0u; q < 4u; q++) { if (col4 * 4u + q < P.N) { C[o + q] = v[q]; } }');
+    }
+    ep.push('  }');
+  }
+  return {
+    name: 'matmul_simd',
+    key: `matmul:simd:${S}:${TM}:${directB ? 'db' : 'pb'}:${vecC ? 'vc' : 'sc'}:${hasBias ? 'bias' : 'nobias'}:${activation}`,
+    bindings: hasBias ? ['uniform', 'read', 'read', 'read', 'rw'] : ['uniform', 'read', 'read', 'rw'],
+    code: () =>
+      wgsl(section('simd'), {
+        ...epilogueTokens(hasBias, activation, 3),
+        S,
+        TM,
+        C_TYPE: vecC ? 'vec4<f32>' : 'f32',
+        INIT: init.join('\n'),
+        BODY: body.join('\n'),
+        EPILOGUE: ep.join('\n'),
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch
+
 export function runMatmul(rt: GpuRuntime, a: View, b: View, bias: View | null, activation: Activation): GPUBuffer {
-  const r = a.shape.length;
-  const M = a.shape[r - 2];
-  const K = a.shape[r - 1];
-  const N = b.shape[r - 1];
-  const batchShape = a.shape.slice(0, r - 2);
-  const batch = sizeOf(batchShape);
+  const d = dims(a, b);
+  const { M, N, batchShape, batch } = d;
   const out = rt.alloc(batch * M * N * 4, `matmul output ${shapeStr([...batchShape, M, N])}`);
   if (batch * M * N === 0) return out;
   const maxZ = rt.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxZ) throw new GpuError(`matmul batch of ${batch} exceeds ${maxZ}; reshape into fewer batches`);
+  const plan = planMatmul(rt, a, b);
+  const describe = `${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`;
+  if (plan.path === 'simd') runSimd(rt, plan, a, b, bias, activation, d, out, describe);
+  else runTiled(rt, plan, a, b, bias, activation, d, out, describe);
+  return out;
+}
+
+function runTiled(rt: GpuRuntime, plan: TiledPlan, a: View, b: View, bias: View | null, activation: Activation, d: Dims, out: GPUBuffer, describe: string): void {
+  const { r, M, N, K, batchShape, batch } = d;
   const p = new Params()
     .u32(M, N, K, batchShape.length)
     .u32(a.strides[r - 2], a.strides[r - 1], b.strides[r - 2], b.strides[r - 1])
-    .u32(a.offset, b.offset, bias?.offset ?? 0, 0)
+    .u32(a.offset, b.offset, bias?.offset ?? 0, bias?.strides[0] ?? 1)
     .dims8(batchShape)
-    .dims8(a.strides.slice(0, r - 2))
-    .dims8(b.strides.slice(0, r - 2));
+    .dims8(d.aBatchStrides)
+    .dims8(d.bBatchStrides);
   const buffers = [a.storage.handle as GPUBuffer, b.storage.handle as GPUBuffer];
   if (bias) buffers.push(bias.storage.handle as GPUBuffer);
   buffers.push(out);
-  rt.dispatch(matmulKernel(!!bias, activation), p.build(), buffers, [Math.ceil(N / 64), Math.ceil(M / 64), batch], `${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`);
-  return out;
+  rt.dispatch(tiledKernel(!!bias, activation, plan.vecA, plan.vecB), p.build(), buffers, [Math.ceil(N / 64), Math.ceil(M / 64), batch], describe);
+}
+
+function runSimd(rt: GpuRuntime, p: SimdPlan, a: View, b: View, bias: View | null, activation: Activation, d: Dims, out: GPUBuffer, describe: string): void {
+  const { r, M, K, N, batchShape } = d;
+  const { S, K4, N4, groups, strips } = p;
+  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+
+  // Pack A: [aCopies][groups][K4][S] vec4.
+  const aTotal = p.aCopies * groups * K4 * S;
+  const ap = rt.alloc(Math.max(aTotal * 16, 16), 'matmul packed A');
+  if (aTotal > 0) {
+    const pa = new Params()
+      .u32(M, K, K4, groups)
+      .u32(aTotal, p.flat ? p.rows : M, p.flat ? 1 : 0, batchShape.length)
+      .u32(a.strides[r - 2], a.strides[r - 1], a.offset, 0)
+      .dims8(batchShape)
+      .dims8(d.aBatchStrides);
+    rt.dispatch(packAKernel(S, p.aVec), pa.build(), [a.storage.handle as GPUBuffer, ap], grid1D(aTotal, 64, maxWg), `${describe} (pack A)`);
+  }
+
+  // Pack B: [bCopies][strips][K4·4][S] vec4, unless B is read in place.
+  let bq = b.storage.handle as GPUBuffer;
+  let bp: GPUBuffer | null = null;
+  if (!p.directB) {
+    const Kp = K4 * 4;
+    const bTotal = p.bCopies * strips * Kp * S;
+    bp = rt.alloc(Math.max(bTotal * 16, 16), 'matmul packed B');
+    bq = bp;
+    if (bTotal > 0) {
+      // A single shared copy (batch_rank 0) starts at the view's own offset.
+      const built = new Params()
+        .u32(N, K, Kp, strips)
+        .u32(bTotal, p.bCopies > 1 ? batchShape.length : 0, b.strides[r - 2], b.strides[r - 1])
+        .u32(b.offset, 0, 0, 0)
+        .dims8(p.bCopies > 1 ? batchShape : [])
+        .dims8(p.bCopies > 1 ? d.bBatchStrides : [])
+        .build();
+      rt.dispatch(packBKernel(S, p.bVec), built, [b.storage.handle as GPUBuffer, bp], grid1D(bTotal, 64, maxWg), `${describe} (pack B)`);
+    }
+  }
+
+  const vecC = N % 4 === 0;
+  const pm = new Params()
+    .u32(p.rows, N, K4, N4)
+    .u32(p.aCopies > 1 ? groups * K4 * S : 0, p.bZStride, p.directB ? b.offset / 4 : 0, p.directB ? b.strides[r - 2] / 4 : 0)
+    .u32(bias?.offset ?? 0, bias?.strides[0] ?? 1, 0, 0);
+  const buffers = [ap, bq];
+  if (bias) buffers.push(bias.storage.handle as GPUBuffer);
+  buffers.push(out);
+  rt.dispatch(
+    simdKernel(S, p.TM, p.directB, vecC, !!bias, activation),
+    pm.build(),
+    buffers,
+    [Math.ceil(p.rows / p.TM), strips, p.Z],
+    describe,
+  );
+  rt.free(ap);
+  if (bp) rt.free(bp);
 }

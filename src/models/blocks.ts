@@ -107,6 +107,8 @@ export class GraphStreamEncoder extends StreamEncoder {
   readonly proj: Linear;
   readonly drop: Dropout;
   readonly inputNorm: 'center' | 'scale' | 'none';
+  /** Largest activation per batch chunk in bytes (default: the adapter's storage binding limit; tests lower it). */
+  static chunkBytes: number | null = null;
   constructor(spec: StreamSpec, dOut: number, dropout: number) {
     super(spec);
     this.layout = resolveLayout(spec.layout!);
@@ -129,7 +131,7 @@ export class GraphStreamEncoder extends StreamEncoder {
     // The widest activation is [B, J, T, C]: split the batch so each chunk fits a storage binding.
     const widest = Math.max(this.spec.inputDim, ...this.gcn.map((g) => g.outChannels));
     const rt = x.backend.name === 'webgpu' ? gpuRuntime() : null;
-    const limit = rt ? rt.maxBindingBytes : Infinity;
+    const limit = GraphStreamEncoder.chunkBytes ?? (rt ? rt.maxBindingBytes : Infinity);
     const perSample = J * T * widest * 4;
     const chunk = Math.max(1, Math.floor(limit / Math.max(perSample, 1)));
     if (B <= chunk) return this.encode(x, clips);

@@ -66,6 +66,8 @@ function choleskySolve(a: Float64Array, n: number, rhs: Float64Array[]): Float64
 
 export interface RidgeOptions {
   modalities: readonly string[];
+  /** Temporal pooling of the features (default 'mean'; 'mean+std' adds the standard deviation over time). */
+  pooling?: 'mean' | 'mean+std';
   /** Candidate regularisation strengths, relative to the feature count (default 1e-3..1e3). */
   lambdas?: number[];
 }
@@ -74,7 +76,7 @@ export interface RidgeOptions {
 export function ridgeBaseline(action: ActionInfo, train: readonly Sample[], test: readonly Sample[], opts: RidgeOptions): BaselineResult & { lambda: number } {
   const y = gradesOf(train, 'ridge baseline');
   const truth = gradesOf(test, 'ridge baseline');
-  const layout = pooledLayout(train, opts.modalities);
+  const layout = pooledLayout(train, opts.modalities, opts.pooling ?? 'mean');
   const d = layout.total;
   const n = train.length;
   const xTrain = pooledFeatures(train, layout);

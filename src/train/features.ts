@@ -8,6 +8,8 @@ import type { FeatureArray, Sample } from '../data/types.js';
 
 export interface PooledLayout {
   modalities: string[];
+  /** 'mean+std' (default): mean and standard deviation over time; 'mean': mean only. */
+  pooling?: 'mean' | 'mean+std';
   /** Pooled size of each modality (same order). */
   sizes: number[];
   /** Per-frame size of each modality (0 for rank-1). */
@@ -16,7 +18,7 @@ export interface PooledLayout {
 }
 
 /** The layout from the first sample that has each modality. */
-export function pooledLayout(samples: readonly Sample[], modalities: readonly string[]): PooledLayout {
+export function pooledLayout(samples: readonly Sample[], modalities: readonly string[], pooling: 'mean' | 'mean+std' = 'mean+std'): PooledLayout {
   const sizes: number[] = [];
   const frameSizes: number[] = [];
   for (const m of modalities) {
@@ -27,14 +29,14 @@ export function pooledLayout(samples: readonly Sample[], modalities: readonly st
       frameSizes.push(0);
     } else {
       const frame = f.shape.slice(1).reduce((a, b) => a * b, 1);
-      sizes.push(2 * frame);
+      sizes.push(pooling === 'mean' ? frame : 2 * frame);
       frameSizes.push(frame);
     }
   }
-  return { modalities: [...modalities], sizes, frameSizes, total: sizes.reduce((a, b) => a + b, 0) };
+  return { modalities: [...modalities], pooling, sizes, frameSizes, total: sizes.reduce((a, b) => a + b, 0) };
 }
 
-function poolInto(f: FeatureArray, frame: number, size: number, out: Float32Array, offset: number, what: string): void {
+function poolInto(f: FeatureArray, frame: number, size: number, out: Float32Array, offset: number, what: string, withStd: boolean): void {
   if (frame === 0) {
     if (f.data.length !== size) throw new Error(`${what}: ${f.data.length} values (shape [${f.shape.join(', ')}]), the training data has ${size}`);
     out.set(f.data, offset);
@@ -56,7 +58,7 @@ function poolInto(f: FeatureArray, frame: number, size: number, out: Float32Arra
   for (let c = 0; c < frame; c++) {
     const mean = sum[c]! / Math.max(T, 1);
     out[offset + c] = mean;
-    out[offset + frame + c] = Math.sqrt(Math.max(0, sq[c]! / Math.max(T, 1) - mean * mean));
+    if (withStd) out[offset + frame + c] = Math.sqrt(Math.max(0, sq[c]! / Math.max(T, 1) - mean * mean));
   }
 }
 
@@ -67,7 +69,7 @@ export function pooledFeatures(samples: readonly Sample[], layout: PooledLayout)
     let offset = i * layout.total;
     layout.modalities.forEach((m, k) => {
       const f = s.modalities[m];
-      if (f) poolInto(f, layout.frameSizes[k]!, layout.sizes[k]!, out, offset, `sample '${s.id}' modality '${m}'`);
+      if (f) poolInto(f, layout.frameSizes[k]!, layout.sizes[k]!, out, offset, `sample '${s.id}' modality '${m}'`, layout.pooling !== 'mean');
       offset += layout.sizes[k]!;
     });
   });

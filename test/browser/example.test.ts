@@ -91,7 +91,7 @@ describe.skipIf(!hasChromium)('browser: the example page', () => {
     expect(result.mods).toEqual(['used:✓ video', 'used:✓ flow', 'used:✓ skeleton', 'used:✓ image', 'used:✓ text']);
     await page.screenshot({ path: join(ART, 'example-trained.png'), fullPage: true });
     expect(s.errors, s.errors.join('\n')).toEqual([]);
-  });
+  }, 900_000);
 
   it('saves a checkpoint and grades uploaded features with it', async () => {
     const { page } = s;
@@ -157,6 +157,11 @@ describe.skipIf(!hasChromium)('browser: the example page', () => {
       expect(text).toMatch(/enable-unsafe-webgpu/);
       expect(await page.isDisabled('#train')).toBe(true);
       await page.screenshot({ path: join(ART, 'example-no-webgpu.png') });
+      // The page offers the CPU reference backend instead.
+      await page.click('#use-cpu');
+      await page.waitForSelector('body[data-state="ready"]');
+      expect(await page.textContent('#device')).toMatch(/CPU reference backend/);
+      expect(await page.isEnabled('#train')).toBe(true);
     } finally {
       await page.close();
     }

@@ -252,6 +252,7 @@ const idx = (values: number[], grad = false) => inp([values.length], { kind: 'va
 add('indexSelect axis 0 repeated', (x, i) => x.indexSelect(0, i.toInt()), [inp([5, 3]), idx([4, 0, 4, 2, 4])], {}, true);
 add('indexSelect axis 1 of T', (x, i) => T.indexSelect(x, 1, i.toInt()), [inp([3, 6], { view: 'T' }), idx([5, 1])], {}, true);
 add('indexSelect axis 2', (x, i) => x.gather(2, i.toInt()), [inp([2, 3, 4]), idx([3, 3, 0])], {}, true);
+add('indexSelect out-of-range indices read 0', (x, i) => x.indexSelect(1, i.toInt()), [inp([2, 3]), idx([2, 3, -1, 0])]);
 add('indexSelect empty index', (x, i) => x.indexSelect(0, i.toInt()), [inp([5, 3]), idx([])]);
 add('indexSelect int32 table', (x, i) => x.indexSelect(0, i.toInt()), [inp([4, 3], { kind: 'int' }), idx([3, 1])], { noGrad: true });
 add('oneHot', (i) => T.oneHot(i, 5), [inp([2, 3], { kind: 'int', max: 5 })], { noGrad: true, exact: true });

@@ -203,6 +203,23 @@ describe('other setups', () => {
     expect(head.scoreOf(2, 1)).toBeCloseTo(50 + 25 * 1.5 / 3, 10);
   });
 
+  it('the skeleton encoder splits a large batch into chunks with the same result', async () => {
+    const { GraphStreamEncoder } = await import('../../src/models/blocks.js');
+    manualSeed(8);
+    const model = cpuModel(smallConfig({ dropout: 0 }));
+    const batch = collate(makeSamples(5), model.config, cpu);
+    const a = await model.forward(batch).probabilities.data();
+    GraphStreamEncoder.chunkBytes = 26 * 6 * 8 * 4 * 2; // two samples per chunk
+    try {
+      const l = model.loss(batch);
+      l.total.backward();
+      const b = await model.forward(batch).probabilities.data();
+      Array.from(a).forEach((v, i) => expect(b[i]).toBeCloseTo(v, 6));
+    } finally {
+      GraphStreamEncoder.chunkBytes = null;
+    }
+  });
+
   it('custom joint layout and Kinect / COCO layouts', async () => {
     for (const [layout, J] of [['kinect25', 25], ['coco17', 17], [{ joints: 5, edges: [[0, 1], [1, 2], [2, 3], [3, 4]] }, 5]] as const) {
       const cfg = smallConfig({

@@ -192,7 +192,10 @@ export function stack(tensors: Tensor[], axis = 0): Tensor {
   return y;
 }
 
-/** out[..., i, ...] = x[..., index[i], ...] along axis; index is a 1-D int32 tensor. */
+/**
+ * out[..., i, ...] = x[..., index[i], ...] along axis; index is a 1-D int32 tensor. Indices live on
+ * the device, so they are not checked: one out of range (or negative) selects zeros.
+ */
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   const backend = backendOf('indexSelect', x, index);
   const a = normAxis(axis, x.rank, 'indexSelect');
