@@ -387,12 +387,13 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 // ==== "direct" variant: register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader) =====
 // Where a "GPU" is a SIMD loop on a CPU core, workgroup memory is the same cache as the storage
-// buffers and a load from it inside a loop is emulated lane by lane, while a load whose address
+// buffers, and a load from it inside a loop is emulated lane by lane, while a load whose address
 // is uniform across the subgroup from a storage buffer is one scalar load and a broadcast. So
-// these kernels stage nothing: each invocation owns R rows (rows lid + r*WG of its block), keeps
-// their head vectors and accumulators in registers (the per-d statements are unrolled by
-// src/kernels/attention.ts: {{...}} blocks below), and reads KB rows of the other operand per step
-// at subgroup-uniform addresses, each value feeding R fused multiply-adds.
+// these kernels stage nothing: each invocation owns R rows (rows lid + r*WG of its block) with
+// their head vectors and accumulators in function-local arrays, and reads KB rows of the other
+// operand per step straight from the storage buffer at subgroup-uniform addresses, each value
+// feeding R fused multiply-adds. The loops over the head dimension stay loops; the statements
+// over rows r and keys c inside them are unrolled by src/kernels/attention.ts ({{...}} blocks).
 
 const R: u32 = {{R}}u;
 const KB: u32 = {{KB}}u;
@@ -406,8 +407,18 @@ fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let kbase = P.k_off + b * P.k_bs + h * DH;
   let vbase = P.v_off + b * P.v_bs + h * DH;
 {{FD_INIT}}
+  for (var d = 0u; d < DH; d++) {
+{{FD_LOADQ}}
+  }
   for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
-{{FD_STEP}}
+{{FD_KEYS}}
+    for (var d = 0u; d < DH; d++) {
+{{FD_QK}}
+    }
+{{FD_SOFTMAX}}
+    for (var d = 0u; d < DH; d++) {
+{{FD_PV}}
+    }
   }
 {{FD_STORE}}
 }

@@ -102,6 +102,9 @@ export class TrainingChart {
     } else {
       const pts = d.loss.map((v, i) => `${sx(i + 1).toFixed(1)},${sl(Number.isFinite(v) ? v : lMax).toFixed(1)}`);
       svg.append(el('polyline', { class: 'loss', points: pts.join(' ') }));
+      // The latest value as a dot (also visible while there is only one point).
+      const [cx, cy] = pts[pts.length - 1]!.split(',');
+      svg.append(el('circle', { class: 'loss-dot', cx: cx!, cy: cy!, r: 3 }));
     }
     if (d.srcc.length) {
       svg.append(el('polyline', { class: 'srcc', points: d.srcc.map((p) => `${sx(p.step).toFixed(1)},${ss(p.value).toFixed(1)}`).join(' ') }));

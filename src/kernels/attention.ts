@@ -93,7 +93,7 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean
         SZ: drop && entry === 'dkdv' ? blk * wg : 4,
         R,
         KB: entry.endsWith('_direct') ? blk : 4,
-        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : { FD_INIT: '', FD_STEP: '', FD_STORE: '' }),
+        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : Object.fromEntries(['FD_INIT', 'FD_LOADQ', 'FD_KEYS', 'FD_QK', 'FD_SOFTMAX', 'FD_PV', 'FD_STORE'].map((t) => [t, '']))),
       }),
   };
 }
@@ -104,57 +104,63 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lines = (xs: string[], indent: string) => xs.map((x) => indent + x).join('\n');
 
 function genForwardDirect(DH: number, WG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+  const rs = range(R);
+  const cs = range(KB);
   const init: string[] = [];
-  for (const r of range(R)) {
+  for (const r of rs) {
     init.push(`let ic${r} = min(i0 + ${r * WG}u, P.Tq - 1u);`);
     init.push(`let qb${r} = P.q_off + b * P.q_bs + ic${r} * P.q_rs + h * DH;`);
     init.push(`let row${r} = bh * P.Tq + ic${r};`);
     init.push(`var m${r} = NEG;`, `var l${r} = 0.0;`);
-    for (const d of range(DH)) init.push(`let q${r}_${d} = Q[qb${r} + ${d}u] * P.scale;`, `var o${r}_${d} = 0.0;`);
+    init.push(`var q${r}: array<f32, DH>;`, `var o${r}: array<f32, DH>;`);
   }
-  const st: string[] = [];
-  for (const c of range(KB)) {
-    st.push(`let jc${c} = min(j0 + ${c}u, P.Tk - 1u);`);
-    st.push(`let kr${c} = kbase + jc${c} * P.k_rs;`, `let vr${c} = vbase + jc${c} * P.v_rs;`);
-    st.push(`var keep${c} = j0 + ${c}u < P.Tk;`);
-    if (mask) st.push(`keep${c} = keep${c} && Mask[P.m_off + b * P.m_bs + jc${c}] != 0;`);
+  const loadq = rs.flatMap((r) => [`q${r}[d] = Q[qb${r} + d] * P.scale;`, `o${r}[d] = 0.0;`]);
+  const keys: string[] = [];
+  for (const c of cs) {
+    keys.push(`let jc${c} = min(j0 + ${c}u, P.Tk - 1u);`);
+    keys.push(`let kr${c} = kbase + jc${c} * P.k_rs;`, `let vr${c} = vbase + jc${c} * P.v_rs;`);
+    keys.push(`var keep${c} = j0 + ${c}u < P.Tk;`);
+    if (mask) keys.push(`keep${c} = keep${c} && Mask[P.m_off + b * P.m_bs + jc${c}] != 0;`);
   }
-  for (const r of range(R)) for (const c of range(KB)) st.push(`var s${r}_${c} = 0.0;`);
-  for (const d of range(DH)) {
-    const body = range(KB).map((c) => `let k${c} = K[kr${c} + ${d}u];`);
-    for (const r of range(R)) for (const c of range(KB)) body.push(`s${r}_${c} = fma(q${r}_${d}, k${c}, s${r}_${c});`);
-    st.push(`{ ${body.join(' ')} }`);
-  }
-  for (const r of range(R)) {
-    st.push(`var mb${r} = m${r};`);
-    for (const c of range(KB)) st.push(`mb${r} = max(mb${r}, select(NEG, s${r}_${c}, keep${c}));`);
-    st.push(`let a${r} = exp(m${r} - mb${r});`);
-    for (const c of range(KB)) st.push(`var p${r}_${c} = select(0.0, exp(s${r}_${c} - mb${r}), keep${c});`);
-    st.push(`l${r} = l${r} * a${r} + (${range(KB).map((c) => `p${r}_${c}`).join(' + ')});`);
-    st.push(`m${r} = mb${r};`);
+  for (const r of rs) for (const c of cs) keys.push(`var s${r}_${c} = 0.0;`);
+  const qk = [...cs.map((c) => `let k${c} = K[kr${c} + d];`), ...rs.map((r) => `let qd${r} = q${r}[d];`)];
+  for (const r of rs) for (const c of cs) qk.push(`s${r}_${c} = fma(qd${r}, k${c}, s${r}_${c});`);
+  const sm: string[] = [];
+  for (const r of rs) {
+    sm.push(`var mb${r} = m${r};`);
+    for (const c of cs) sm.push(`mb${r} = max(mb${r}, select(NEG, s${r}_${c}, keep${c}));`);
+    sm.push(`let a${r} = exp(m${r} - mb${r});`);
+    for (const c of cs) sm.push(`var p${r}_${c} = select(0.0, exp(s${r}_${c} - mb${r}), keep${c});`);
+    sm.push(`l${r} = l${r} * a${r} + (${cs.map((c) => `p${r}_${c}`).join(' + ')});`);
+    sm.push(`m${r} = mb${r};`);
     if (drop) {
       for (const c4 of range(KB / 4)) {
-        st.push(`{ let z = drop4(row${r}, j0 / 4u + ${c4}u); ${range(4).map((t) => `p${r}_${c4 * 4 + t} *= z[${t}];`).join(' ')} }`);
+        sm.push(`{ let z = drop4(row${r}, j0 / 4u + ${c4}u); ${range(4).map((t) => `p${r}_${c4 * 4 + t} *= z[${t}];`).join(' ')} }`);
       }
     }
   }
-  for (const d of range(DH)) {
-    const body = range(KB).map((c) => `let v${c} = V[vr${c} + ${d}u];`);
-    for (const r of range(R)) {
-      let e = `o${r}_${d} * a${r}`;
-      for (const c of range(KB)) e = `fma(p${r}_${c}, v${c}, ${e})`;
-      body.push(`o${r}_${d} = ${e};`);
-    }
-    st.push(`{ ${body.join(' ')} }`);
+  const pv = cs.map((c) => `let v${c} = V[vr${c} + d];`);
+  for (const r of rs) {
+    let e = `o${r}[d] * a${r}`;
+    for (const c of cs) e = `fma(p${r}_${c}, v${c}, ${e})`;
+    pv.push(`o${r}[d] = ${e};`);
   }
   const store: string[] = [];
-  for (const r of range(R)) {
-    const body = [`let ob = b * P.o_bs + i * P.o_rs + h * DH;`, `let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);`];
-    for (const d of range(DH)) body.push(`O[ob + ${d}u] = o${r}_${d} * inv;`);
-    body.push(`Lse[row${r}] = select(NEG, m${r} + log(l${r}), l${r} > 0.0);`);
-    store.push(`{ let i = i0 + ${r * WG}u; if (i < P.Tq) { ${body.join(' ')} } }`);
+  for (const r of rs) {
+    store.push(`{ let i = i0 + ${r * WG}u; if (i < P.Tq) {`);
+    store.push(`  let ob = b * P.o_bs + i * P.o_rs + h * DH;`, `  let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);`);
+    store.push(`  for (var d = 0u; d < DH; d++) { O[ob + d] = o${r}[d] * inv; }`);
+    store.push(`  Lse[row${r}] = select(NEG, m${r} + log(l${r}), l${r} > 0.0);`, `} }`);
   }
-  return { FD_INIT: lines(init, '  '), FD_STEP: lines(st, '    '), FD_STORE: lines(store, '  ') };
+  return {
+    FD_INIT: lines(init, '  '),
+    FD_LOADQ: lines(loadq, '    '),
+    FD_KEYS: lines(keys, '    '),
+    FD_QK: lines(qk, '      '),
+    FD_SOFTMAX: lines(sm, '    '),
+    FD_PV: lines(pv, '      '),
+    FD_STORE: lines(store, '  '),
+  };
 }
 
 /**

@@ -113,7 +113,7 @@ export class GraphStreamEncoder extends StreamEncoder {
     super(spec);
     this.layout = resolveLayout(spec.layout!);
     this.inputNorm = spec.inputNorm ?? 'center';
-    const widths = spec.gcnChannels ?? [64, 128, 256];
+    const widths = spec.gcnChannels ?? [64, 64, 128];
     let c = spec.inputDim;
     widths.forEach((w, i) => {
       this.gcn.push(this.registerModule(`gcn${i}`, new GraphConv(c, w, this.layout)));

@@ -27,7 +27,7 @@ export interface StreamSpec {
   inputDim: number;
   /** graph: the joint layout (name or { joints, edges }). */
   layout?: JointLayoutSpec;
-  /** graph: widths of the graph-convolution layers (default [64, 128, 256]). */
+  /** graph: widths of the graph-convolution layers (default [64, 64, 128]: the paper does not give them; three layers as ST-GCN's first stages, kept narrow because they run on every frame, T = clips × 16). */
   gcnChannels?: number[];
   /**
    * graph: input normalization per sample: 'center' subtracts each frame's mean over joints and
@@ -162,7 +162,7 @@ export interface ResolvedConfig {
 export const PAPER_STREAMS: StreamSpec[] = [
   { name: 'video', kind: 'linear', inputDim: 768 },
   { name: 'flow', kind: 'linear', inputDim: 1024 },
-  { name: 'skeleton', kind: 'graph', inputDim: 3, layout: 'halpe26', gcnChannels: [64, 128, 256], inputNorm: 'center' },
+  { name: 'skeleton', kind: 'graph', inputDim: 3, layout: 'halpe26', gcnChannels: [64, 64, 128], inputNorm: 'center' },
 ];
 
 export const PAPER_FUSION: FusionStep[] = [
