@@ -32,6 +32,11 @@ export { GraphConv, normalizedAdjacency, resolveLayout, JOINT_LAYOUTS, COCO17, H
 export { withParamOptions, paramOptions, kaimingUniform, xavierUniform, xavierNormal, type ParamOptions } from './nn/init.js';
 export { Optimizer, SGD, Adam, AdamW, cosineAnnealing, linearWarmup, constantLr, clipGradNorm, optimizerPreset, type OptimizerState, type StepStatus, type LrScheduler, type PresetName } from './optim/index.js';
 export { DualAlign, collate, disposeBatch, resolveConfig, skeletonOnlyConfig, simplexEtf, type Batch, type DualAlignConfig, type ResolvedConfig, type StreamSpec, type ForwardOutput, type LossOutput, type Prediction, type ModelSummary } from './models/index.js';
+export {
+  gramVolumeMatrix, contrastiveSoftmaxLoss, gramContrastiveLoss, cosineContrastiveLoss, oneStageGramLoss, safeL2Normalize,
+  composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, MAX_MODALITIES, VOL_CLAMP,
+  type GramVolumeOptions, type ContrastiveOptions as ContrastiveSoftmaxOptions, type ContrastiveReduction, type AlignmentLossOptions,
+} from './alignment/index.js';
 
 /** Why WebGPU is missing here, in words a browser user can act on. */
 export function webgpuUnavailableReason(): string | null {

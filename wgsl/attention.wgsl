@@ -26,6 +26,7 @@
 // Tokens: DH head dim, WG invocations per workgroup (rows per block), BLK rows of the other operand
 // per staged block (a multiple of 4), MASK / DROP (bool).
 
+{{ENABLE}}
 struct Params {
   H: u32,
   Tq: u32,
@@ -386,24 +387,27 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 // ==== "direct" variant: register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader) =====
-// Where a "GPU" is a SIMD loop on a CPU core, workgroup memory is the same cache as the storage
-// buffers, and a load from it inside a loop is emulated lane by lane, while a load whose address
-// is uniform across the subgroup from a storage buffer is one scalar load and a broadcast. So
-// these kernels stage nothing: each invocation owns R rows (rows lid + r*WG of its block) with
-// their head vectors and accumulators in function-local arrays, and reads KB rows of the other
-// operand per step straight from the storage buffer at subgroup-uniform addresses, each value
-// feeding R fused multiply-adds. The loops over the head dimension stay loops; the statements
-// over rows r and keys c inside them are unrolled by src/kernels/attention.ts ({{...}} blocks).
+// Where a "GPU" is a SIMD loop on a CPU core (one subgroup = one vector register), every load
+// from a storage buffer or workgroup memory inside a loop is emulated lane by lane, while
+// arithmetic and subgroup shuffles are single vector instructions. So these kernels stage
+// nothing and make every load count: a workgroup is one subgroup of SG lanes; each lane owns R
+// query rows (rows lid + r*SG of its block) with their head vectors and accumulators in
+// function-local arrays; per step of KB keys, each lane loads element d0 + lane of each key row
+// (one load brings SG useful values) and subgroupBroadcast hands element d0 + t to every lane,
+// where it feeds R fused multiply-adds. Loops over the head dimension step by SG; the statements
+// over t, rows r and keys c inside them are unrolled by src/kernels/attention.ts ({{...}} blocks).
+// Needs DH % SG == 0 and the subgroups feature; otherwise the staged kernels above run.
 
 const R: u32 = {{R}}u;
 const KB: u32 = {{KB}}u;
+const SG: u32 = {{SG}}u;
 
-@compute @workgroup_size(WG)
+@compute @workgroup_size(SG)
 fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let bh = wid.y;
   let b = bh / P.H;
   let h = bh % P.H;
-  let i0 = wid.x * (WG * R) + lid;
+  let i0 = wid.x * (SG * R) + lid;
   let kbase = P.k_off + b * P.k_bs + h * DH;
   let vbase = P.v_off + b * P.v_bs + h * DH;
 {{FD_INIT}}
@@ -412,11 +416,11 @@ fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   }
   for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
 {{FD_KEYS}}
-    for (var d = 0u; d < DH; d++) {
+    for (var d0 = 0u; d0 < DH; d0 += SG) {
 {{FD_QK}}
     }
 {{FD_SOFTMAX}}
-    for (var d = 0u; d < DH; d++) {
+    for (var d0 = 0u; d0 < DH; d0 += SG) {
 {{FD_PV}}
     }
   }

@@ -117,9 +117,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 }
 
 //#section pack_a
-// Ap[z][g][k4][l] = vec4(A[row g·S + l][4·k4 .. 4·k4 + 3]) for z < zcount (one packed copy per
+// Ap[z][g][k4][l] = vec4(A[row g·S + l][4·k4 .. 4·k4 + 3]) for z < copies (one packed copy per
 // batch, or a single copy of a batch-broadcast A), zero outside the matrix. With `flat`, the batch
-// is folded into the rows (row r = batch r / M, row r % M of that batch).
+// is folded into the rows (row r = batch r / M, row r % M of that batch). One invocation per packed
+// row (x) and copy (z) walks a chunk of KC k4 steps (y): no integer division in the loop (on a CPU
+// adapter a u32 division by a non-constant is a scalar loop over the lanes).
 //#include common
 
 struct Params {
@@ -127,14 +129,14 @@ struct Params {
   K: u32,
   K4: u32,
   groups: u32,   // row groups of S per packed copy
-  total: u32,    // vec4s written
   rows: u32,     // rows per packed copy (M, or batch·M when flat)
   flat: u32,
   batch_rank: u32,
   sa_m: u32,
   sa_k: u32,
   a_off: u32,
-  _pad: u32,
+  _p0: u32,
+  _p1: u32,
   batch_shape: array<vec4<u32>, 2>,
   a_batch_strides: array<vec4<u32>, 2>,
 }
@@ -144,31 +146,37 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Ap: array<vec4<f32>>;
 
 const S: u32 = {{S}}u;
+const KC: u32 = {{KC}}u;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = linear_id(gid, nwg, 64u);
-  if (e >= P.total) { return; }
-  let l = e % S;
-  let t = e / S;
-  let k4 = t % P.K4;
-  let t2 = t / P.K4;
-  let g = t2 % P.groups;
-  let z = t2 / P.groups;
-  let r = g * S + l;
-  var v = vec4<f32>(0.0);
-  if (r < P.rows) {
-    var b = z;
-    var m = r;
-    if (P.flat != 0u) { b = r / P.M; m = r % P.M; }
-    let base = strided_offset(b, P.batch_rank, P.batch_shape, P.a_batch_strides, P.a_off) + m * P.sa_m;
-{{LOAD}}
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  let z = gid.z;
+  if (r >= P.groups * S) { return; }
+  let g = r / S;
+  let l = r % S;
+  let k4a = gid.y * KC;
+  let k4b = min(k4a + KC, P.K4);
+  var out = ((z * P.groups + g) * P.K4 + k4a) * S + l;
+  if (r >= P.rows) {
+    for (var k4 = k4a; k4 < k4b; k4++) { Ap[out] = vec4<f32>(0.0); out += S; }
+    return;
   }
-  Ap[e] = v;
+  var b = z;
+  var m = r;
+  if (P.flat != 0u) { b = r / P.M; m = r % P.M; }
+  let base = strided_offset(b, P.batch_rank, P.batch_shape, P.a_batch_strides, P.a_off) + m * P.sa_m;
+  for (var k4 = k4a; k4 < k4b; k4++) {
+    var v = vec4<f32>(0.0);
+{{LOAD}}
+    Ap[out] = v;
+    out += S;
+  }
 }
 
 //#section pack_b
 // Bp[z][s][k][l] = vec4(B[k][4·(s·S + l) .. +3]) for k < Kp (K rounded up to 4), zero outside.
+// One invocation per packed vec4 column (x) and copy (z) walks a chunk of KC rows (y).
 //#include common
 
 struct Params {
@@ -176,14 +184,10 @@ struct Params {
   K: u32,
   Kp: u32,
   strips: u32,   // strips of 4·S columns per packed copy
-  total: u32,
   batch_rank: u32,
   sb_k: u32,
   sb_n: u32,
   b_off: u32,
-  _p0: u32,
-  _p1: u32,
-  _p2: u32,
   batch_shape: array<vec4<u32>, 2>,
   b_batch_strides: array<vec4<u32>, 2>,
 }
@@ -193,24 +197,29 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> Bp: array<vec4<f32>>;
 
 const S: u32 = {{S}}u;
+const KC: u32 = {{KC}}u;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = linear_id(gid, nwg, 64u);
-  if (e >= P.total) { return; }
-  let l = e % S;
-  let t = e / S;
-  let k = t % P.Kp;
-  let t2 = t / P.Kp;
-  let s = t2 % P.strips;
-  let z = t2 / P.strips;
-  let n0 = (s * S + l) * 4u;
-  var v = vec4<f32>(0.0);
-  if (k < P.K && n0 < P.N) {
-    let base = strided_offset(z, P.batch_rank, P.batch_shape, P.b_batch_strides, P.b_off) + k * P.sb_k;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c4 = gid.x;
+  let z = gid.z;
+  if (c4 >= P.strips * S) { return; }
+  let s = c4 / S;
+  let l = c4 % S;
+  let n0 = c4 * 4u;
+  let ka = gid.y * KC;
+  let kb = min(ka + KC, P.Kp);
+  var out = ((z * P.strips + s) * P.Kp + ka) * S + l;
+  let base = strided_offset(z, P.batch_rank, P.batch_shape, P.b_batch_strides, P.b_off);
+  for (var k = ka; k < kb; k++) {
+    var v = vec4<f32>(0.0);
+    if (k < P.K && n0 < P.N) {
+      let row = base + k * P.sb_k;
 {{LOAD}}
+    }
+    Bp[out] = v;
+    out += S;
   }
-  Bp[e] = v;
 }
 
 //#section simd

@@ -7,8 +7,8 @@
 //   stats:  sum of squared gradients and count of non-finite gradients, one partial per
 //           workgroup (for clipping and the non-finite guard); also folds the previous step's
 //           "applied" flag into the step counter.
-//   update: every workgroup first reduces the partials (norm, non-finite count, loss check),
-//           then each invocation updates one element: SGD (momentum, dampening, Nesterov,
+//   update: a fixed number of workgroups with a grid stride; each invocation sums the partials
+//           (norm, non-finite count, loss check) itself, then updates its elements: SGD (momentum, dampening, Nesterov,
 //           coupled weight decay), Adam (coupled L2) or AdamW (decoupled decay), with the
 //           gradient scaled by the clipping coefficient. A non-finite loss or gradient (or an
 //           infinite norm) skips the whole step: parameters and state stay as they were.
@@ -75,8 +75,11 @@ fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wi
   var bad = 0.0;
   var i = wid.x * WG + t;
   let stride = U.n_partials * WG;
+  var s = 0u;
+  if (i < U.n) { s = segment_of(i); }
   while (i < U.n) {
-    let s = segment_of(i);
+    // i only grows: walk the segment forward instead of searching again
+    while (SEG[s + 1u] <= i) { s += 1u; }
     if (SEGINFO[2u * s] > 0.5) {
       let g = G[i];
       if (finite(g)) { sq += g * g; } else { bad += 1.0; }
@@ -107,33 +110,22 @@ fn stats(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wi
   }
 }
 
+// A fixed number of workgroups walks the elements with a grid stride; every invocation sums the
+// few partials itself (no workgroup barriers: they are costly on CPU adapters).
 @compute @workgroup_size(256)
 fn update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = lid.x;
-  // Every workgroup reduces the (few) partials itself: no grid-wide barrier needed.
-  var sq = 0.0;
+  var total_sq = 0.0;
   var bad = 0.0;
-  for (var k = t; k < U.n_partials; k += WG) {
-    sq += STATS[2u * k];
+  for (var k = 0u; k < U.n_partials; k++) {
+    total_sq += STATS[2u * k];
     bad += STATS[2u * k + 1u];
   }
-  red_a[t] = sq;
-  red_b[t] = bad;
-  workgroupBarrier();
-  for (var h = WG / 2u; h > 0u; h = h / 2u) {
-    if (t < h) {
-      red_a[t] += red_a[t + h];
-      red_b[t] += red_b[t + h];
-    }
-    workgroupBarrier();
-  }
   let c = ctrl();
-  let total_sq = red_a[0];
   let norm = sqrt(total_sq);
-  var skip = red_b[0] > 0.0 || !finite(total_sq);
+  var skip = bad > 0.0 || !finite(total_sq);
   if ((U.flags & 4u) != 0u && !finite(STATS[c + 4u])) { skip = true; }
-  let first = wid.x == 0u && wid.y == 0u && t == 0u;
-  if (first) {
+  if (wid.x == 0u && t == 0u) {
     STATS[c + 2u] = norm;
     if (skip) {
       STATS[c + 1u] = 0.0;
@@ -143,18 +135,28 @@ fn update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
     }
   }
   if (skip) { return; }
-
-  let i = (wid.x + wid.y * nwg.x) * WG + t;
-  if (i >= U.n) { return; }
-  let s = segment_of(i);
-  if (SEGINFO[2u * s] < 0.5) { return; }
-  let wd = U.weight_decay * SEGINFO[2u * s + 1u];
   var coef = 1.0;
   if ((U.flags & 2u) != 0u) { coef = min(1.0, U.max_norm / (norm + 1e-6)); }
   let step = f32(bitcast<u32>(STATS[c]) + 1u);
+  let bc1 = 1.0 - pow(U.beta1, step);
+  let bc2 = 1.0 - pow(U.beta2, step);
+  let stride = nwg.x * WG;
+  var i = wid.x * WG + t;
+  var s = 0u;
+  if (i < U.n) { s = segment_of(i); }
+  while (i < U.n) {
+    while (SEG[s + 1u] <= i) { s += 1u; }
+    if (SEGINFO[2u * s] > 0.5) {
+      update_one(i, s, coef, step, bc1, bc2);
+    }
+    i += stride;
+  }
+}
+
+fn update_one(i: u32, s: u32, coef: f32, step: f32, bc1: f32, bc2: f32) {
+  let wd = U.weight_decay * SEGINFO[2u * s + 1u];
   var g = G[i] * coef;
   var p = P[i];
-
   if (U.kind == 0u) {
     if (wd != 0.0) { g = g + wd * p; }
     if (U.momentum != 0.0) {
@@ -174,8 +176,6 @@ fn update(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) w
     let v = U.beta2 * S2[i] + (1.0 - U.beta2) * g * g;
     S1[i] = m;
     S2[i] = v;
-    let bc1 = 1.0 - pow(U.beta1, step);
-    let bc2 = 1.0 - pow(U.beta2, step);
     let denom = sqrt(v) / sqrt(bc2) + U.eps;
     p = p - (U.lr / bc1) * (m / denom);
   }

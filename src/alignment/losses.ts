@@ -27,8 +27,12 @@ import {
 } from './ops.js';
 
 export interface AlignmentLossOptions {
-  /** Temperature τ (a fixed number); default 0.1. Ignored when learnableTau is given. */
-  tau?: number;
+  /**
+   * Temperature τ; default 0.1. A number keeps the loss one fused node. A one-element float
+   * Tensor is used as τ itself (gradients flow to it; keep it positive). Ignored when
+   * learnableTau is given.
+   */
+  tau?: number | Tensor;
   /**
    * A learnable temperature, log-parametrized: a one-element float tensor holding log τ (create
    * it with requiresGrad, e.g. `tensor([Math.log(0.1)], [1], { requiresGrad: true })`); τ =
@@ -44,25 +48,43 @@ export interface AlignmentLossOptions {
   eps?: number;
 }
 
-function resolve(op: string, opts: AlignmentLossOptions): { tau: number; labelSmoothing: number; reduction: ContrastiveReduction; eps: number } {
-  const { tau = 0.1, labelSmoothing = 0, reduction = 'sum', eps = NORM_EPS } = opts;
-  if (!opts.learnableTau && !(tau > 0 && Number.isFinite(tau))) throw new ShapeError(`${op}: tau must be a positive finite number, got ${tau}`);
-  checkContrastiveOpts(op, labelSmoothing, reduction);
-  checkEps(op, eps);
-  if (opts.learnableTau !== undefined) {
-    const t = opts.learnableTau;
-    if (!isTensor(t) || t.size !== 1 || t.dtype === 'int32') {
-      throw new ShapeError(`${op}: learnableTau must be a one-element float tensor holding log τ, got ${isTensor(t) ? t.describe() : typeof t}`);
-    }
-  }
-  return { tau, labelSmoothing, reduction, eps };
+interface Resolved {
+  /** The fixed temperature, or null when τ is a tensor (tauTensor builds it). */
+  tau: number | null;
+  tauTensor: (() => Tensor) | null;
+  labelSmoothing: number;
+  reduction: ContrastiveReduction;
+  eps: number;
 }
 
-/** logits · (sign / τ) with τ = exp(logTau), as engine ops (gradient to logTau). */
-function scaleByLearnableTau(x: Tensor, logTau: Tensor, sign: number): Tensor {
-  const tau = E.exp(logTau.rank === 0 ? logTau : logTau.reshape([]));
-  const y = E.div(sign < 0 ? E.neg(x) : x, tau);
-  return y;
+function oneElementFloat(op: string, what: string, t: unknown): Tensor {
+  if (!isTensor(t) || t.size !== 1 || t.dtype === 'int32') {
+    throw new ShapeError(`${op}: ${what} must be a one-element float tensor, got ${isTensor(t) ? t.describe() : typeof t}`);
+  }
+  return t;
+}
+
+function resolve(op: string, opts: AlignmentLossOptions): Resolved {
+  const { tau = 0.1, labelSmoothing = 0, reduction = 'sum', eps = NORM_EPS } = opts;
+  checkContrastiveOpts(op, labelSmoothing, reduction);
+  checkEps(op, eps);
+  const scalar = (t: Tensor) => (t.rank === 0 ? t : t.reshape([]));
+  if (opts.learnableTau !== undefined) {
+    const lt = oneElementFloat(op, 'learnableTau (log τ)', opts.learnableTau);
+    return { tau: null, tauTensor: () => E.exp(scalar(lt)), labelSmoothing, reduction, eps };
+  }
+  if (isTensor(tau)) {
+    const t = oneElementFloat(op, 'tau', tau);
+    return { tau: null, tauTensor: () => scalar(t), labelSmoothing, reduction, eps };
+  }
+  if (!(typeof tau === 'number' && tau > 0 && Number.isFinite(tau))) throw new ShapeError(`${op}: tau must be a positive finite number, got ${tau}`);
+  return { tau, tauTensor: null, labelSmoothing, reduction, eps };
+}
+
+/** x · (sign / τ): a fused constant for a number, engine ops (gradient to τ) for a tensor. */
+function scaleByTau(x: Tensor, o: Resolved, sign: number): Tensor {
+  if (o.tau !== null) return E.mul(x, sign / o.tau);
+  return E.div(sign < 0 ? E.neg(x) : x, o.tauTensor!());
 }
 
 /**
@@ -76,13 +98,12 @@ export function gramContrastiveLoss(anchor: Tensor, others: Tensor, opts: Alignm
   const op = 'gramContrastiveLoss';
   const s = checkGramInputs(op, anchor, others);
   const o = resolve(op, opts);
-  if (!opts.learnableTau) {
+  if (o.tau !== null) {
     return fusedGramContrastiveLoss(op, anchor, others, s, { scale: -1 / o.tau, labelSmoothing: o.labelSmoothing, reduction: o.reduction, eps: o.eps });
   }
-  const logTau = opts.learnableTau;
   return tidy(() => {
     const V = gramVolumeMatrix(anchor, others, { eps: o.eps });
-    return contrastiveSoftmaxLoss(scaleByLearnableTau(V, logTau, -1), { labelSmoothing: o.labelSmoothing, reduction: o.reduction });
+    return contrastiveSoftmaxLoss(scaleByTau(V, o, -1), { labelSmoothing: o.labelSmoothing, reduction: o.reduction });
   });
 }
 
@@ -108,7 +129,7 @@ export function cosineContrastiveLoss(anchor: Tensor, others: Tensor, opts: Alig
     const mh = safeL2Normalize(others.rank === 2 ? others.reshape([s.B, 1, s.D]) : others, o.eps);
     const mbar = mean(mh, 1);
     const cos = matmul(mbar, transpose(ah));
-    const logits = opts.learnableTau ? scaleByLearnableTau(cos, opts.learnableTau, 1) : E.mul(cos, 1 / o.tau);
+    const logits = scaleByTau(cos, o, 1);
     return contrastiveSoftmaxLoss(logits, { labelSmoothing: o.labelSmoothing, reduction: o.reduction });
   });
 }

@@ -93,6 +93,8 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean
         SZ: drop && entry === 'dkdv' ? blk * wg : 4,
         R,
         KB: entry.endsWith('_direct') ? blk : 4,
+        SG: entry.endsWith('_direct') ? wg : 4,
+        ENABLE: entry.endsWith('_direct') ? 'enable subgroups;' : '',
         ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : Object.fromEntries(['FD_INIT', 'FD_LOADQ', 'FD_KEYS', 'FD_QK', 'FD_SOFTMAX', 'FD_PV', 'FD_STORE'].map((t) => [t, '']))),
       }),
   };
@@ -103,28 +105,41 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lines = (xs: string[], indent: string) => xs.map((x) => indent + x).join('\n');
 
-function genForwardDirect(DH: number, WG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+/** Keep flags of keys j0 + c (c < KB): past Tk or masked -> false; mask read one element per lane. */
+function genKeys(KB: number, SG: number, mask: boolean): string[] {
+  const out: string[] = [];
+  if (mask) {
+    for (const u of range(Math.ceil(KB / SG))) out.push(`let mk${u} = Mask[P.m_off + b * P.m_bs + min(j0 + ${u * SG}u + lid, P.Tk - 1u)];`);
+  }
+  for (const c of range(KB)) {
+    out.push(`let jc${c} = min(j0 + ${c}u, P.Tk - 1u);`);
+    out.push(`let keep${c} = j0 + ${c}u < P.Tk${mask ? ` && subgroupBroadcast(mk${Math.floor(c / SG)}, ${c % SG}u) != 0` : ''};`);
+  }
+  return out;
+}
+
+function genForwardDirect(DH: number, SG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
   const rs = range(R);
   const cs = range(KB);
+  const ts = range(SG);
   const init: string[] = [];
   for (const r of rs) {
-    init.push(`let ic${r} = min(i0 + ${r * WG}u, P.Tq - 1u);`);
+    init.push(`let ic${r} = min(i0 + ${r * SG}u, P.Tq - 1u);`);
     init.push(`let qb${r} = P.q_off + b * P.q_bs + ic${r} * P.q_rs + h * DH;`);
     init.push(`let row${r} = bh * P.Tq + ic${r};`);
     init.push(`var m${r} = NEG;`, `var l${r} = 0.0;`);
     init.push(`var q${r}: array<f32, DH>;`, `var o${r}: array<f32, DH>;`);
   }
   const loadq = rs.flatMap((r) => [`q${r}[d] = Q[qb${r} + d] * P.scale;`, `o${r}[d] = 0.0;`]);
-  const keys: string[] = [];
-  for (const c of cs) {
-    keys.push(`let jc${c} = min(j0 + ${c}u, P.Tk - 1u);`);
-    keys.push(`let kr${c} = kbase + jc${c} * P.k_rs;`, `let vr${c} = vbase + jc${c} * P.v_rs;`);
-    keys.push(`var keep${c} = j0 + ${c}u < P.Tk;`);
-    if (mask) keys.push(`keep${c} = keep${c} && Mask[P.m_off + b * P.m_bs + jc${c}] != 0;`);
-  }
+  const keys = genKeys(KB, SG, mask);
+  for (const c of cs) keys.push(`let kr${c} = kbase + jc${c} * P.k_rs + lid;`, `let vr${c} = vbase + jc${c} * P.v_rs + lid;`);
   for (const r of rs) for (const c of cs) keys.push(`var s${r}_${c} = 0.0;`);
-  const qk = [...cs.map((c) => `let k${c} = K[kr${c} + d];`), ...rs.map((r) => `let qd${r} = q${r}[d];`)];
-  for (const r of rs) for (const c of cs) qk.push(`s${r}_${c} = fma(qd${r}, k${c}, s${r}_${c});`);
+  const qk = cs.map((c) => `let kl${c} = K[kr${c} + d0];`);
+  for (const t of ts) {
+    const body = [...rs.map((r) => `let qa${r} = q${r}[d0 + ${t}u];`), ...cs.map((c) => `let kb${c} = subgroupBroadcast(kl${c}, ${t}u);`)];
+    for (const r of rs) for (const c of cs) body.push(`s${r}_${c} = fma(qa${r}, kb${c}, s${r}_${c});`);
+    qk.push(`{ ${body.join(' ')} }`);
+  }
   const sm: string[] = [];
   for (const r of rs) {
     sm.push(`var mb${r} = m${r};`);
@@ -139,15 +154,19 @@ function genForwardDirect(DH: number, WG: number, R: number, KB: number, mask: b
       }
     }
   }
-  const pv = cs.map((c) => `let v${c} = V[vr${c} + d];`);
-  for (const r of rs) {
-    let e = `o${r}[d] * a${r}`;
-    for (const c of cs) e = `fma(p${r}_${c}, v${c}, ${e})`;
-    pv.push(`o${r}[d] = ${e};`);
+  const pv = cs.map((c) => `let vl${c} = V[vr${c} + d0];`);
+  for (const t of ts) {
+    const body = cs.map((c) => `let vb${c} = subgroupBroadcast(vl${c}, ${t}u);`);
+    for (const r of rs) {
+      let e = `o${r}[d0 + ${t}u] * a${r}`;
+      for (const c of cs) e = `fma(p${r}_${c}, vb${c}, ${e})`;
+      body.push(`o${r}[d0 + ${t}u] = ${e};`);
+    }
+    pv.push(`{ ${body.join(' ')} }`);
   }
   const store: string[] = [];
   for (const r of rs) {
-    store.push(`{ let i = i0 + ${r * WG}u; if (i < P.Tq) {`);
+    store.push(`{ let i = i0 + ${r * SG}u; if (i < P.Tq) {`);
     store.push(`  let ob = b * P.o_bs + i * P.o_rs + h * DH;`, `  let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);`);
     store.push(`  for (var d = 0u; d < DH; d++) { O[ob + d] = o${r}[d] * inv; }`);
     store.push(`  Lse[row${r}] = select(NEG, m${r} + log(l${r}), l${r} > 0.0);`, `} }`);

@@ -10,7 +10,7 @@
  *    a TM × 4S block of C with A rows shared by subgroupBroadcast. See the header of matmul.wgsl.
  */
 import template from '../../wgsl/matmul.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
+import { type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type Activation, type View } from '../backend/backend.js';
 import { Params, wgsl } from './source.js';
 import { GpuError, shapeStr } from '../gpu/errors.js';
@@ -69,12 +69,27 @@ export interface MatmulConfig {
 }
 
 const DEFAULTS: MatmulConfig = { path: 'auto', tm: 0, directB: 'auto', simdMinMacs: 32 * 1024 };
-let config: MatmulConfig = { ...DEFAULTS };
+
+/** DUALALIGN_MATMUL=path=simd,tm=24,directB=false (benchmarks and experiments in Node). */
+function envConfig(): Partial<MatmulConfig> {
+  const env = typeof process !== 'undefined' ? process.env?.DUALALIGN_MATMUL : undefined;
+  const out: Record<string, unknown> = {};
+  for (const kv of (env ?? '').split(',').filter(Boolean)) {
+    const [k, v] = kv.split('=').map((s) => s.trim());
+    if (k === 'path' && (v === 'auto' || v === 'tiled' || v === 'simd')) out.path = v;
+    else if ((k === 'tm' || k === 'simdMinMacs') && Number.isFinite(Number(v))) out[k] = Number(v);
+    else if (k === 'directB') out.directB = v === 'auto' ? 'auto' : v === 'true' || v === '1';
+    else throw new GpuError(`DUALALIGN_MATMUL: cannot parse '${kv}' (keys: path=auto|tiled|simd, tm=N, directB=auto|true|false, simdMinMacs=N)`);
+  }
+  return out as Partial<MatmulConfig>;
+}
+
+let config: MatmulConfig = { ...DEFAULTS, ...envConfig() };
 
 /** Changes how matmuls are planned (tests and benchmarks); returns the previous configuration. */
 export function configureMatmul(c: Partial<MatmulConfig> | null): MatmulConfig {
   const prev = config;
-  config = c === null ? { ...DEFAULTS } : { ...config, ...c };
+  config = c === null ? { ...DEFAULTS, ...envConfig() } : { ...config, ...c };
   return prev;
 }
 
@@ -137,6 +152,9 @@ function collapsedBatchStride(shape: readonly number[], strides: readonly number
 }
 
 const mult4 = (...v: number[]) => v.every((x) => x % 4 === 0);
+
+/** Largest B (elements) the SIMD path reads in place when it could also pack it (2 MB of f32). */
+const DIRECT_B_MAX = 512 * 1024;
 
 export interface TiledPlan {
   path: 'tiled';
@@ -206,7 +224,8 @@ function planSimd(rt: GpuRuntime, a: View, b: View, d: Dims, S: number): SimdPla
   const bVec = b.strides[r - 1] === 1 && mult4(N, b.strides[r - 2], b.offset, ...bBatchStrides);
   const bStride = bShared ? 0 : collapsedBatchStride(batchShape, bBatchStrides);
   const canDirect = bVec && K % 4 === 0 && bStride !== null && bStride % 4 === 0;
-  const directB = canDirect && (config.directB === 'auto' ? Math.ceil(rows / TM) <= 2 : config.directB);
+  // Packing B pays when B is re-read by many row blocks and too big to stay in cache between them.
+  const directB = canDirect && (config.directB === 'auto' ? Math.ceil(rows / TM) <= 2 || K * N <= DIRECT_B_MAX : config.directB);
   const bCopies = bShared ? 1 : batch;
   const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
   if (Math.ceil(rows / TM) > maxWg || strips > maxWg || Z > maxWg) return null;
@@ -295,6 +314,9 @@ function tiledKernel(hasBias: boolean, activation: Activation, vecA: boolean, ve
   };
 }
 
+/** k4 steps (pack A) or rows (pack B) per pack invocation. */
+const PACK_KC = 64;
+
 function packAKernel(S: number, vec: boolean): Kernel {
   return {
     name: 'matmul_pack_a',
@@ -303,6 +325,7 @@ function packAKernel(S: number, vec: boolean): Kernel {
     code: () =>
       wgsl(section('pack_a'), {
         S,
+        KC: PACK_KC,
         SRC_TYPE: vec ? 'vec4<f32>' : 'f32',
         LOAD: vec
           ? '    v = A[base / 4u + k4];'
@@ -319,10 +342,11 @@ function packBKernel(S: number, vec: boolean): Kernel {
     code: () =>
       wgsl(section('pack_b'), {
         S,
+        KC: PACK_KC,
         SRC_TYPE: vec ? 'vec4<f32>' : 'f32',
         LOAD: vec
-          ? '    v = B[(base + n0) / 4u];'
-          : '    for (var q = 0u; q < 4u; q++) { let n = n0 + q; if (n < P.N) { v[q] = B[base + n * P.sb_n]; } }',
+          ? '      v = B[(row + n0) / 4u];'
+          : '      for (var q = 0u; q < 4u; q++) { let n = n0 + q; if (n < P.N) { v[q] = B[row + n * P.sb_n]; } }',
       }),
   };
 }
@@ -426,19 +450,18 @@ function runTiled(rt: GpuRuntime, plan: TiledPlan, a: View, b: View, bias: View 
 function runSimd(rt: GpuRuntime, p: SimdPlan, a: View, b: View, bias: View | null, activation: Activation, d: Dims, out: GPUBuffer, describe: string): void {
   const { r, M, K, N, batchShape } = d;
   const { S, K4, N4, groups, strips } = p;
-  const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
-
   // Pack A: [aCopies][groups][K4][S] vec4.
   const aTotal = p.aCopies * groups * K4 * S;
   const ap = rt.alloc(Math.max(aTotal * 16, 16), 'matmul packed A');
   if (aTotal > 0) {
     const pa = new Params()
       .u32(M, K, K4, groups)
-      .u32(aTotal, p.flat ? p.rows : M, p.flat ? 1 : 0, batchShape.length)
-      .u32(a.strides[r - 2], a.strides[r - 1], a.offset, 0)
+      .u32(p.flat ? p.rows : M, p.flat ? 1 : 0, batchShape.length, a.strides[r - 2])
+      .u32(a.strides[r - 1], a.offset, 0, 0)
       .dims8(batchShape)
       .dims8(d.aBatchStrides);
-    rt.dispatch(packAKernel(S, p.aVec), pa.build(), [a.storage.handle as GPUBuffer, ap], grid1D(aTotal, 64, maxWg), `${describe} (pack A)`);
+    const grid: [number, number, number] = [Math.ceil((groups * S) / 64), Math.ceil(K4 / PACK_KC), p.aCopies];
+    rt.dispatch(packAKernel(S, p.aVec), pa.build(), [a.storage.handle as GPUBuffer, ap], grid, `${describe} (pack A)`);
   }
 
   // Pack B: [bCopies][strips][K4·4][S] vec4, unless B is read in place.
@@ -451,14 +474,13 @@ function runSimd(rt: GpuRuntime, p: SimdPlan, a: View, b: View, bias: View | nul
     bq = bp;
     if (bTotal > 0) {
       // A single shared copy (batch_rank 0) starts at the view's own offset.
-      const built = new Params()
+      const pb = new Params()
         .u32(N, K, Kp, strips)
-        .u32(bTotal, p.bCopies > 1 ? batchShape.length : 0, b.strides[r - 2], b.strides[r - 1])
-        .u32(b.offset, 0, 0, 0)
+        .u32(p.bCopies > 1 ? batchShape.length : 0, b.strides[r - 2], b.strides[r - 1], b.offset)
         .dims8(p.bCopies > 1 ? batchShape : [])
-        .dims8(p.bCopies > 1 ? d.bBatchStrides : [])
-        .build();
-      rt.dispatch(packBKernel(S, p.bVec), built, [b.storage.handle as GPUBuffer, bp], grid1D(bTotal, 64, maxWg), `${describe} (pack B)`);
+        .dims8(p.bCopies > 1 ? d.bBatchStrides : []);
+      const grid: [number, number, number] = [Math.ceil((strips * S) / 64), Math.ceil(Kp / PACK_KC), p.bCopies];
+      rt.dispatch(packBKernel(S, p.bVec), pb.build(), [b.storage.handle as GPUBuffer, bp], grid, `${describe} (pack B)`);
     }
   }
 

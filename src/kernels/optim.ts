@@ -1,6 +1,6 @@
 /** GPU fused optimizer step over flat buffers (wgsl/optim.wgsl). */
 import template from '../../wgsl/optim.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
+import { type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { Params, wgsl } from './source.js';
 
 const BINDINGS = ['uniform', 'rw', 'read', 'rw', 'rw', 'read', 'read', 'rw'] as const;
@@ -10,6 +10,8 @@ const updateKernel: Kernel = { name: 'optim_update', key: 'optim:update', bindin
 
 /** Workgroups of the stats pass (= partial sums the update pass reduces). */
 export const OPTIM_PARTIALS = 64;
+/** Most workgroups of the update pass (it loops with a grid stride). */
+export const OPTIM_UPDATE_GROUPS = 512;
 /** Control floats after the partials: count (u32 bits), applied, grad norm, skipped steps, loss. */
 export const OPTIM_CTRL = 8;
 
@@ -54,5 +56,5 @@ export function runOptimStep(rt: GpuRuntime, b: OptimBuffers, n: number, nseg: n
   const buffers = [b.P, b.G, b.S1, b.S2, b.SEG, b.SEGINFO, b.STATS];
   const describe = `${h.kind} n=${n} tensors=${nseg}`;
   rt.dispatch(statsKernel, p, buffers, [OPTIM_PARTIALS], describe);
-  rt.dispatch(updateKernel, p, buffers, grid1D(n, 256, rt.limits.maxComputeWorkgroupsPerDimension), describe);
+  rt.dispatch(updateKernel, p, buffers, [Math.min(Math.ceil(n / 256), OPTIM_UPDATE_GROUPS)], describe);
 }

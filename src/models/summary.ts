@@ -4,7 +4,7 @@
  * multiply-add as 2 and cover the model only (the frozen VST / I3D / CLIP backbones that
  * produce its input features are not part of it, as the paper's "extra parameters").
  */
-import type { Module } from '../nn/module.js';
+import { ModuleDict, ModuleList, type Module } from '../nn/module.js';
 import type { FlopContext } from './blocks.js';
 import type { ResolvedConfig } from './config.js';
 
@@ -69,7 +69,7 @@ export function buildSummary(model: SummarizableModel, opts: SummaryOptions = {}
     const params = m ? m.parameters() : [];
     rows.push({
       module: name,
-      type: m ? m.constructor.name : '-',
+      type: m ? m.constructor.name.replace(/^_+/, '') : '-',
       params: params.reduce((s, t) => s + t.size, 0),
       trainable: params.filter((t) => t.requiresGrad).reduce((s, t) => s + t.size, 0),
       flops: flops[name] ?? 0,
@@ -79,7 +79,7 @@ export function buildSummary(model: SummarizableModel, opts: SummaryOptions = {}
   for (const [name, child] of model.namedChildren()) {
     const sub = child.namedChildren();
     // Containers (encoders, fusion, ...) are listed per item.
-    if ((child.constructor.name === 'ModuleDict' || child.constructor.name === 'ModuleList') && name !== 'oneStage' && name !== 'alignProj') {
+    if ((child instanceof ModuleDict || child instanceof ModuleList) && name !== 'oneStage' && name !== 'alignProj') {
       for (const [n, m] of sub) add(`${name}.${n}`, m);
     } else add(name, child);
   }

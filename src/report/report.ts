@@ -12,7 +12,7 @@ import type { ActionInfo } from '../data/types.js';
 import type { ActionMetrics } from '../train/metrics.js';
 import { perActionTable } from '../train/metrics.js';
 import type { EpochRecord } from '../train/trainer.js';
-import { chartGrid, heatmap, lineChart, scatterPlot, type Series } from './svg.js';
+import { chartGrid, heatmap, lineChart, PALETTE, scatterPlot, type Series } from './svg.js';
 
 export interface ActionReport {
   action: ActionInfo;
@@ -81,10 +81,10 @@ export function trainingCurvesSvg(summary: RunSummary): string {
   const terms = summary.actions.some((a) => a.history.some((h) => h.vfs !== undefined || h.vit !== undefined));
   if (terms) {
     const termSeries: Series[] = [];
-    summary.actions.forEach((a) => {
-      for (const [k, dashed] of [['grade', false], ['vfs', true], ['vit', true]] as const) {
+    summary.actions.forEach((a, i) => {
+      for (const [k, dash] of [['grade', undefined], ['vfs', '6 3'], ['vit', '2 3']] as const) {
         const pts = a.history.filter((h) => h[k] !== undefined).map((h) => [h.epoch, h[k]!] as [number, number]);
-        if (pts.length) termSeries.push({ name: `${a.action.id} L_${k}`, points: pts, dashed, markers: false });
+        if (pts.length) termSeries.push({ name: `${a.action.id} L_${k}`, points: pts, dash, color: PALETTE[i % PALETTE.length], markers: false });
       }
     });
     charts.push(lineChart({ title: 'Loss terms (Eq. 3)', xLabel: 'epoch', yLabel: 'loss', series: termSeries, width: 560, height: 340 }));

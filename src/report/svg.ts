@@ -50,7 +50,7 @@ interface Frame {
 function frame(width: number, height: number, xDomain: [number, number], yDomain: [number, number], opts: { xTicks?: number[]; yTicks?: number[]; legendRight?: boolean } = {}): Frame {
   const x0 = 62;
   const y0 = 40;
-  const w = width - x0 - (opts.legendRight ? 150 : 24);
+  const w = width - x0 - (opts.legendRight ? 170 : 24);
   const h = height - y0 - 52;
   const xTicks = opts.xTicks ?? niceTicks(xDomain[0], xDomain[1], 6);
   const yTicks = opts.yTicks ?? niceTicks(yDomain[0], yDomain[1], 5);
@@ -80,12 +80,14 @@ function axes(f: Frame, title: string, xLabel: string, yLabel: string, xTickLabe
   return parts.join('\n');
 }
 
-function legend(items: Array<{ name: string; color: string; dashed?: boolean }>, x: number, y: number): string {
+function legend(items: Array<{ name: string; color: string; dashed?: boolean; dash?: string }>, x: number, y: number): string {
   return items
     .map((it, i) => {
       const yy = y + i * 18;
-      const dash = it.dashed ? ' stroke-dasharray="5 3"' : '';
-      return `<line x1="${x}" x2="${x + 22}" y1="${yy}" y2="${yy}" stroke="${it.color}" stroke-width="2.5"${dash}/><text x="${x + 28}" y="${yy}" font-size="11" dominant-baseline="middle">${escapeXml(it.name)}</text>`;
+      const pattern = it.dash ?? (it.dashed ? '5 3' : undefined);
+      const dash = pattern ? ` stroke-dasharray="${pattern}"` : '';
+      const name = it.name.length > 20 ? `${it.name.slice(0, 19)}…` : it.name;
+      return `<line x1="${x}" x2="${x + 22}" y1="${yy}" y2="${yy}" stroke="${it.color}" stroke-width="2.5"${dash}/><text x="${x + 28}" y="${yy}" font-size="11" dominant-baseline="middle">${escapeXml(name)}</text>`;
     })
     .join('\n');
 }
@@ -95,6 +97,8 @@ export interface Series {
   points: Array<[number, number]>;
   color?: string;
   dashed?: boolean;
+  /** SVG stroke-dasharray (overrides dashed). */
+  dash?: string;
   /** Draw a marker at each point (default true when there are at most 30 points). */
   markers?: boolean;
 }
@@ -120,19 +124,23 @@ export function lineChart(o: LineChartOptions): string {
   const xDomain = o.xDomain ?? [Math.min(...xs, Infinity) === Infinity ? 0 : Math.min(...xs), Math.max(...xs, -Infinity) === -Infinity ? 1 : Math.max(...xs)];
   const yDomain = o.yDomain ?? [ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 1];
   const legendRight = o.series.length > 1;
-  const f = frame(width, height, xDomain, yDomain, { xTicks: o.xTicks, legendRight });
+  // Integer x values over a short range (epochs, grades): integer ticks.
+  const integerX = xs.length > 0 && xs.every((x) => Number.isInteger(x)) && xDomain[1] - xDomain[0] <= 12;
+  const xTicks = o.xTicks ?? (integerX ? Array.from({ length: xDomain[1] - xDomain[0] + 1 }, (_, i) => xDomain[0] + i) : undefined);
+  const f = frame(width, height, xDomain, yDomain, { xTicks, legendRight });
   const parts = [axes(f, o.title, o.xLabel, o.yLabel)];
   o.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
     const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (pts.length === 0) return;
     const d = pts.map(([x, y], k) => `${k === 0 ? 'M' : 'L'}${num(f.sx(x))},${num(f.sy(y))}`).join(' ');
-    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
+    const pattern = s.dash ?? (s.dashed ? '5 3' : undefined);
+    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${pattern ? ` stroke-dasharray="${pattern}"` : ''}/>`);
     if (s.markers ?? pts.length <= 30) {
       for (const [x, y] of pts) parts.push(`<circle cx="${num(f.sx(x))}" cy="${num(f.sy(y))}" r="3" fill="${color}"/>`);
     }
   });
-  if (legendRight) parts.push(legend(o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed })), f.x0 + f.w + 14, f.y0 + 8));
+  if (legendRight) parts.push(legend(o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length]!, dashed: s.dashed, dash: s.dash })), f.x0 + f.w + 14, f.y0 + 8));
   return svgDocument(width, height, parts.join('\n'));
 }
 
@@ -160,7 +168,8 @@ export function scatterPlot(o: ScatterOptions): string {
   const d: [number, number] = [domain[0] - pad, domain[1] + pad];
   const groups = [...new Set(o.points.map((p) => p.group ?? ''))];
   const legendRight = groups.length > 1;
-  const ticks = niceTicks(domain[0], domain[1], 6).filter((t) => t >= d[0] && t <= d[1]);
+  const integral = Number.isInteger(domain[0]) && Number.isInteger(domain[1]) && domain[1] - domain[0] <= 12;
+  const ticks = (integral ? Array.from({ length: domain[1] - domain[0] + 1 }, (_, i) => domain[0] + i) : niceTicks(domain[0], domain[1], 6)).filter((t) => t >= d[0] && t <= d[1]);
   const f = frame(width, height, d, d, { xTicks: ticks, yTicks: ticks, legendRight });
   const parts = [axes(f, o.title, o.xLabel, o.yLabel)];
   if (o.diagonal) parts.push(`<line x1="${num(f.sx(d[0]))}" y1="${num(f.sy(d[0]))}" x2="${num(f.sx(d[1]))}" y2="${num(f.sy(d[1]))}" stroke="#999" stroke-dasharray="4 3"/>`);
@@ -189,9 +198,12 @@ export interface HeatmapOptions {
 export function heatmap(o: HeatmapOptions): string {
   const rows = o.matrix.length;
   const cols = o.matrix[0]?.length ?? 0;
-  const cell = Math.max(22, Math.min(56, Math.floor(320 / Math.max(rows, cols, 1))));
   const x0 = 70;
   const y0 = 44;
+  const fit = o.width !== undefined || o.height !== undefined
+    ? Math.min(o.width !== undefined ? (o.width - x0 - 20) / Math.max(cols, 1) : Infinity, o.height !== undefined ? (o.height - y0 - 52) / Math.max(rows, 1) : Infinity)
+    : 320 / Math.max(rows, cols, 1);
+  const cell = Math.max(14, Math.min(56, Math.floor(fit)));
   const width = o.width ?? x0 + cols * cell + 30;
   const height = o.height ?? y0 + rows * cell + 52;
   const parts: string[] = [`<text x="${num(width / 2)}" y="22" font-size="15" font-weight="bold" text-anchor="middle">${escapeXml(o.title)}</text>`];

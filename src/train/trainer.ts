@@ -17,7 +17,7 @@
  * Failure: checkpoints are only replaced by atomic renames, so an error or an interrupt
  * (AbortSignal) at any point leaves the previous ones loadable.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scope } from '../autograd/engine.js';
 import { defaultGenerator, manualSeed } from '../autograd/ops/random.js';
@@ -231,6 +231,7 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
   const bestPath = dir ? join(dir, BEST_CKPT) : undefined;
   const lastPath = dir ? join(dir, LAST_CKPT) : undefined;
   let bestInMemory: Record<string, Float32Array> | null = null;
+  if (dir) mkdirSync(dir, { recursive: true });
 
   try {
     if (opts.resume && dir && existsSync(join(dir, LAST_CKPT)) && existsSync(join(dir, LAST_STATE))) {

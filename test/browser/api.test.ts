@@ -84,14 +84,19 @@ describe('browser entry (src/browser.ts)', () => {
     expect(fromIndex.size).toBeGreaterThan(0);
     const missing: string[] = [];
     const nodeOnly: string[] = [];
+    const byFile = new Map<string, string[]>();
     for (const [name, file] of fromIndex) {
       if (fromBrowser.has(name)) continue;
       const chain = nodeChain(file);
       if (chain) nodeOnly.push(`${name} (${chain.map((f) => f.replace(`${ROOT}/`, '')).join(' -> ')})`);
-      else missing.push(`${name} (from ${file.replace(`${ROOT}/`, '')})`);
+      else {
+        missing.push(`${name} (from ${file.replace(`${ROOT}/`, '')})`);
+        byFile.set(file, [...(byFile.get(file) ?? []), name]);
+      }
     }
     if (nodeOnly.length) console.log(`[test:browser] Node-only exports left out of the browser entry: ${nodeOnly.join('; ')}`);
-    expect(missing, 'browser-safe exports of src/index.ts missing from src/browser.ts: re-export them there').toEqual([]);
+    const hint = [...byFile].map(([f, names]) => `export { ${names.join(', ')} } from './${f.replace(`${ROOT}/src/`, '').replace(/\.ts$/, '.js')}';`).join('\n');
+    expect(missing, `browser-safe exports of src/index.ts missing from src/browser.ts; copy their lines from src/index.ts, e.g.\n${hint}\n`).toEqual([]);
     const extra = [...fromBrowser.keys()].filter((n) => !fromIndex.has(n));
     expect(extra.sort(), 'browser-only exports').toEqual(['webgpuUnavailableReason']);
   });

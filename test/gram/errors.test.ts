@@ -41,7 +41,7 @@ describe('bad input', () => {
     expect(() => gramContrastiveLoss(a, o, { tau: 0 })).toThrow(/tau must be a positive/);
     expect(() => gramContrastiveLoss(a, o, { labelSmoothing: 2 })).toThrow(/labelSmoothing/);
     expect(() => gramContrastiveLoss(a, o, { reduction: 'none' as never })).toThrow(/reduction/);
-    expect(() => gramContrastiveLoss(a, o, { learnableTau: zeros([2]) })).toThrow(/learnableTau must be a one-element float tensor/);
+    expect(() => gramContrastiveLoss(a, o, { learnableTau: zeros([2]) })).toThrow(/learnableTau \(log τ\) must be a one-element float tensor/);
     expect(() => gramVolumeMatrix(a, o, { eps: -1 })).toThrow(/eps/);
   });
   it('mixed backends', () => {

@@ -68,6 +68,11 @@ describe('alignment losses', () => {
       expect(A.grad).not.toBeNull();
     }
     expect(Math.abs(grads[1] - grads[0]) / Math.abs(grads[0])).toBeLessThan(1e-3);
+    // tau given as a tensor (not log-parametrized): dL/dτ = dL/dlog τ / τ
+    const tt = tensor([tau], [1], { backend: 'cpu', dtype: 'float64', requiresGrad: true });
+    const L = gramContrastiveLoss(leaf(a, [B, D], 'cpu64', false), leaf(o, [B, K - 1, D], 'cpu64', false), { tau: tt });
+    L.backward();
+    expect(Math.abs((await tt.grad!.data())[0] - grads[0] / tau) / Math.abs(grads[0] / tau)).toBeLessThan(1e-9);
   });
 
   it('GRAM settings (mean of the directions, label smoothing 0.1) match the composition', async () => {

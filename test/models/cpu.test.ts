@@ -32,6 +32,10 @@ async function forwardBackward(cfg: DualAlignConfig, samples: Sample[], train = 
   expect(bad, 'non-finite gradients').toEqual([]);
   const pred = await model.predict(batch);
   expect(pred.probabilities.length).toBe(samples.length);
+  const summary = model.summary();
+  expect(summary.totalParams).toBe(model.paramCount());
+  expect(summary.rows.reduce((s, r) => s + r.params, 0)).toBe(model.paramCount());
+  expect(summary.flopsPerSample).toBeGreaterThan(0);
   for (const p of pred.probabilities) expect(p.every(Number.isFinite)).toBe(true);
   return { model, loss: l, pred };
 }
