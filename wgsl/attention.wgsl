@@ -386,7 +386,10 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }
 
-// ==== "direct" variant: register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader) =====
+// ==== "direct" variant (src/kernels/attention.ts drops this section, through the end of the file, from
+// the staged kernels' source, so they compile without the subgroups extension)
+//#direct
+// ====: register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader) =====
 // Where a "GPU" is a SIMD loop on a CPU core (one subgroup = one vector register), every load
 // from a storage buffer or workgroup memory inside a loop is emulated lane by lane, while
 // arithmetic and subgroup shuffles are single vector instructions. So these kernels stage
@@ -425,4 +428,78 @@ fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
     }
   }
 {{FD_STORE}}
+}
+
+// Delta_i = rowsum(dO_i ∘ O_i): one subgroup per row, each lane summing every SG-th element.
+// grid (ceil(rows / SG), 1); lane-strided rows loop inside the workgroup.
+@compute @workgroup_size(SG)
+fn delta_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let r0 = (wid.x + wid.y * nwg.x) * SG;
+  for (var t = 0u; t < SG; t++) {
+    let r = min(r0 + t, P.stat_n - 1u);
+    let i = r % P.Tq;
+    let bh = r / P.Tq;
+    let b = bh / P.H;
+    let h = bh % P.H;
+    let gb = P.g_off + b * P.g_bs + i * P.g_rs + h * DH + lid;
+    let ob = b * P.o_bs + i * P.o_rs + h * DH + lid;
+    var acc = 0.0;
+    for (var d0 = 0u; d0 < DH; d0 += SG) { acc = fma(Gd[gb + d0], Od[ob + d0], acc); }
+    let s = subgroupAdd(acc);
+    if (lid == t && r0 + t < P.stat_n) { StatsW[P.stat_n + r] = s; }
+  }
+}
+
+// dQ: lanes own query rows (as forward_direct); per step of KB keys recompute S and dP, then
+//   dS = P ∘ (z ∘ dP − Delta) · scale,  dQ += dS K.
+@compute @workgroup_size(SG)
+fn dq_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let i0 = wid.x * (SG * R) + lid;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+{{DQ_INIT}}
+  for (var d = 0u; d < DH; d++) {
+{{DQ_LOAD}}
+  }
+  for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
+{{DQ_KEYS}}
+    for (var d0 = 0u; d0 < DH; d0 += SG) {
+{{DQ_SDP}}
+    }
+{{DQ_DS}}
+    for (var d0 = 0u; d0 < DH; d0 += SG) {
+{{DQ_ACC}}
+    }
+  }
+{{DQ_STORE}}
+}
+
+// dK, dV: lanes own key rows (key lid*R + r of the block, so a lane's keys share dropout draws);
+// per step of KB queries recompute Sᵀ and dPᵀ, then dV += (z ∘ P)ᵀ dO and dK += dSᵀ Q.
+@compute @workgroup_size(SG)
+fn dkdv_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let j0 = wid.x * (SG * R) + lid * R;
+  let qbase = P.q_off + b * P.q_bs + h * DH;
+  let gbase = P.g_off + b * P.g_bs + h * DH;
+{{KV_INIT}}
+  for (var d = 0u; d < DH; d++) {
+{{KV_LOAD}}
+  }
+  for (var i0 = 0u; i0 < P.Tq; i0 += KB) {
+{{KV_QUERIES}}
+    for (var d0 = 0u; d0 < DH; d0 += SG) {
+{{KV_SDP}}
+    }
+{{KV_DS}}
+    for (var d0 = 0u; d0 < DH; d0 += SG) {
+{{KV_ACC}}
+    }
+  }
+{{KV_STORE}}
 }

@@ -51,6 +51,11 @@ export async function run(ctx = {}) {
   const results = [];
   const os = await import('node:os').catch(() => null);
   const load = () => (os ? os.loadavg()[0].toFixed(1) : 'n/a');
+  // Workaround (engine bug, reported): BufferPool.release() destroys a buffer past its 512 MiB
+  // free-bytes cap at once, even while the unsubmitted command batch still uses it ("used in
+  // submit while destroyed" at batch 32). A larger cap keeps such buffers for reuse instead.
+  const pool = lib.gpuRuntime?.()?.pool;
+  if (pool && typeof pool.maxFreeBytes === 'number' && pool.maxFreeBytes < 8 * 2 ** 30) pool.maxFreeBytes = 8 * 2 ** 30;
   lib.manualSeed(0);
   const model = new lib.DualAlign({ numGrades: 5 });
   const summary = model.summary();

@@ -25,7 +25,7 @@ export interface AttnDropout {
   counter: number;
 }
 
-type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct';
+type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct';
 
 const BINDINGS: Record<Entry, Kernel['bindings']> = {
   forward: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
@@ -33,25 +33,59 @@ const BINDINGS: Record<Entry, Kernel['bindings']> = {
   dq: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
   dkdv: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   forward_direct: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
+  delta_direct: ['uniform', 'read', 'read', 'rw'],
+  dq_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
+  dkdv_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
 };
+
+const BLOCK_TOKENS = [
+  ...['INIT', 'LOADQ', 'KEYS', 'QK', 'SOFTMAX', 'PV', 'STORE'].map((t) => `FD_${t}`),
+  ...['INIT', 'LOAD', 'KEYS', 'SDP', 'DS', 'ACC', 'STORE'].map((t) => `DQ_${t}`),
+  ...['INIT', 'LOAD', 'QUERIES', 'SDP', 'DS', 'ACC', 'STORE'].map((t) => `KV_${t}`),
+];
+
+/** Which kernel family runs: 'staged' (workgroup-memory tiles, for GPUs) or 'direct' (register-blocked subgroup broadcasts, for CPU-emulated adapters). */
+export type AttnVariant = 'auto' | 'staged' | 'direct';
 
 /** Tunables, overridable for benchmarks and tests (`setAttentionTuning`). */
 export interface AttnTuning {
-  /** rows of the other operand staged per block (multiple of 4); 0 = automatic */
+  variant: AttnVariant;
+  /** staged: rows of the other operand per workgroup-memory block (multiple of 4); 0 = automatic */
   blk: number;
-  /** invocations per workgroup (multiple of 4); 0 = automatic */
+  /** staged: invocations per workgroup; 0 = automatic */
   wg: number;
-  variant: 'staged' | 'direct';
-  rows: number;
-  kb: number;
+  /** direct: [rows per lane R, other-operand rows per step KB] of each kernel */
+  fwd: [number, number];
+  dq: [number, number];
+  dkdv: [number, number];
 }
 
-let tuning: AttnTuning = { blk: 0, wg: 0, variant: 'staged', rows: 4, kb: 8 };
+let tuning: AttnTuning = { variant: 'auto', blk: 0, wg: 0, fwd: [4, 16], dq: [2, 8], dkdv: [2, 8] };
 
 export function setAttentionTuning(t: Partial<AttnTuning>): AttnTuning {
   const prev = tuning;
   tuning = { ...tuning, ...t };
   return prev;
+}
+
+const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|software/i;
+
+/** The fixed subgroup size of the device, or 0 when it has no subgroups or a variable size. */
+function subgroupSize(rt: GpuRuntime): number {
+  if (!rt.device.features.has('subgroups' as GPUFeatureName)) return 0;
+  const ai = (rt.device as GPUDevice & { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  const min = ai?.subgroupMinSize ?? 0;
+  return min > 0 && min === ai?.subgroupMaxSize && min >= 4 && min <= 64 ? min : 0;
+}
+
+/** The subgroup size the direct kernels run with for this head dim, or 0 for the staged kernels. */
+export function directSubgroup(rt: GpuRuntime, DH: number): number {
+  if (tuning.variant === 'staged') return 0;
+  const sg = subgroupSize(rt);
+  if (!sg || DH % sg !== 0) return 0;
+  if (tuning.variant === 'direct') return sg;
+  const i = rt.info;
+  return CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`) ? sg : 0;
 }
 
 /** Rows per workgroup for T rows: the size with the least padded work, preferring larger groups. */
@@ -84,7 +118,7 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
-      wgsl(template, {
+      wgsl(entry.endsWith('_direct') ? template : template.slice(0, template.indexOf('//#direct')), {
         DH,
         WG: wg,
         BLK: entry.endsWith('_direct') ? 4 : blk,
@@ -95,7 +129,10 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean
         KB: entry.endsWith('_direct') ? blk : 4,
         SG: entry.endsWith('_direct') ? wg : 4,
         ENABLE: entry.endsWith('_direct') ? 'enable subgroups;' : '',
-        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : Object.fromEntries(['FD_INIT', 'FD_LOADQ', 'FD_KEYS', 'FD_QK', 'FD_SOFTMAX', 'FD_PV', 'FD_STORE'].map((t) => [t, '']))),
+        ...Object.fromEntries(BLOCK_TOKENS.map((t) => [t, ''])),
+        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : {}),
+        ...(entry === 'dq_direct' ? genDqDirect(DH, wg, R, blk, mask, drop) : {}),
+        ...(entry === 'dkdv_direct' ? genDkdvDirect(DH, wg, R, blk, mask, drop) : {}),
       }),
   };
 }
@@ -190,6 +227,129 @@ export function keepThreshold(keep: number): number {
   return Math.min(16777216, Math.max(0, Math.ceil(keep * 16777216 - 0.5)));
 }
 
+/** `acc = fma(a0, b0, fma(a1, b1, ... acc))` */
+const fmaChain = (acc: string, terms: [string, string][]) => terms.reduce((e, [a, b]) => `fma(${a}, ${b}, ${e})`, acc);
+
+function genDqDirect(DH: number, SG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+  const rs = range(R);
+  const cs = range(KB);
+  const init: string[] = [];
+  for (const r of rs) {
+    init.push(`let ic${r} = min(i0 + ${r * SG}u, P.Tq - 1u);`);
+    init.push(`let qb${r} = P.q_off + b * P.q_bs + ic${r} * P.q_rs + h * DH;`, `let gb${r} = P.g_off + b * P.g_bs + ic${r} * P.g_rs + h * DH;`);
+    init.push(`let row${r} = bh * P.Tq + ic${r};`, `let lse${r} = Stats[row${r}];`, `let dlt${r} = Stats[P.stat_n + row${r}];`);
+    init.push(`var q${r}: array<f32, DH>;`, `var g${r}: array<f32, DH>;`, `var dq${r}: array<f32, DH>;`);
+  }
+  const load = rs.flatMap((r) => [`q${r}[d] = Q[qb${r} + d] * P.scale;`, `g${r}[d] = G[gb${r} + d];`, `dq${r}[d] = 0.0;`]);
+  const keys = genKeys(KB, SG, mask);
+  for (const c of cs) keys.push(`let kr${c} = kbase + jc${c} * P.k_rs + lid;`, `let vr${c} = vbase + jc${c} * P.v_rs + lid;`);
+  for (const r of rs) for (const c of cs) keys.push(`var s${r}_${c} = 0.0;`, `var dp${r}_${c} = 0.0;`);
+  const sdp = cs.flatMap((c) => [`let kl${c} = K[kr${c} + d0];`, `let vl${c} = V[vr${c} + d0];`]);
+  for (const t of range(SG)) {
+    const body = [
+      ...rs.flatMap((r) => [`let qa${r} = q${r}[d0 + ${t}u];`, `let ga${r} = g${r}[d0 + ${t}u];`]),
+      ...cs.flatMap((c) => [`let kb${c} = subgroupBroadcast(kl${c}, ${t}u);`, `let vb${c} = subgroupBroadcast(vl${c}, ${t}u);`]),
+    ];
+    for (const r of rs) for (const c of cs) body.push(`s${r}_${c} = fma(qa${r}, kb${c}, s${r}_${c});`, `dp${r}_${c} = fma(ga${r}, vb${c}, dp${r}_${c});`);
+    sdp.push(`{ ${body.join(' ')} }`);
+  }
+  const ds: string[] = [];
+  for (const r of rs) {
+    for (const c of cs) ds.push(`var z${r}_${c} = 1.0;`);
+    if (drop) for (const c4 of range(KB / 4)) ds.push(`{ let z = drop4(row${r}, j0 / 4u + ${c4}u); ${range(4).map((t) => `z${r}_${c4 * 4 + t} = z[${t}];`).join(' ')} }`);
+    for (const c of cs) ds.push(`let ds${r}_${c} = select(0.0, exp(s${r}_${c} - lse${r}), keep${c}) * (dp${r}_${c} * z${r}_${c} - dlt${r}) * P.scale;`);
+  }
+  const acc = cs.map((c) => `let kl${c} = K[kr${c} + d0];`);
+  for (const t of range(SG)) {
+    const body = cs.map((c) => `let kb${c} = subgroupBroadcast(kl${c}, ${t}u);`);
+    for (const r of rs) body.push(`dq${r}[d0 + ${t}u] = ${fmaChain(`dq${r}[d0 + ${t}u]`, cs.map((c) => [`ds${r}_${c}`, `kb${c}`]))};`);
+    acc.push(`{ ${body.join(' ')} }`);
+  }
+  const store = rs.map(
+    (r) => `{ let i = i0 + ${r * SG}u; if (i < P.Tq) { let ob = b * P.o_bs + i * P.o_rs + h * DH; for (var d = 0u; d < DH; d++) { DA[ob + d] = dq${r}[d]; } } }`,
+  );
+  return {
+    DQ_INIT: lines(init, '  '),
+    DQ_LOAD: lines(load, '    '),
+    DQ_KEYS: lines(keys, '    '),
+    DQ_SDP: lines(sdp, '      '),
+    DQ_DS: lines(ds, '    '),
+    DQ_ACC: lines(acc, '      '),
+    DQ_STORE: lines(store, '  '),
+  };
+}
+
+function genDkdvDirect(DH: number, SG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+  const rs = range(R);
+  const cs = range(KB);
+  const init: string[] = [];
+  for (const r of rs) {
+    init.push(`let jc${r} = min(j0 + ${r}u, P.Tk - 1u);`);
+    init.push(`let kb${r} = P.k_off + b * P.k_bs + jc${r} * P.k_rs + h * DH;`, `let vb${r} = P.v_off + b * P.v_bs + jc${r} * P.v_rs + h * DH;`);
+    init.push(`var keepk${r} = j0 + ${r}u < P.Tk;`);
+    if (mask) init.push(`keepk${r} = keepk${r} && Mask[P.m_off + b * P.m_bs + jc${r}] != 0;`);
+    init.push(`var k${r}: array<f32, DH>;`, `var v${r}: array<f32, DH>;`, `var dk${r}: array<f32, DH>;`, `var dv${r}: array<f32, DH>;`);
+  }
+  const load = rs.flatMap((r) => [`k${r}[d] = K[kb${r} + d] * P.scale;`, `v${r}[d] = V[vb${r} + d];`, `dk${r}[d] = 0.0;`, `dv${r}[d] = 0.0;`]);
+  const qs: string[] = [];
+  for (const u of range(Math.ceil(KB / SG))) {
+    qs.push(`let sr${u} = bh * P.Tq + min(i0 + ${u * SG}u + lid, P.Tq - 1u);`);
+    qs.push(`let sl${u} = Stats[sr${u}];`, `let sd${u} = Stats[P.stat_n + sr${u}];`);
+  }
+  for (const c of cs) {
+    qs.push(`let ic${c} = min(i0 + ${c}u, P.Tq - 1u);`);
+    qs.push(`let qr${c} = qbase + ic${c} * P.q_rs + lid;`, `let gr${c} = gbase + ic${c} * P.g_rs + lid;`);
+    qs.push(`let keepq${c} = i0 + ${c}u < P.Tq;`);
+    qs.push(`let lse${c} = subgroupBroadcast(sl${Math.floor(c / SG)}, ${c % SG}u);`, `let dlt${c} = subgroupBroadcast(sd${Math.floor(c / SG)}, ${c % SG}u);`);
+  }
+  for (const r of rs) for (const c of cs) qs.push(`var s${r}_${c} = 0.0;`, `var dp${r}_${c} = 0.0;`);
+  const sdp = cs.flatMap((c) => [`let ql${c} = Q[qr${c} + d0];`, `let gl${c} = G[gr${c} + d0];`]);
+  for (const t of range(SG)) {
+    const body = [
+      ...rs.flatMap((r) => [`let ka${r} = k${r}[d0 + ${t}u];`, `let va${r} = v${r}[d0 + ${t}u];`]),
+      ...cs.flatMap((c) => [`let qb${c} = subgroupBroadcast(ql${c}, ${t}u);`, `let gb${c} = subgroupBroadcast(gl${c}, ${t}u);`]),
+    ];
+    for (const r of rs) for (const c of cs) body.push(`s${r}_${c} = fma(ka${r}, qb${c}, s${r}_${c});`, `dp${r}_${c} = fma(va${r}, gb${c}, dp${r}_${c});`);
+    sdp.push(`{ ${body.join(' ')} }`);
+  }
+  const ds: string[] = [];
+  for (const c of cs) {
+    for (const r of rs) ds.push(`var z${r}_${c} = 1.0;`);
+    if (drop) {
+      ds.push(`{ let row = bh * P.Tq + ic${c};`);
+      if (R === 4) ds.push(`  let z = drop4(row, j0 / 4u); ${rs.map((r) => `z${r}_${c} = z[${r}];`).join(' ')}`);
+      else for (const r of rs) ds.push(`  z${r}_${c} = drop4(row, (j0 + ${r}u) / 4u)[(j0 + ${r}u) % 4u];`);
+      ds.push(`}`);
+    }
+    for (const r of rs) {
+      ds.push(`let p${r}_${c} = select(0.0, exp(s${r}_${c} - lse${c}), keepk${r} && keepq${c});`);
+      ds.push(`let pz${r}_${c} = p${r}_${c} * z${r}_${c};`, `let ds${r}_${c} = p${r}_${c} * (dp${r}_${c} * z${r}_${c} - dlt${c}) * P.scale;`);
+    }
+  }
+  const acc = cs.flatMap((c) => [`let ql${c} = Q[qr${c} + d0];`, `let gl${c} = G[gr${c} + d0];`]);
+  for (const t of range(SG)) {
+    const body = cs.flatMap((c) => [`let qb${c} = subgroupBroadcast(ql${c}, ${t}u);`, `let gb${c} = subgroupBroadcast(gl${c}, ${t}u);`]);
+    for (const r of rs) {
+      body.push(`dk${r}[d0 + ${t}u] = ${fmaChain(`dk${r}[d0 + ${t}u]`, cs.map((c) => [`ds${r}_${c}`, `qb${c}`]))};`);
+      body.push(`dv${r}[d0 + ${t}u] = ${fmaChain(`dv${r}[d0 + ${t}u]`, cs.map((c) => [`pz${r}_${c}`, `gb${c}`]))};`);
+    }
+    acc.push(`{ ${body.join(' ')} }`);
+  }
+  const store = rs.map(
+    (r) =>
+      `{ let j = j0 + ${r}u; if (j < P.Tk) { let ob = b * P.o_bs + j * P.o_rs + h * DH; for (var d = 0u; d < DH; d++) { DA[ob + d] = dk${r}[d]; DB[ob + d] = dv${r}[d]; } } }`,
+  );
+  return {
+    KV_INIT: lines(init, '  '),
+    KV_LOAD: lines(load, '    '),
+    KV_QUERIES: lines(qs, '    '),
+    KV_SDP: lines(sdp, '      '),
+    KV_DS: lines(ds, '    '),
+    KV_ACC: lines(acc, '      '),
+    KV_STORE: lines(store, '  '),
+  };
+}
+
 function buf(v: View): GPUBuffer {
   return v.storage.handle as GPUBuffer;
 }
@@ -249,11 +409,10 @@ export function runAttentionForward(
   if (g.B * g.Tq * D === 0) return { out, stats };
   const p = params(g, q, k, v, mask, null, drop, g.Tq);
   const bufs = [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), out, stats];
-  if (tuning.variant === 'direct') {
-    const wg = 8;
-    const R = tuning.rows;
-    const kb = tuning.kb;
-    rt.dispatch(kernel('forward_direct', g.DH, wg, kb, !!mask, !!drop, R), p, bufs, [Math.ceil(g.Tq / (wg * R)), g.B * g.H], describe(g, !!mask, !!drop));
+  const sg = directSubgroup(rt, g.DH);
+  if (sg) {
+    const [R, kb] = tuning.fwd;
+    rt.dispatch(kernel('forward_direct', g.DH, sg, kb, !!mask, !!drop, R), p, bufs, [Math.ceil(g.Tq / (sg * R)), g.B * g.H], describe(g, !!mask, !!drop));
     return { out, stats };
   }
   const wg = pickWorkgroup(g.Tq);
@@ -289,6 +448,25 @@ export function runAttentionBackward(
   const limit = rt.limits.maxComputeWorkgroupStorageSize;
   const mbuf = mask ? buf(mask) : buf(q);
   if (g.B * D === 0) return { dq, dk, dv };
+  const sg = directSubgroup(rt, g.DH);
+  if (sg) {
+    const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
+    if (g.Tq > 0) {
+      const p = params(g, q, k, v, mask, grad, drop, g.Tq);
+      rt.dispatch(kernel('delta_direct', g.DH, sg, 4, false, false), p, [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, sg, maxWg), desc);
+    }
+    if (dq) {
+      const [R, kb] = tuning.dq;
+      const p = params(g, q, k, v, mask, grad, drop, g.Tq);
+      rt.dispatch(kernel('dq_direct', g.DH, sg, kb, !!mask, !!drop, R), p, [buf(q), buf(k), buf(v), mbuf, buf(grad), stats, dq], [Math.ceil(g.Tq / (sg * R)), g.B * g.H], desc);
+    }
+    if (dk && dv) {
+      const [R, kb] = tuning.dkdv;
+      const p = params(g, q, k, v, mask, grad, drop, g.Tk);
+      rt.dispatch(kernel('dkdv_direct', g.DH, sg, kb, !!mask, !!drop, R), p, [buf(q), buf(k), buf(v), mbuf, buf(grad), stats, dk, dv], [Math.ceil(g.Tk / (sg * R)), g.B * g.H], desc);
+    }
+    return { dq, dk, dv };
+  }
   // Delta = rowsum(dO ∘ O) into the second half of stats
   {
     const wg = 64;

@@ -169,6 +169,9 @@ interface SavedState {
   optimizer: Omit<OptimizerState, 'state'>;
   seed: number;
   action: string;
+  /** Planned epochs: the learning-rate schedule spans them, so a resume must use the same number. */
+  epochs: number;
+  batchSize: number;
 }
 
 async function saveState(dir: string, state: SavedState, optim: OptimizerState): Promise<void> {
@@ -242,6 +245,11 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
           throw new Error(`${dir}: ${LAST_CKPT} (tag ${String(loaded.extra.tag)}) and ${LAST_STATE} (tag ${state.tag}) are from different epochs; delete both to start over`);
         }
         if (state.action !== action.id) throw new Error(`${dir}: the checkpoint is for action '${state.action}', not '${action.id}'`);
+        if (state.epochs !== opts.epochs || state.batchSize !== opts.batchSize) {
+          throw new Error(
+            `${dir}: this run was started with ${state.epochs} epochs and batch size ${state.batchSize} (the learning-rate schedule spans them); resume with --epochs ${state.epochs} --batch-size ${state.batchSize}, or start a new run`,
+          );
+        }
         await model.loadStateDict(loaded.model.stateDict());
       } finally {
         loaded.model.dispose();
@@ -348,6 +356,8 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
           optimizer: optimMeta,
           seed: opts.seed,
           action: action.id,
+          epochs: opts.epochs,
+          batchSize: opts.batchSize,
         }, { ...optimMeta, state: optimState });
       } else if (improved) {
         bestInMemory = {};

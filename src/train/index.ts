@@ -1,0 +1,39 @@
+/**
+ * Training, evaluation, robustness experiments and checkpoints (Node: they read and write files).
+ * See docs in each module; the CLI (src/cli/main.ts) is a thin layer over these.
+ */
+export type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
+export {
+  trainAction,
+  findAction,
+  actionSplit,
+  hideLabels,
+  deriveSeed,
+  InterruptedError,
+  UnknownActionError,
+  type TrainActionOptions,
+  type TrainActionResult,
+  type TrainEvent,
+  type EpochRecord,
+} from './trainer.js';
+export { evaluate, confusionMatrix, toModelGrades, type EvaluationResult } from './evaluate.js';
+export {
+  runExperiment,
+  runModalityRobustness,
+  runLabelRobustness,
+  loadRunModels,
+  dropModalities,
+  selectActions,
+  alphaOf,
+  PAPER_RATES,
+  type ExperimentOptions,
+  type ExperimentResult,
+  type ModalityRobustnessOptions,
+  type LabelRobustnessOptions,
+} from './experiment.js';
+export { crossValidate, subjectFoldsOf, type CrossValidationOptions, type CrossValidationResult } from './crossval.js';
+export { constantBaseline, ridgeBaseline, type BaselineResult, type RidgeOptions } from './baselines.js';
+export { dualAlignKit, dualAlignConfigForData } from './dualalignKit.js';
+export { pooledMlpKit, PooledMlp, type PooledMlpConfig } from './pooledMlp.js';
+export { KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
+export { writeFileAtomic, writeJsonAtomic } from './atomic.js';

@@ -1,0 +1,16 @@
+import { init } from './src/index.js';
+import { mkdtempSync } from 'node:fs';
+import { generateSyntheticMMJDM } from './src/data/synthetic.js';
+import { trainAction } from './src/train/trainer.js';
+import { dualAlignKit } from './src/train/dualalignKit.js';
+import { pooledMlpKit } from './src/train/pooledMlp.js';
+await init();
+const data = generateSyntheticMMJDM({ seed: 7, actions: ['01'], scale: 0.5, framesPerClip: 1, imageFrames: 8 });
+const kit = process.argv[2] === 'mlp' ? pooledMlpKit : dualAlignKit;
+const base = (extra: any) => ({ kit, dataset: data, action: '01', epochs: 4, batchSize: 8, seed: 3, preset: process.argv[3] ?? 'reference-code', lr: 2e-3, modelOverrides: kit === dualAlignKit ? { d1: 32, d2: 16, d3: 16, heads: 2, gcnChannels: [8], logitScale: 10 } : {}, ...extra });
+const dir = mkdtempSync('/tmp/scratch/ck-');
+const a = await trainAction(base({ epochs: 2, checkpointDir: dir })); a.model.dispose();
+const r = await trainAction(base({ checkpointDir: dir, resume: true })); r.model.dispose();
+const s = await trainAction(base({})); s.model.dispose();
+console.log(r.history.map((h) => h.loss));
+console.log(s.history.map((h) => h.loss));
