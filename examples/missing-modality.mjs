@@ -10,13 +10,14 @@
 //   node dist/cli.js robustness --mode modality --synthetic --actions 2 --from runs/demo
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { init, generateSyntheticMMJDM, runExperiment, runModalityRobustness, loadRunModels, robustnessMarkdown, dualAlignKit, shutdown } from '../dist/index.js';
+import { readFileSync } from 'node:fs';
+import { init, loadTrainingData, runExperiment, runModalityRobustness, loadRunModels, dualAlignKit, shutdown } from '../dist/index.js';
 
 const { values } = parseArgs({ options: { from: { type: 'string' }, actions: { type: 'string', default: '2' }, epochs: { type: 'string', default: '12' }, out: { type: 'string', default: 'runs/example-missing-modality' } } });
 
 await init();
 // The demo's data settings (same seed), so checkpoints from `npm run demo` match.
-const dataset = generateSyntheticMMJDM({ seed: 0, actions: Number(values.actions), scale: 0.75, framesPerClip: 2, imageFrames: 16 });
+const { dataset } = loadTrainingData({ synthetic: { seed: 0, actions: Number(values.actions), scale: 0.75, framesPerClip: 2, imageFrames: 16 } });
 let models;
 let runDir = values.out;
 if (values.from) {
@@ -33,7 +34,8 @@ if (values.from) {
   models = trained.models;
 }
 const { summary, files } = await runModalityRobustness({ name: 'missing modality', runDir, kit: dualAlignKit, dataset, models, repeats: 3, seed: 0 });
-console.log(robustnessMarkdown(summary));
+console.log(readFileSync(files.find((f) => f.endsWith('.md')), 'utf8'));
+console.log(`average SRCC×100 by rate: ${summary.points.map((p) => `${p.rate}: ${(p.average.srcc * 100).toFixed(1)}`).join(', ')}`);
 console.log(`files:\n  ${files.join('\n  ')}`);
 for (const { model } of models.values()) model.dispose();
 shutdown();

@@ -9,12 +9,12 @@
 //   node dist/cli.js predict --checkpoint runs/demo/checkpoints/01/best.ckpt --synthetic --scale 0.75 --id JDM01_0003
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { init, generateSyntheticMMJDM, loadAnyCheckpoint, trainAction, dualAlignKit, shutdown } from '../dist/index.js';
+import { init, loadTrainingData, loadAnyCheckpoint, trainAction, dualAlignKit, shutdown } from '../dist/index.js';
 
 const { values } = parseArgs({ options: { checkpoint: { type: 'string', default: 'runs/demo/checkpoints/01/best.ckpt' }, drop: { type: 'string', default: '' } } });
 
 await init();
-const dataset = generateSyntheticMMJDM({ seed: 0, actions: 1, scale: 0.75, framesPerClip: 2, imageFrames: 16 });
+const { dataset } = loadTrainingData({ synthetic: { seed: 0, actions: 1, scale: 0.75, framesPerClip: 2, imageFrames: 16 } });
 let path = values.checkpoint;
 if (!existsSync(path)) {
   console.log(`${path} not found: training a tiny model for action 01 first (or run 'npm run demo')`);

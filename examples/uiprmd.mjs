@@ -9,7 +9,7 @@
 //   node scripts/build.mjs && node examples/uiprmd.mjs [--exercises m01,m07] [--folds 5] [--epochs 6] [--frames 40]
 // The CLI equivalent: node dist/cli.js train --data ../shared/data/ui-prmd --actions m01 --folds 5 --epochs 6 --frames 40 --d1 64 --d2 32 --d3 32 --heads 4 --gcn 16,16
 import { parseArgs } from 'node:util';
-import { init, isUIPRMDAvailable, defaultUIPRMDDir, loadUIPRMD, crossValidate, ridgeBaseline, dualAlignKit, shutdown } from '../dist/index.js';
+import { init, isUIPRMDAvailable, defaultUIPRMDDir, loadUIPRMD, crossValidate, dualAlignKit, shutdown } from '../dist/index.js';
 
 const { values } = parseArgs({ options: { exercises: { type: 'string', default: 'm01' }, folds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '6' }, frames: { type: 'string', default: '40' } } });
 
@@ -32,20 +32,12 @@ for (const action of dataset.actions) {
     modelOverrides: { d1: 64, d2: 32, d3: 32, heads: 4, gcnChannels: [16, 16], logitScale: 10, dropout: 0.2 },
     onFold: (fold, subjects) => console.log(`[${action.id}] fold ${fold + 1}/${folds}: test subjects ${subjects.join(', ')}`),
     onEvent: (e) => e.type === 'start' && e.startEpoch === 1 && console.log(`  ${e.model}`),
+    ridgeModalities: ['positions', 'angles'], // ridge on mean-pooled features, same folds
   });
-  // Ridge on mean-pooled positions/angles, same subject folds.
-  const mine = dataset.samples.filter((s) => s.action === action.id);
-  const subjects = [...new Set(mine.map((s) => s.subject))].sort();
-  let hits = 0;
-  for (let f = 0; f < folds; f++) {
-    const held = new Set(subjects.filter((_, i) => i % folds === f));
-    const rb = ridgeBaseline(action, mine.filter((s) => !held.has(s.subject)), mine.filter((s) => held.has(s.subject)), { modalities: ['positions', 'angles'] });
-    hits += (rb.metrics.accuracy / 100) * rb.metrics.n;
-  }
-  rows.push({ exercise: `${action.id} ${action.name}`, accuracy: r.metrics.accuracy, srcc: r.metrics.srcc, ridgeAccuracy: (100 * hits) / mine.length });
+  rows.push({ exercise: `${action.id} ${action.name}`, accuracy: r.metrics.accuracy, srcc: r.metrics.srcc, ridgeAccuracy: r.ridge.accuracy, ridgeSrcc: r.ridge.srcc });
 }
 console.log(`\nSubject-wise ${folds}-fold cross-validation (out-of-fold predictions):\n`);
-console.log('| Exercise | DualAlign Acc. (%) | DualAlign SRCC (×100) | Ridge Acc. (%) |');
-console.log('|---|---:|---:|---:|');
-for (const r of rows) console.log(`| ${r.exercise} | ${r.accuracy.toFixed(2)} | ${(r.srcc * 100).toFixed(2)} | ${r.ridgeAccuracy.toFixed(2)} |`);
+console.log('| Exercise | DualAlign Acc. (%) | DualAlign SRCC (×100) | Ridge Acc. (%) | Ridge SRCC (×100) |');
+console.log('|---|---:|---:|---:|---:|');
+for (const r of rows) console.log(`| ${r.exercise} | ${r.accuracy.toFixed(2)} | ${(r.srcc * 100).toFixed(2)} | ${r.ridgeAccuracy.toFixed(2)} | ${(r.ridgeSrcc * 100).toFixed(2)} |`);
 shutdown();

@@ -29,18 +29,15 @@ export {
   composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, MAX_MODALITIES, VOL_CLAMP,
   type GramVolumeOptions, type ContrastiveOptions as ContrastiveSoftmaxOptions, type ContrastiveReduction, type AlignmentLossOptions,
 } from './alignment/index.js';
-// Training, evaluation, robustness experiments, checkpoints and reports (Node: files on disk).
+// Training, evaluation, robustness experiments, checkpoints and result folders (Node: files on disk).
 export {
-  trainAction, evaluate, confusionMatrix, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate,
-  constantBaseline, ridgeBaseline, dropModalities, hideLabels, findAction, actionSplit, selectActions, alphaOf, PAPER_RATES,
+  trainAction, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate, loadTrainingData, detectDataFormat,
+  dropModalities, hideLabels, findAction, actionSplit, selectActions, alphaOf, PAPER_RATES,
   dualAlignKit, pooledMlpKit, PooledMlp, KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint, InterruptedError, UnknownActionError,
-  type ModelKit, type AQAModel, type TrainActionOptions, type TrainActionResult, type TrainEvent, type EpochRecord, type EvaluationResult,
-  type ExperimentOptions, type ExperimentResult, type CrossValidationResult,
+  type TrainActionOptions, type TrainActionResult, type TrainEvent, type EpochRecord,
+  type ExperimentOptions, type ExperimentResult, type CrossValidationResult, type TrainingDataOptions,
 } from './train/index.js';
-export { lineChart, scatterPlot, heatmap, chartGrid, svgToPng, writeFigure, runTableMarkdown, robustnessMarkdown, type RunSummary, type RobustnessSummary } from './report/index.js';
-// Datasets (needed by the examples; one export per name — merge with the data module's own exports if it adds them).
-export { generateSyntheticMMJDM, type SyntheticOptions } from './data/synthetic.js';
+export { svgToPng, writeFigure } from './report/png.js';
 export { loadPlainDataset, writePlainDataset } from './data/plain.node.js';
 export { loadMMJDM } from './data/mmjdm.node.js';
 export { loadUIPRMD, isUIPRMDAvailable, defaultUIPRMDDir } from './data/uiprmd.node.js';
-export type { Dataset, Sample, ActionInfo, FeatureArray } from './data/types.js';

@@ -244,7 +244,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> Ap: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Bq: array<vec4<f32>>;
 {{BIAS_BINDING}}
-@group(0) @binding({{OUT_BINDING}}) var<storage, read_write> C: array<{{C_TYPE}}>;
+@group(0) @binding({{OUT_BINDING}}) var<storage, read_write> C: array<f32>;
 
 const S: u32 = {{S}}u;
 const TM: u32 = {{TM}}u;

@@ -9,6 +9,7 @@
 // package (dist/index.js). Standalone: `node bench/suites/model.mjs [--quick] [--json]`
 // (DUALALIGN_DIST=path/to/index.js to bench another build).
 export const name = 'model';
+export const title = 'DualAlign model at the paper sizes (params, FLOPs, inference and training-step time per sample)';
 
 function samples(lib, B, { clips = 10, fpc = 16, imageFrames = 103, joints = 26, seed = 1 } = {}) {
   let s = seed >>> 0;

@@ -343,18 +343,18 @@ async function initDevice(v: Values): Promise<void> {
   await init(backend ? { backend } : {});
 }
 
-function dataArgs(v: Values, extra: { synth?: Record<string, unknown> } = {}) {
-  const seed = seedOf(v);
-  const actions = list(v.actions);
-  const synthActions = actions && actions.length === 1 && /^\d+$/.test(actions[0]!) && Number(actions[0]) > 1 && v.synthetic ? Number(actions[0]) : actions;
+function dataArgs(v: Values) {
+  const keys = list(v.actions);
+  // --synthetic --actions 3: the first three actions; otherwise ids or names.
+  const count = v.synthetic && keys && keys.length === 1 && /^\d+$/.test(keys[0]!) && Number(keys[0]) > 1 ? Number(keys[0]) : undefined;
   return {
     data: v.data as string | undefined,
     format: v.format as string | undefined,
     synthetic: Boolean(v.synthetic),
-    seed,
-    actions: Array.isArray(synthActions) ? synthActions : undefined,
+    seed: seedOf(v),
+    actions: count ?? keys,
     frames: num(v.frames, 'frames', { int: true, min: 2 }),
-    synth: { ...(synthActions !== undefined ? { actions: synthActions } : {}), ...(v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {}), ...(extra.synth ?? {}) },
+    synth: v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {},
   };
 }
 

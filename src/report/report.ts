@@ -60,7 +60,13 @@ export function runTableMarkdown(summary: RunSummary, methodName = 'DualAlign'):
     rows.push({ ...a.metrics, method: methodName });
     for (const b of a.baselines ?? []) rows.push(b);
   }
-  const lines = [`### Test metrics per action (best epoch; ${summary.model})`, '', perActionTable(rows)];
+  const lines = [
+    `### Test metrics per action (${summary.model})`,
+    '',
+    perActionTable(rows),
+    `${methodName}: the epoch with the best test SRCC (the run keeps that checkpoint, as in the paper's protocol); Constant: the most frequent training grade; Ridge: ridge regression on time-pooled features, regularisation chosen by leave-one-out on the training set.`,
+    '',
+  ];
   lines.push('### Actions', '', '| Action | α (Eq. 20) | grades | train | test | best epoch | SRCC of expected grade (×100) |', '|---|---:|---:|---:|---:|---:|---:|');
   for (const a of summary.actions) {
     lines.push(`| ${label(a.action)} | ${a.alpha.toFixed(2)} | ${a.action.minGrade}–${a.action.maxGrade} | ${a.trainSize} | ${a.testSize} | ${a.bestEpoch} | ${(a.srccScore * 100).toFixed(2)} |`);

@@ -7,11 +7,14 @@
 import type { ActionInfo, Dataset, Sample } from '../data/types.js';
 import { type ActionMetrics, actionMetrics, spearmanResult } from './metrics.js';
 import { findAction, trainAction, type TrainActionOptions } from './trainer.js';
+import { ridgeBaseline } from './baselines.js';
 
 export interface CrossValidationOptions extends Omit<TrainActionOptions, 'train' | 'test' | 'action' | 'checkpointDir' | 'resume'> {
   action: string;
   folds: number;
   onFold?: (fold: number, testSubjects: string[]) => void;
+  /** Also fit the ridge baseline (mean-pooled features of these modalities) on the same folds. */
+  ridgeModalities?: string[];
 }
 
 export interface CrossValidationResult {
@@ -23,6 +26,8 @@ export interface CrossValidationResult {
   truth: number[];
   predictions: number[];
   scores: number[];
+  /** Ridge baseline on the same folds (with ridgeModalities). */
+  ridge?: ActionMetrics;
 }
 
 export function subjectFoldsOf(samples: readonly Sample[], k: number): Array<{ testSubjects: string[]; train: Sample[]; test: Sample[] }> {
@@ -42,8 +47,15 @@ export async function crossValidate(opts: CrossValidationOptions & { dataset: Pi
   const mine = opts.dataset.samples.filter((s) => s.action === action.id);
   const folds = subjectFoldsOf(mine, opts.folds);
   const out: CrossValidationResult = { action, folds: [], metrics: undefined as unknown as ActionMetrics, srccScore: 0, truth: [], predictions: [], scores: [] };
+  const ridgeTruth: number[] = [];
+  const ridgePred: number[] = [];
   for (const [fold, f] of folds.entries()) {
     opts.onFold?.(fold, f.testSubjects);
+    if (opts.ridgeModalities) {
+      const rb = ridgeBaseline(action, f.train, f.test, { modalities: opts.ridgeModalities });
+      ridgePred.push(...rb.predictions);
+      ridgeTruth.push(...f.test.map((s) => s.grade!));
+    }
     const r = await trainAction({ ...opts, action: action.id, train: f.train, test: f.test, seed: opts.seed + fold });
     r.model.dispose();
     out.folds.push({ fold, testSubjects: f.testSubjects, metrics: r.best.metrics, bestEpoch: r.bestEpoch });
@@ -53,5 +65,6 @@ export async function crossValidate(opts: CrossValidationOptions & { dataset: Pi
   }
   out.metrics = actionMetrics(action.id, out.predictions, out.truth, action.minGrade, action.maxGrade);
   out.srccScore = spearmanResult(out.scores, out.truth).value;
+  if (opts.ridgeModalities) out.ridge = actionMetrics(action.id, ridgePred, ridgeTruth, action.minGrade, action.maxGrade, 'Ridge');
   return out;
 }

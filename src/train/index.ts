@@ -37,3 +37,4 @@ export { dualAlignKit, dualAlignConfigForData } from './dualalignKit.js';
 export { pooledMlpKit, PooledMlp, type PooledMlpConfig } from './pooledMlp.js';
 export { KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
 export { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+export { loadTrainingData, detectDataFormat, DataFolderError, type TrainingDataOptions, type DataFormat } from './datasets.js';

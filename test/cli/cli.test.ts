@@ -115,6 +115,33 @@ describe('dualalign CLI', () => {
     expect(p2.stdout).toContain('missing (placeholders): text');
   });
 
+  it('robustness: missing modalities from a run (Fig. 14) and missing labels (Fig. 15) give a table and a plot', async () => {
+    const m = await run(['robustness', '--mode', 'modality', '--from', runDir, '--data', data, '--rates', '0,0.5', '--repeats', '1', '--json', '--quiet']);
+    expect(m.code, m.stderr).toBe(0);
+    const mod = JSON.parse(m.stdout);
+    expect(mod).toMatchObject({ kind: 'missing-modality', rates: [0, 0.5], dropped: ['flow', 'image', 'skeleton', 'text'] });
+    expect(mod.points[1].perAction['01']).toMatchObject({ srcc: expect.any(Number), accuracy: expect.any(Number), relativeMSE: expect.any(Number) });
+    for (const f of ['robustness-modality.json', 'robustness-modality.md', 'plots/robustness-modality.svg', 'plots/robustness-modality.png']) expect(existsSync(join(runDir, f)), f).toBe(true);
+    const labelDir = join(work, 'labels');
+    const l = await run(['robustness', '--mode', 'label', '--data', data, '--model', 'mlp', '--epochs', '1', '--rates', '0,0.5', '--out', labelDir, '--quiet']);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.stdout).toContain('Missing labels in training (Fig. 15)');
+    expect(existsSync(join(labelDir, 'plots/robustness-label.png'))).toBe(true);
+    const bad = await run(['robustness', '--data', data]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--mode modality or --mode label');
+  });
+
+  it('demo runs end to end (pooled MLP, one action, one epoch)', async () => {
+    const out = join(work, 'demo');
+    const r = await run(['demo', '--model', 'mlp', '--epochs', '1', '--actions', '1', '--scale', '0.3', '--out', out, '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.actions).toHaveLength(1);
+    expect(res.demo).toMatchObject({ full: false, epochs: 1 });
+    expect(existsSync(join(out, 'plots/training-curves.png'))).toBe(true);
+  });
+
   it('a corrupt or missing checkpoint: exit 3', async () => {
     const bad = join(work, 'bad.ckpt');
     writeFileSync(bad, 'this is not a checkpoint at all');

@@ -56,7 +56,7 @@ const PATHS: [string, Partial<MatmulConfig>][] = [
   ['tiled', { path: 'tiled' }],
   ['simd', { path: 'simd' }],
   ['simd tm8 directB', { path: 'simd', tm: 8, directB: true }],
-  ['simd tm24 packB', { path: 'simd', tm: 24, directB: false }],
+  ['simd tm16 packB', { path: 'simd', tm: 16, directB: false }],
 ];
 
 afterEach(() => {
