@@ -60,17 +60,30 @@ export class BufferPool {
     return buffer;
   }
 
+  /**
+   * Buffers over the free cap, destroyed at the next `destroyRetired()`: a released buffer may
+   * still be used by the recorded, not yet submitted batch, so destroying it now would fail that submit.
+   */
+  private retired: GPUBuffer[] = [];
+
   release(buffer: GPUBuffer): void {
     this.stats_.inUse--;
     const size = buffer.size;
     if (this.stats_.freeBytes + size > this.maxFreeBytes) {
-      this.destroy(buffer);
+      this.retired.push(buffer);
       return;
     }
     let list = this.freeLists.get(size);
     if (!list) this.freeLists.set(size, (list = []));
     list.push(buffer);
     this.stats_.freeBytes += size;
+  }
+
+  /** Destroys the buffers retired since the last call; the runtime calls it right after a submit. */
+  destroyRetired(): void {
+    const list = this.retired;
+    this.retired = [];
+    for (const b of list) this.destroy(b);
   }
 
   /** Destroys an acquired buffer instead of recycling it (e.g. one whose mapping failed). */
@@ -81,6 +94,7 @@ export class BufferPool {
 
   /** Destroys every free buffer (in-use buffers are untouched). */
   trim(): void {
+    this.destroyRetired();
     for (const list of this.freeLists.values()) for (const b of list) this.destroy(b);
     this.freeLists.clear();
     this.stats_.freeBytes = 0;

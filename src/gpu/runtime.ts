@@ -312,10 +312,15 @@ export class GpuRuntime {
 
   /** Submits the recorded batch. */
   flush(): void {
-    if (!this.encoder) return;
+    if (!this.encoder) {
+      this.pool.destroyRetired(); // nothing recorded can still use them
+      return;
+    }
     if (this.pass) this.pass.end();
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu.buffer, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
+    // Destroying after the submit is safe: WebGPU keeps a buffer alive for work already queued.
+    this.pool.destroyRetired();
     const kernels = this.batchKernels;
     const validation = this.device.popErrorScope();
     const oom = this.device.popErrorScope();

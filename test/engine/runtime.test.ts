@@ -147,6 +147,23 @@ describe('GPU runtime', () => {
     [X, wTrue, Y, ...params].forEach((t) => t.dispose());
   });
 
+  it('buffers released over the pool cap are destroyed only after the batch that uses them is submitted', async () => {
+    const pool = rt().pool as unknown as { maxFreeBytes: number };
+    const cap = pool.maxFreeBytes;
+    pool.maxFreeBytes = 0; // every release goes over the cap
+    try {
+      const x = tensor([1, 2, 3, 4]);
+      // Intermediates are released while their dispatches are still only recorded.
+      const y = tidy(() => x.mul(2).add(1).exp().log().sub(1));
+      expect(Array.from(await y.data())).toEqual([2, 4, 6, 8]);
+      await sync();
+      x.dispose();
+      y.dispose();
+    } finally {
+      pool.maxFreeBytes = cap;
+    }
+  });
+
   it('device loss: operations throw a GpuError; init() recovers', async () => {
     const t = ones([2]);
     rt().device.destroy();
