@@ -41,3 +41,8 @@ export { svgToPng, writeFigure } from './report/png.js';
 export { loadPlainDataset, writePlainDataset } from './data/plain.node.js';
 export { loadMMJDM } from './data/mmjdm.node.js';
 export { loadUIPRMD, isUIPRMDAvailable, defaultUIPRMDDir } from './data/uiprmd.node.js';
+// Fused multi-head cross-attention (src/attention, wgsl/attention.wgsl) and its module.
+export { crossAttention, checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAttentionOptions } from './attention/crossAttention.js';
+export { crossAttentionUnfused } from './attention/reference.js';
+export { setAttentionTuning, type AttnTuning, type AttnVariant } from './kernels/attention.js';
+export { MultiHeadCrossAttention, type MultiHeadCrossAttentionOptions } from './nn/attention.js';

@@ -32,6 +32,10 @@ struct Params {
   b_off: u32,
   bias_off: u32,
   bias_stride: u32,
+  has_bias: u32,   // epilogue, as uniforms rather than pipeline variants (fewer pipelines to compile)
+  act: u32,        // 0 none, 1 relu, 2 gelu
+  _p0: u32,
+  _p1: u32,
   batch_shape: array<vec4<u32>, 2>,
   a_batch_strides: array<vec4<u32>, 2>,
   b_batch_strides: array<vec4<u32>, 2>,
@@ -40,8 +44,8 @@ struct Params {
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> A: array<{{A_TYPE}}>;
 @group(0) @binding(2) var<storage, read> B: array<{{B_TYPE}}>;
-{{BIAS_BINDING}}
-@group(0) @binding({{OUT_BINDING}}) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>; // a dummy when has_bias = 0
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 const TM: u32 = 4u;
 const TN: u32 = 4u;
@@ -52,11 +56,7 @@ const BK: u32 = 16u;
 var<workgroup> As: array<f32, 1024>; // [BK][BM]
 var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
 
-{{ERF}}
-
-fn activate(x: f32) -> f32 {
-{{ACT}}
-}
+{{EPILOGUE_FNS}}
 
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -110,8 +110,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let c = col0 + lid.x * TN + j;
       if (c >= P.N) { continue; }
       var v = acc[i][j];
-{{BIAS_ADD}}
-      C[c_base + r * P.N + c] = activate(v);
+      if (P.has_bias != 0u) { v += Bias[P.bias_off + c * P.bias_stride]; }
+      C[c_base + r * P.N + c] = activate(v, P.act);
     }
   }
 }
@@ -236,24 +236,20 @@ struct Params {
   sb_k4: u32,      // direct B: row stride, in vec4s
   bias_off: u32,
   bias_stride: u32,
-  _p0: u32,
-  _p1: u32,
+  has_bias: u32,
+  act: u32,        // 0 none, 1 relu, 2 gelu
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> Ap: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> Bq: array<vec4<f32>>;
-{{BIAS_BINDING}}
-@group(0) @binding({{OUT_BINDING}}) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read> Bias: array<f32>; // a dummy when has_bias = 0
+@group(0) @binding(4) var<storage, read_write> C: array<f32>;
 
 const S: u32 = {{S}}u;
 const TM: u32 = {{TM}}u;
 
-{{ERF}}
-
-fn activate(x: f32) -> f32 {
-{{ACT}}
-}
+{{EPILOGUE_FNS}}
 
 // One workgroup = one subgroup of S lanes: rows [x·TM, x·TM + TM) × columns [4·S·y, 4·S·y + 4·S).
 @compute @workgroup_size({{S}})

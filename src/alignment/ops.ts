@@ -107,26 +107,27 @@ function dense(x: Tensor): Tensor {
   return noGrad(() => contiguous(x));
 }
 
-function prepFromSaved(hat: Tensor, aux: Tensor, g: GramShape, D4: number): GramPrepBuffers {
-  return { B: g.B, K: g.K, D: g.D, D4, hat: hat.storage.handle as GPUBuffer, aux: aux.storage.handle as GPUBuffer };
+function prepFromSaved(a: Tensor, o: Tensor, aux: Tensor, g: GramShape): GramPrepBuffers {
+  return { B: g.B, K: g.K, D: g.D, a, o, aux: aux.storage.handle as GPUBuffer };
 }
 
-/** Forward of the Gram volumes on the GPU; returns the pass buffers as tensors the caller owns. */
-function gpuGramForward(anchor: Tensor, others: Tensor, s: GramShape, eps: number): { hat: Tensor; aux: Tensor; V: Tensor; C: Tensor; D4: number } {
+/**
+ * Forward of the Gram volumes on the GPU; returns the pass buffers as tensors the caller owns:
+ * the contiguous inputs (aliases when the inputs already are), the per-sample Grams, V and C.
+ */
+function gpuGramForward(anchor: Tensor, others: Tensor, s: GramShape, eps: number): { a: Tensor; o: Tensor; aux: Tensor; V: Tensor; C: Tensor } {
   const backend = anchor.backend;
   const rt = rtOf(backend);
   const a = dense(anchor);
   const o = dense(others);
   const pr = runGramPrep(rt, a, o, s.B, s.K, s.D, eps);
-  a.dispose();
-  o.dispose();
-  const { V, C } = runGramCross(rt, pr);
+  const { V, C } = runGramCross(rt, pr, eps);
   return {
-    hat: gpuTensor(backend, pr.hat, [s.B, s.K, pr.D4]),
+    a,
+    o,
     aux: gpuTensor(backend, pr.aux, [s.B, s.K + s.K * s.K]),
     V: gpuTensor(backend, V, [s.B, s.B]),
     C: gpuTensor(backend, C, [s.B, s.B, s.K - 1]),
-    D4: pr.D4,
   };
 }
 
@@ -180,17 +181,15 @@ export function gramVolumeMatrix(anchor: Tensor, others: Tensor, opts: GramVolum
     op,
     f.V,
     [anchor, others],
-    (g, [hat, aux, C]) => {
+    (g, [a, o, aux, C]) => {
       const gd = dense(g);
-      const r = gpuGramBackward(backend, prepFromSaved(hat, aux, s, f.D4), C.storage.handle as GPUBuffer, { kind: 'grad', gV: gd }, eps, [anchor.requiresGrad, others.requiresGrad], othersShape);
+      const r = gpuGramBackward(backend, prepFromSaved(a, o, aux, s), C.storage.handle as GPUBuffer, { kind: 'grad', gV: gd }, eps, [anchor.requiresGrad, others.requiresGrad], othersShape);
       gd.dispose();
       return r;
     },
-    [f.hat, f.aux, f.C],
+    [f.a, f.o, f.aux, f.C],
   );
-  f.hat.dispose();
-  f.aux.dispose();
-  f.C.dispose();
+  for (const t of [f.a, f.o, f.aux, f.C]) t.dispose();
   return out;
 }
 
@@ -299,11 +298,11 @@ export function fusedGramContrastiveLoss(op: string, anchor: Tensor, others: Ten
     op,
     gpuTensor(backend, loss, []),
     [anchor, others],
-    (g, [hat, aux, C, sts]) => {
+    (g, [a, o, aux, C, sts]) => {
       const gd = dense(g);
       const r = gpuGramBackward(
         backend,
-        prepFromSaved(hat, aux, s, f.D4),
+        prepFromSaved(a, o, aux, s),
         C.storage.handle as GPUBuffer,
         { kind: 'contrastive', g: gd, stats: sts.storage.handle as GPUBuffer, scale: o.scale, smooth: o.labelSmoothing, c },
         o.eps,
@@ -313,9 +312,9 @@ export function fusedGramContrastiveLoss(op: string, anchor: Tensor, others: Ten
       gd.dispose();
       return r;
     },
-    [f.hat, f.aux, f.C, statsT],
+    [f.a, f.o, f.aux, f.C, statsT],
   );
-  for (const t of [f.hat, f.aux, f.C, statsT]) t.dispose();
+  for (const t of [f.a, f.o, f.aux, f.C, statsT]) t.dispose();
   return out;
 }
 

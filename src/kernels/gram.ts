@@ -197,49 +197,249 @@ export function detFunctions(K: number): string {
   return out;
 }
 
+// ---- generated matmul-like kernels -----------------------------------------------------------------
+
+/** Register blocking of the generated kernels: rows × columns per invocation. */
+export interface Blocking {
+  /** cross / grad_m: samples per invocation (its KM rows each); grad_a: anchors per invocation. */
+  rows: number;
+  /** cross: anchors per invocation; grad_m / grad_a: feature columns per invocation. */
+  cols: number;
+}
+
+/** Overrides of the blocking choices, for benchmarks that tune them (not part of the API). */
+export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; maxWg?: number } = {};
+
+/** ~16 rows × 16 columns of scalar accumulators: the fastest shape measured on lavapipe. */
+export function blocking(kind: 'cross' | 'gradM' | 'gradA', K: number): Blocking {
+  const t = tuning[kind];
+  if (t) return t;
+  const Km = K - 1;
+  if (kind === 'gradA') return { rows: 16, cols: 16 };
+  return { rows: Math.max(1, Math.floor(16 / Km)), cols: 16 };
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * cross: invocation (gx, gy) owns samples s0 = gy·RS .. +RS (their KM rows each) and anchors
+ * j0 = gx·RB .. +RB. Straight-line: RS·KM + RB loads per feature for RS·KM·RB FMAs. The epilogue
+ * scales by the inverse norms, writes C, then forms each pair's Gram from C and Aux and its
+ * determinant in a loop (one det_g call site keeps the code small for large K).
+ */
+function wgslCross(K: number, b: Blocking, wg: [number, number]): string {
+  const Km = K - 1;
+  const RS = b.rows;
+  const RB = b.cols;
+  const L: string[] = [];
+  L.push('@group(0) @binding(1) var<storage, read> cr_A: array<f32>;');
+  L.push('@group(0) @binding(2) var<storage, read> cr_O: array<f32>;');
+  L.push('@group(0) @binding(3) var<storage, read> cr_Aux: array<f32>;');
+  L.push('@group(0) @binding(4) var<storage, read_write> cr_V: array<f32>;');
+  L.push('@group(0) @binding(5) var<storage, read_write> cr_C: array<f32>;');
+  L.push('');
+  L.push(`@compute @workgroup_size(${wg[0]}, ${wg[1]})`);
+  L.push('fn cross(@builtin(global_invocation_id) gid: vec3<u32>) {');
+  L.push('  let B = P.B;');
+  L.push('  let D = P.D;');
+  L.push(`  let s0 = gid.y * ${RS}u;`);
+  L.push(`  let j0 = gid.x * ${RB}u;`);
+  L.push('  if (s0 >= B || j0 >= B) { return; }');
+  for (const s of range(RS)) for (const k of range(Km)) L.push(`  let mo${s}_${k} = P.o_off + (min(s0 + ${s}u, B - 1u) * KM + ${k}u) * D;`);
+  for (const j of range(RB)) L.push(`  let ao${j} = P.a_off + min(j0 + ${j}u, B - 1u) * D;`);
+  for (const s of range(RS)) for (const k of range(Km)) for (const j of range(RB)) L.push(`  var c${s}_${k}_${j} = 0.0;`);
+  L.push('  for (var d = 0u; d < D; d++) {');
+  for (const j of range(RB)) L.push(`    let a${j} = cr_A[ao${j} + d];`);
+  for (const s of range(RS)) {
+    for (const k of range(Km)) {
+      L.push(`    let m${s}_${k} = cr_O[mo${s}_${k} + d];`);
+      for (const j of range(RB)) L.push(`    c${s}_${k}_${j} = fma(m${s}_${k}, a${j}, c${s}_${k}_${j});`);
+    }
+  }
+  L.push('  }');
+  for (const j of range(RB)) L.push(`  let ia${j} = 1.0 / max(cr_Aux[min(j0 + ${j}u, B - 1u) * AUXS], P.eps);`);
+  for (const s of range(RS)) {
+    L.push(`  if (s0 + ${s}u < B) {`);
+    L.push(`    let i = s0 + ${s}u;`);
+    for (const k of range(Km)) L.push(`    let im${k} = 1.0 / max(cr_Aux[i * AUXS + ${1 + k}u], P.eps);`);
+    for (const j of range(RB)) {
+      L.push(`    if (j0 + ${j}u < B) {`);
+      L.push(`      let cb = (i * B + j0 + ${j}u) * KM;`);
+      for (const k of range(Km)) L.push(`      cr_C[cb + ${k}u] = c${s}_${k}_${j} * (im${k} * ia${j});`);
+      L.push('    }');
+    }
+    L.push('  }');
+  }
+  L.push(`  for (var s = 0u; s < ${RS}u; s++) {`);
+  L.push('    let i = s0 + s;');
+  L.push('    if (i >= B) { break; }');
+  L.push('    var g: array<f32, KK>;');
+  L.push('    for (var k = 1u; k < K; k++) {');
+  L.push('      for (var l = 1u; l < K; l++) { g[k * K + l] = cr_Aux[i * AUXS + K + k * K + l]; }');
+  L.push('    }');
+  L.push(`    for (var t = 0u; t < ${RB}u; t++) {`);
+  L.push('      let j = j0 + t;');
+  L.push('      if (j >= B) { break; }');
+  L.push('      g[0] = cr_Aux[j * AUXS + K];');
+  L.push('      for (var k = 0u; k < KM; k++) {');
+  L.push('        let c = cr_C[(i * B + j) * KM + k];');
+  L.push('        g[1u + k] = c;');
+  L.push('        g[(1u + k) * K] = c;');
+  L.push('      }');
+  L.push('      cr_V[i * B + j] = sqrt(max(det_g(g), VOL_CLAMP));');
+  L.push('    }');
+  L.push('  }');
+  L.push('}');
+  return L.join('\n');
+}
+
+const GM_BINDINGS = `@group(0) @binding(1) var<storage, read> gm_WT: array<f32>;
+@group(0) @binding(2) var<storage, read> gm_A: array<f32>;
+@group(0) @binding(3) var<storage, read> gm_O: array<f32>;
+@group(0) @binding(4) var<storage, read> gm_U: array<f32>;
+@group(0) @binding(5) var<storage, read> gm_Aux: array<f32>;
+@group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;
+
+// Backward of x̂ = x / max(‖x‖, eps) given g = dL/dx̂, x̂ and rr = x̂·g.
+fn norm_back(g: f32, h: f32, rr: f32, n: f32) -> f32 {
+  if (n >= P.eps) { return (g - h * rr) / n; }
+  return g / P.eps;
+}`;
+
+/**
+ * grad_m: invocation owns samples s0 = gy·RS .. +RS (rows (i, k), KM per sample) × features
+ * d0 = gx·CB .. +CB. dm̂_ik[d] = Σ_j W[(i,k), j] â_j[d] + 2 Σ_l U_ikl m̂_il[d], then the
+ * normalization backward with r_ik = m̂_ik·dm̂_ik from the pair kernel.
+ */
+function wgslGradM(K: number, b: Blocking, wg: [number, number]): string {
+  const Km = K - 1;
+  const RS = b.rows;
+  const CB = b.cols;
+  const L: string[] = [];
+  L.push(`@compute @workgroup_size(${wg[0]}, ${wg[1]})`);
+  L.push('fn grad_m(@builtin(global_invocation_id) gid: vec3<u32>) {');
+  L.push('  let B = P.B;');
+  L.push('  let D = P.D;');
+  L.push(`  let s0 = gid.y * ${RS}u;`);
+  L.push(`  let d0 = gid.x * ${CB}u;`);
+  L.push('  if (s0 >= B || d0 >= D) { return; }');
+  for (const s of range(RS)) for (const k of range(Km)) L.push(`  let wr${s}_${k} = (min(s0 + ${s}u, B - 1u) * KM + ${k}u) * B;`);
+  for (const c of range(CB)) L.push(`  let dd${c} = min(d0 + ${c}u, D - 1u);`);
+  for (const s of range(RS)) for (const k of range(Km)) for (const c of range(CB)) L.push(`  var g${s}_${k}_${c} = 0.0;`);
+  L.push('  for (var j = 0u; j < B; j++) {');
+  L.push('    let ia = 1.0 / max(gm_Aux[j * AUXS], P.eps);');
+  L.push('    let ab = P.a_off + j * D;');
+  for (const c of range(CB)) L.push(`    let a${c} = gm_A[ab + dd${c}] * ia;`);
+  for (const s of range(RS)) {
+    for (const k of range(Km)) {
+      L.push(`    let w${s}_${k} = gm_WT[wr${s}_${k} + j];`);
+      for (const c of range(CB)) L.push(`    g${s}_${k}_${c} = fma(w${s}_${k}, a${c}, g${s}_${k}_${c});`);
+    }
+  }
+  L.push('  }');
+  for (const s of range(RS)) {
+    L.push(`  if (s0 + ${s}u < B) {`);
+    L.push(`    let i = s0 + ${s}u;`);
+    L.push('    let ub = i * USTR;');
+    for (const k of range(Km)) {
+      L.push(`    let n${k} = gm_Aux[i * AUXS + ${1 + k}u];`);
+      L.push(`    let im${k} = 1.0 / max(n${k}, P.eps);`);
+      L.push(`    let rr${k} = gm_U[ub + ${Km * Km + k}u];`);
+      for (const l of range(Km)) L.push(`    let u${k}_${l} = 2.0 * gm_U[ub + ${k * Km + l}u];`);
+    }
+    for (const c of range(CB)) {
+      L.push(`    if (d0 + ${c}u < D) {`);
+      for (const l of range(Km)) L.push(`      let h${l} = gm_O[P.o_off + (i * KM + ${l}u) * D + d0 + ${c}u] * im${l};`);
+      for (const k of range(Km)) {
+        const terms = range(Km).map((l) => `u${k}_${l} * h${l}`).join(' + ');
+        L.push(`      gm_out[(i * KM + ${k}u) * D + d0 + ${c}u] = norm_back(g${s}_${k}_${c} + ${terms}, h${k}, rr${k}, n${k});`);
+      }
+      L.push('    }');
+    }
+    L.push('  }');
+  }
+  L.push('}');
+  return L.join('\n');
+}
+
+/**
+ * grad_a: invocation owns anchors j0 = gy·RJ .. +RJ × features d0 = gx·CB .. +CB.
+ * dâ_j[d] = Σ_{i,k} W[(i,k), j] m̂_ik[d] + 2 (Σ_i T_ij) â_j[d], then the normalization backward
+ * with â_j·dâ_j = Σ_i Q_ij.
+ */
+function wgslGradA(K: number, b: Blocking, wg: [number, number]): string {
+  const Km = K - 1;
+  const RJ = b.rows;
+  const CB = b.cols;
+  const L: string[] = [];
+  L.push(`@compute @workgroup_size(${wg[0]}, ${wg[1]})`);
+  L.push('fn grad_a(@builtin(global_invocation_id) gid: vec3<u32>) {');
+  L.push('  let B = P.B;');
+  L.push('  let D = P.D;');
+  L.push(`  let j0 = gid.y * ${RJ}u;`);
+  L.push(`  let d0 = gid.x * ${CB}u;`);
+  L.push('  if (j0 >= B || d0 >= D) { return; }');
+  for (const a of range(RJ)) L.push(`  let ja${a} = min(j0 + ${a}u, B - 1u);`);
+  for (const c of range(CB)) L.push(`  let dd${c} = min(d0 + ${c}u, D - 1u);`);
+  for (const a of range(RJ)) for (const c of range(CB)) L.push(`  var g${a}_${c} = 0.0;`);
+  L.push('  for (var i = 0u; i < B; i++) {');
+  for (const k of range(Km)) {
+    L.push(`    let r${k} = i * KM + ${k}u;`);
+    L.push(`    let im${k} = 1.0 / max(gm_Aux[i * AUXS + ${1 + k}u], P.eps);`);
+    for (const c of range(CB)) L.push(`    let m${k}_${c} = gm_O[P.o_off + r${k} * D + dd${c}] * im${k};`);
+    for (const a of range(RJ)) {
+      L.push(`    let w${k}_${a} = gm_WT[r${k} * B + ja${a}];`);
+      for (const c of range(CB)) L.push(`    g${a}_${c} = fma(w${k}_${a}, m${k}_${c}, g${a}_${c});`);
+    }
+  }
+  L.push('  }');
+  L.push('  let t_off = B * KM * B;');
+  L.push('  let q_off = t_off + B * B;');
+  for (const a of range(RJ)) L.push(`  var ts${a} = 0.0;\n  var qs${a} = 0.0;`);
+  L.push('  for (var i = 0u; i < B; i++) {');
+  for (const a of range(RJ)) L.push(`    ts${a} += gm_WT[t_off + i * B + ja${a}];\n    qs${a} += gm_WT[q_off + i * B + ja${a}];`);
+  L.push('  }');
+  for (const a of range(RJ)) {
+    L.push(`  if (j0 + ${a}u < B) {`);
+    L.push(`    let j = j0 + ${a}u;`);
+    L.push('    let n = gm_Aux[j * AUXS];');
+    L.push('    let ia = 1.0 / max(n, P.eps);');
+    L.push(`    let t2 = 2.0 * ts${a};`);
+    for (const c of range(CB)) {
+      L.push(`    if (d0 + ${c}u < D) {`);
+      L.push(`      let h = gm_A[P.a_off + j * D + d0 + ${c}u] * ia;`);
+      L.push(`      gm_out[j * D + d0 + ${c}u] = norm_back(fma(t2, h, g${a}_${c}), h, qs${a}, n);`);
+      L.push('    }');
+    }
+    L.push('  }');
+  }
+  L.push('}');
+  return L.join('\n');
+}
+
 // ---- kernels -------------------------------------------------------------------------------------
 
 type Entry = 'prep' | 'cross' | 'pair' | 'grad_m' | 'grad_a';
 
-/** Register blocking of the cross kernel per K: samples × anchors per invocation (≤ 32 vec4 accumulators). */
-export function crossBlocking(K: number): { RA: number; RB: number } {
-  if (tuning.cross) return tuning.cross;
-  const Km = K - 1;
-  if (Km <= 2) return { RA: 4, RB: 4 };
-  if (Km <= 4) return { RA: 2, RB: 4 };
-  return { RA: 1, RB: 4 };
-}
-
-/** Overrides of the blocking choices, for benchmarks that tune them (not part of the API). */
-export const tuning: { cross?: { RA: number; RB: number }; grad?: { GA: number; GB: number }; wg?: [number, number] } = {};
-
-function gradBlocking(): { GA: number; GB: number } {
-  return tuning.grad ?? { GA: 4, GB: 4 };
-}
-
-function workgroupFor(B: number): [number, number] {
-  if (tuning.wg) return tuning.wg;
-  // Small batches: smaller workgroups so that several run in parallel.
-  return B >= 128 ? [8, 8] : [4, 4];
-}
-
 const BINDINGS: Record<Entry, BindingKind[]> = {
-  prep: ['uniform', 'read', 'read', 'rw', 'rw'],
-  cross: ['uniform', 'read', 'read', 'rw', 'rw'],
+  prep: ['uniform', 'read', 'read', 'rw'],
+  cross: ['uniform', 'read', 'read', 'read', 'rw', 'rw'],
   pair: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
-  grad_m: ['uniform', 'read', 'read', 'read', 'read', 'rw'],
-  grad_a: ['uniform', 'read', 'read', 'read', 'read', 'rw'],
+  grad_m: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
+  grad_a: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
 };
 
-function kernel(entry: Entry, K: number, wg: [number, number]): Kernel {
-  const { RA, RB } = crossBlocking(K);
-  const { GA, GB } = gradBlocking();
+function kernel(entry: Entry, K: number, wg: [number, number] = [1, 1]): Kernel {
   const Km = K - 1;
   const NP = (K * (K + 1)) / 2;
   const NU = (Km * (Km + 1)) / 2;
+  const bc = blocking('cross', K);
+  const bm = blocking('gradM', K);
+  const ba = blocking('gradA', K);
+  const blk = entry === 'cross' ? bc : entry === 'grad_m' ? bm : entry === 'grad_a' ? ba : null;
   return {
     name: `gram_${entry}`,
-    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}:${RA}.${RB}.${GA}.${GB}`,
+    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}${blk ? `:${blk.rows}x${blk.cols}` : ''}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
@@ -255,20 +455,42 @@ function kernel(entry: Entry, K: number, wg: [number, number]): Kernel {
         NUR: NU + Km,
         NUR64: (NU + Km) * 64,
         KMKM: Km * Km,
-        RA,
-        RB,
-        RAKM: RA * Km,
-        RARBKM: RA * RB * Km,
-        WX: wg[0],
-        WY: wg[1],
-        GA,
-        GB,
-        GAGB: GA * GB,
-        GWX: wg[0],
-        GWY: wg[1],
         DET_FNS: detFunctions(K),
+        CROSS: entry === 'cross' ? wgslCross(K, bc, wg) : '',
+        GRAD_M: entry === 'grad_m' ? `${GM_BINDINGS}\n\n${wgslGradM(K, bm, wg)}` : entry === 'grad_a' ? GM_BINDINGS : '',
+        GRAD_A: entry === 'grad_a' ? wgslGradA(K, ba, wg) : '',
       }),
   };
+}
+
+/**
+ * Workgroup shape for a grid of gx × gy invocations: up to 4×4 (measured best on lavapipe),
+ * smaller when that leaves fewer than 4 workgroups (small batches: use every core).
+ */
+function workgroupFor(gx: number, gy: number): [number, number] {
+  const max = tuning.maxWg ?? 4;
+  let wx = Math.min(max, pow2Floor(gx));
+  let wy = Math.min(max, pow2Floor(gy));
+  while (wx * wy > 1 && Math.ceil(gx / wx) * Math.ceil(gy / wy) < 4) {
+    if (wx >= wy && wx > 1) wx /= 2;
+    else wy /= 2;
+  }
+  return [wx, wy];
+}
+
+function pow2Floor(n: number): number {
+  let p = 1;
+  while (p * 2 <= n) p *= 2;
+  return p;
+}
+
+function dispatch2D(rt: GpuRuntime, entry: Entry, K: number, p: ArrayBuffer, buffers: GPUBuffer[], gx: number, gy: number, describe: string): void {
+  const wg = workgroupFor(gx, gy);
+  const x = Math.ceil(gx / wg[0]);
+  const y = Math.ceil(gy / wg[1]);
+  const max = rt.limits.maxComputeWorkgroupsPerDimension;
+  if (x > max || y > max) throw new GpuError(`gram_${entry}: ${x}×${y} workgroups exceed the adapter's ${max} per dimension; use a smaller batch`);
+  rt.dispatch(kernel(entry, K, wg), p, buffers, [x, y], describe);
 }
 
 /** Buffers of one forward pass (all pooled; the caller owns and frees them). */
@@ -276,45 +498,42 @@ export interface GramPrepBuffers {
   B: number;
   K: number;
   D: number;
-  /** Padded row length (multiple of 4) of `hat`. */
-  D4: number;
-  hat: GPUBuffer;
+  /** The raw inputs (contiguous, read at their offsets): anchor [B, D], others [B, K−1, D]. */
+  a: View;
+  o: View;
+  /** Per sample: raw norms [K], then the normalized Gram [K, K]. */
   aux: GPUBuffer;
 }
 
-function params(B: number, D: number, D4: number, o: { aOff?: number; oOff?: number; gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
+function params(B: number, D: number, o: { aOff?: number; oOff?: number; gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
   return new Params()
-    .u32(B, D, D4, o.aOff ?? 0)
+    .u32(B, D, 0, o.aOff ?? 0)
     .u32(o.oOff ?? 0, o.gOff ?? 0, o.mode ?? 0, 0)
     .f32(o.eps ?? 0, o.scale ?? 1, o.smooth ?? 0, o.c ?? 0)
     .build();
 }
 
-export function padD(D: number): number {
-  return Math.max(4, Math.ceil(D / 4) * 4);
+function inputParams(pr: GramPrepBuffers, extra: { gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
+  return params(pr.B, pr.D, { aOff: pr.a.offset, oOff: pr.o.offset, ...extra });
 }
 
 /** anchor [B, D] and others [B, K−1, D], both contiguous views (offsets honoured). */
 export function runGramPrep(rt: GpuRuntime, a: View, o: View, B: number, K: number, D: number, eps: number): GramPrepBuffers {
-  const D4 = padD(D);
-  const hat = rt.alloc(B * K * D4 * 4, `gram normalized vectors ${shapeStr([B, K, D4])}`);
   const aux = rt.alloc(B * (K + K * K) * 4, `gram per-sample Grams ${shapeStr([B, K + K * K])}`);
-  const p = params(B, D, D4, { aOff: a.offset, oOff: o.offset, eps });
-  rt.dispatch(kernel('prep', K, [1, 1]), p, [a.storage.handle as GPUBuffer, o.storage.handle as GPUBuffer, hat, aux], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `anchor ${shapeStr(a.shape)} others ${shapeStr(o.shape)}`);
-  return { B, K, D, D4, hat, aux };
+  const p = params(B, D, { aOff: a.offset, oOff: o.offset, eps });
+  rt.dispatch(kernel('prep', K), p, [a.storage.handle as GPUBuffer, o.storage.handle as GPUBuffer, aux], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `anchor ${shapeStr(a.shape)} others ${shapeStr(o.shape)}`);
+  return { B, K, D, a, o, aux };
 }
 
+const handle = (v: View) => v.storage.handle as GPUBuffer;
+
 /** V [B, B] and C [B, B, K−1]. */
-export function runGramCross(rt: GpuRuntime, pr: GramPrepBuffers): { V: GPUBuffer; C: GPUBuffer } {
-  const { B, K, D, D4 } = pr;
-  const { RA, RB } = crossBlocking(K);
-  const wg = workgroupFor(B);
+export function runGramCross(rt: GpuRuntime, pr: GramPrepBuffers, eps: number): { V: GPUBuffer; C: GPUBuffer } {
+  const { B, K, D } = pr;
+  const b = blocking('cross', K);
   const V = rt.alloc(B * B * 4, `gram volumes ${shapeStr([B, B])}`);
   const C = rt.alloc(B * B * (K - 1) * 4, `gram cross products ${shapeStr([B, B, K - 1])}`);
-  const gx = Math.ceil(B / (wg[0] * RB));
-  const gy = Math.ceil(B / (wg[1] * RA));
-  checkGrid(rt, 'gram_cross', gx, gy);
-  rt.dispatch(kernel('cross', K, wg), params(B, D, D4), [pr.hat, pr.aux, V, C], [gx, gy], `B=${B} K=${K} D=${D}`);
+  dispatch2D(rt, 'cross', K, inputParams(pr, { eps }), [handle(pr.a), handle(pr.o), pr.aux, V, C], Math.ceil(B / b.cols), Math.ceil(B / b.rows), `B=${B} K=${K} D=${D}`);
   return { V, C };
 }
 
@@ -328,46 +547,32 @@ export function runGramPair(
   C: GPUBuffer,
   src: { kind: 'grad'; gV: View } | { kind: 'contrastive'; g: View; stats: GPUBuffer; scale: number; smooth: number; c: number },
 ): { WT: GPUBuffer; U: GPUBuffer } {
-  const { B, K, D, D4 } = pr;
+  const { B, K } = pr;
   const Km = K - 1;
   const WT = rt.alloc(B * B * (Km + 2) * 4, `gram pair coefficients ${shapeStr([B * (Km + 2), B])}`);
   const U = rt.alloc(B * (Km * Km + Km) * 4, `gram per-sample coefficients ${shapeStr([B, Km * Km + Km])}`);
   const contrastive = src.kind === 'contrastive';
   const g = contrastive ? src.g : src.gV;
-  const p = params(B, D, D4, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c } : { gOff: g.offset, mode: 0 });
+  const p = params(B, pr.D, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c } : { gOff: g.offset, mode: 0 });
   const stats = contrastive ? src.stats : pr.aux; // unused in GRAD mode; any read buffer will do
-  rt.dispatch(kernel('pair', K, [1, 1]), p, [C, pr.aux, g.storage.handle as GPUBuffer, stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
+  rt.dispatch(kernel('pair', K), p, [C, pr.aux, handle(g), stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
   return { WT, U };
 }
 
 /** dL/d others [B, K−1, D] (contiguous). */
 export function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number): GPUBuffer {
-  const { B, K, D, D4 } = pr;
-  const rows = B * (K - 1);
-  const wg = workgroupFor(B);
-  const { GA, GB } = gradBlocking();
-  const out = rt.alloc(rows * D * 4, `gram d(others) ${shapeStr([B, K - 1, D])}`);
-  const gx = Math.ceil(D4 / 4 / (wg[0] * GB));
-  const gy = Math.ceil(rows / (wg[1] * GA));
-  checkGrid(rt, 'gram_grad_m', gx, gy);
-  rt.dispatch(kernel('grad_m', K, wg), params(B, D, D4, { eps }), [WT, pr.hat, U, pr.aux, out], [gx, gy], `B=${B} K=${K} D=${D}`);
+  const { B, K, D } = pr;
+  const b = blocking('gradM', K);
+  const out = rt.alloc(B * (K - 1) * D * 4, `gram d(others) ${shapeStr([B, K - 1, D])}`);
+  dispatch2D(rt, 'grad_m', K, inputParams(pr, { eps }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], Math.ceil(D / b.cols), Math.ceil(B / b.rows), `B=${B} K=${K} D=${D}`);
   return out;
 }
 
 /** dL/d anchor [B, D] (contiguous). */
 export function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number): GPUBuffer {
-  const { B, K, D, D4 } = pr;
-  const wg = workgroupFor(B);
-  const { GA, GB } = gradBlocking();
+  const { B, K, D } = pr;
+  const b = blocking('gradA', K);
   const out = rt.alloc(B * D * 4, `gram d(anchor) ${shapeStr([B, D])}`);
-  const gx = Math.ceil(D4 / 4 / (wg[0] * GB));
-  const gy = Math.ceil(B / (wg[1] * GA));
-  checkGrid(rt, 'gram_grad_a', gx, gy);
-  rt.dispatch(kernel('grad_a', K, wg), params(B, D, D4, { eps }), [WT, pr.hat, U, pr.aux, out], [gx, gy], `B=${B} K=${K} D=${D}`);
+  dispatch2D(rt, 'grad_a', K, inputParams(pr, { eps }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], Math.ceil(D / b.cols), Math.ceil(B / b.rows), `B=${B} K=${K} D=${D}`);
   return out;
-}
-
-function checkGrid(rt: GpuRuntime, name: string, gx: number, gy: number): void {
-  const max = rt.limits.maxComputeWorkgroupsPerDimension;
-  if (gx > max || gy > max) throw new GpuError(`${name}: ${gx}×${gy} workgroups exceed the adapter's ${max} per dimension; use a smaller batch`);
 }

@@ -38,18 +38,27 @@ function section(name: string): string {
   return s;
 }
 
-function epilogueTokens(hasBias: boolean, activation: Activation, outBinding: number) {
-  return {
-    BIAS_BINDING: hasBias ? '@group(0) @binding(3) var<storage, read> Bias: array<f32>;' : '',
-    OUT_BINDING: hasBias ? outBinding + 1 : outBinding,
-    ERF: activation === 'gelu' ? ERF_FN : '',
-    ACT:
-      activation === 'relu'
-        ? '  return max(x, 0.0);'
-        : activation === 'gelu'
-          ? `  let a = x;\n  return ${UNARY.gelu.op.wgsl};`
-          : '  return x;',
-  };
+/** The fused epilogue: activate(x, act) with act 0 none, 1 relu, 2 gelu (a uniform, not a pipeline variant). */
+const EPILOGUE_FNS = `${ERF_FN}
+
+fn activate(x: f32, act: u32) -> f32 {
+  if (act == 1u) { return max(x, 0.0); }
+  if (act == 2u) { let a = x; return ${UNARY.gelu.op.wgsl}; }
+  return x;
+}`;
+
+const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, gelu: 2 };
+
+/** A 16-byte buffer bound as the bias when there is none (one per runtime). */
+const dummyBias = new WeakMap<GpuRuntime, GPUBuffer>();
+function biasBuffer(rt: GpuRuntime, bias: View | null): GPUBuffer {
+  if (bias) return bias.storage.handle as GPUBuffer;
+  let b = dummyBias.get(rt);
+  if (!b) {
+    b = rt.alloc(16, 'matmul dummy bias');
+    dummyBias.set(rt, b);
+  }
+  return b;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -64,11 +73,19 @@ export interface MatmulConfig {
   tm: number;
   /** SIMD path: read B in place instead of packing it: 'auto', or force on (where possible) / off. */
   directB: 'auto' | boolean;
-  /** Below this many multiply-adds (batch·M·N·K) 'auto' uses the tiled kernel (one dispatch, no packing). */
+  /**
+   * Below this many multiply-adds (batch·M·N·K) 'auto' uses the tiled kernel. 0 on purpose: on a CPU
+   * adapter the SIMD path is no slower even for tiny products (both are dispatch-bound there), and
+   * LLVM takes ~15 s to compile the tiled kernel (workgroup barriers become coroutines) against ~3 s
+   * for the smallest SIMD variant.
+   */
   simdMinMacs: number;
 }
 
-const DEFAULTS: MatmulConfig = { path: 'auto', tm: 0, directB: 'auto', simdMinMacs: 32 * 1024 };
+const DEFAULTS: MatmulConfig = { path: 'auto', tm: 0, directB: 'auto', simdMinMacs: 0 };
+
+/** Products below this many multiply-adds use the smallest SIMD block (TM = S): one cheap pipeline. */
+const SMALL_MACS = 1 << 20;
 
 /** DUALALIGN_MATMUL=path=simd,tm=24,directB=false (benchmarks and experiments in Node). */
 function envConfig(): Partial<MatmulConfig> {
@@ -218,7 +235,7 @@ function planSimd(rt: GpuRuntime, a: View, b: View, d: Dims, S: number): SimdPla
   const flat = bShared && batch > 1;
   const rows = flat ? batch * M : M;
   const Z = flat ? 1 : batch;
-  const TM = config.tm > 0 && config.tm % S === 0 ? config.tm : chooseTM(rows, S);
+  const TM = config.tm > 0 && config.tm % S === 0 ? config.tm : batch * M * N * K < SMALL_MACS ? S : chooseTM(rows, S);
   const K4 = Math.ceil(K / 4);
   const N4 = Math.ceil(N / 4);
   const groups = Math.ceil(rows / TM) * (TM / S);
@@ -277,7 +294,7 @@ export function describePlan(p: MatmulPlan): string {
 // ---------------------------------------------------------------------------------------------
 // Kernels
 
-function tiledKernel(hasBias: boolean, activation: Activation, vecA: boolean, vecB: boolean): Kernel {
+function tiledKernel(vecA: boolean, vecB: boolean): Kernel {
   const A_LOAD = vecA
     ? `      var v = vec4<f32>(0.0);
       if (gm < P.M && gk < P.K) { v = A[(a_base + gm * P.sa_m + gk) / 4u]; }
@@ -304,16 +321,15 @@ function tiledKernel(hasBias: boolean, activation: Activation, vecA: boolean, ve
       }`;
   return {
     name: 'matmul',
-    key: `matmul:tiled:${hasBias ? 'bias' : 'nobias'}:${activation}:${vecA ? 'va' : 'sa'}:${vecB ? 'vb' : 'sb'}`,
-    bindings: hasBias ? ['uniform', 'read', 'read', 'read', 'rw'] : ['uniform', 'read', 'read', 'rw'],
+    key: `matmul:tiled:${vecA ? 'va' : 'sa'}:${vecB ? 'vb' : 'sb'}`,
+    bindings: ['uniform', 'read', 'read', 'read', 'rw'],
     code: () =>
       wgsl(section('tiled'), {
-        ...epilogueTokens(hasBias, activation, 3),
+        EPILOGUE_FNS,
         A_TYPE: vecA ? 'vec4<f32>' : 'f32',
         B_TYPE: vecB ? 'vec4<f32>' : 'f32',
         A_LOAD,
         B_LOAD,
-        BIAS_ADD: hasBias ? '      v += Bias[P.bias_off + c * P.bias_stride];' : '',
       }),
   };
 }
@@ -355,7 +371,7 @@ function packBKernel(S: number, vec: boolean): Kernel {
   };
 }
 
-function simdKernel(S: number, TM: number, directB: boolean, hasBias: boolean, activation: Activation): Kernel {
+function simdKernel(S: number, TM: number, directB: boolean): Kernel {
   const RB = TM / S;
   const init: string[] = [];
   for (let r = 0; r < RB; r++) init.push(`  let pa${r} = z * P.a_zstride + (wid.x * ${RB}u + ${r}u) * P.K4 * S + lane;`);
@@ -386,27 +402,25 @@ function simdKernel(S: number, TM: number, directB: boolean, hasBias: boolean, a
   }
 
   const ep: string[] = [];
-  if (hasBias) {
-    ep.push('  var bv = vec4<f32>(0.0);');
-    ep.push('  for (var q = 0u; q < 4u; q++) { let c = c4 * 4u + q; if (c < P.N) { bv[q] = Bias[P.bias_off + c * P.bias_stride]; } }');
-  }
-  const act = activation !== 'none';
+  ep.push('  var bv = vec4<f32>(0.0);');
+  ep.push('  if (P.has_bias != 0u) {');
+  ep.push('    for (var q = 0u; q < 4u; q++) { let c = c4 * 4u + q; if (c < P.N) { bv[q] = Bias[P.bias_off + c * P.bias_stride]; } }');
+  ep.push('  }');
   for (let i = 0; i < TM; i++) {
     ep.push(`  if (row0 + ${i}u < P.M && col4 < P.N4) {`);
-    ep.push(`    var v = acc${i}${hasBias ? ' + bv' : ''};`);
-    if (act) ep.push('    v = vec4<f32>(activate(v.x), activate(v.y), activate(v.z), activate(v.w));');
-    // Scalar stores whatever N is: one kernel variant less to compile, and the epilogue runs once.
+    ep.push(`    let v = acc${i} + bv;`);
+    // Scalar stores whatever N is (the epilogue runs once per block; one pipeline variant less).
     ep.push(`    let o = (cz + row0 + ${i}u) * P.N + col4 * 4u;`);
-    ep.push('    for (var q = 0u; q < 4u; q++) { if (col4 * 4u + q < P.N) { C[o + q] = v[q]; } }');
+    ep.push('    for (var q = 0u; q < 4u; q++) { if (col4 * 4u + q < P.N) { C[o + q] = activate(v[q], P.act); } }');
     ep.push('  }');
   }
   return {
     name: 'matmul_simd',
-    key: `matmul:simd:${S}:${TM}:${directB ? 'db' : 'pb'}:${hasBias ? 'bias' : 'nobias'}:${activation}`,
-    bindings: hasBias ? ['uniform', 'read', 'read', 'read', 'rw'] : ['uniform', 'read', 'read', 'rw'],
+    key: `matmul:simd:${S}:${TM}:${directB ? 'db' : 'pb'}`,
+    bindings: ['uniform', 'read', 'read', 'read', 'rw'],
     code: () =>
       wgsl(section('simd'), {
-        ...epilogueTokens(hasBias, activation, 3),
+        EPILOGUE_FNS,
         S,
         TM,
         INIT: init.join('\n'),
@@ -439,13 +453,12 @@ function runTiled(rt: GpuRuntime, plan: TiledPlan, a: View, b: View, bias: View 
     .u32(M, N, K, batchShape.length)
     .u32(a.strides[r - 2], a.strides[r - 1], b.strides[r - 2], b.strides[r - 1])
     .u32(a.offset, b.offset, bias?.offset ?? 0, bias?.strides[0] ?? 1)
+    .u32(bias ? 1 : 0, ACT_CODE[activation], 0, 0)
     .dims8(batchShape)
     .dims8(d.aBatchStrides)
     .dims8(d.bBatchStrides);
-  const buffers = [a.storage.handle as GPUBuffer, b.storage.handle as GPUBuffer];
-  if (bias) buffers.push(bias.storage.handle as GPUBuffer);
-  buffers.push(out);
-  rt.dispatch(tiledKernel(!!bias, activation, plan.vecA, plan.vecB), p.build(), buffers, [Math.ceil(N / 64), Math.ceil(M / 64), batch], describe);
+  const buffers = [a.storage.handle as GPUBuffer, b.storage.handle as GPUBuffer, biasBuffer(rt, bias), out];
+  rt.dispatch(tiledKernel(plan.vecA, plan.vecB), p.build(), buffers, [Math.ceil(N / 64), Math.ceil(M / 64), batch], describe);
 }
 
 function runSimd(rt: GpuRuntime, p: SimdPlan, a: View, b: View, bias: View | null, activation: Activation, d: Dims, out: GPUBuffer, describe: string): void {
@@ -488,12 +501,10 @@ function runSimd(rt: GpuRuntime, p: SimdPlan, a: View, b: View, bias: View | nul
   const pm = new Params()
     .u32(p.rows, N, K4, N4)
     .u32(p.aCopies > 1 ? groups * K4 * S : 0, p.bZStride, p.directB ? b.offset / 4 : 0, p.directB ? b.strides[r - 2] / 4 : 0)
-    .u32(bias?.offset ?? 0, bias?.strides[0] ?? 1, 0, 0);
-  const buffers = [ap, bq];
-  if (bias) buffers.push(bias.storage.handle as GPUBuffer);
-  buffers.push(out);
+    .u32(bias?.offset ?? 0, bias?.strides[0] ?? 1, bias ? 1 : 0, ACT_CODE[activation]);
+  const buffers = [ap, bq, biasBuffer(rt, bias), out];
   rt.dispatch(
-    simdKernel(S, p.TM, p.directB, !!bias, activation),
+    simdKernel(S, p.TM, p.directB),
     pm.build(),
     buffers,
     [Math.ceil(p.rows / p.TM), strips, p.Z],

@@ -248,13 +248,17 @@ describe('gradients (backward uses transposed views)', () => {
 });
 
 describe('kernel planning', () => {
-  it('auto picks the SIMD kernel on a CPU adapter for large products, the tiled one for tiny ones', () => {
+  it('auto picks the SIMD kernel on a CPU adapter (smallest block for tiny products), else the tiled one', () => {
     const r = rt();
     if (!r) return;
     const big = planMatmul(r, tensor(rand(256 * 256), [256, 256]), tensor(rand(256 * 256), [256, 256]));
     const tiny = planMatmul(r, tensor(rand(16), [4, 4]), tensor(rand(16), [4, 4]));
-    expect(tiny.path).toBe('tiled');
+    expect(tiny.path).toBe(hasSimd() ? 'simd' : 'tiled');
     expect(big.path).toBe(hasSimd() ? 'simd' : 'tiled');
+    if (tiny.path === 'simd' && big.path === 'simd') {
+      expect(tiny.TM).toBe(tiny.S);
+      expect(big.TM).toBe(4 * big.S);
+    }
     expect(describePlan(big)).toMatch(/^(simd|tiled)/);
   });
   it('vec4 loads exactly when the inner dimension is contiguous and divisible by 4', () => {
