@@ -56,6 +56,7 @@ struct Params {
   o_bs: u32, // output batch / row strides (contiguous [B, T, D] outputs)
   o_rs: u32,
   stat_n: u32, // B*H*Tq: offset of Delta in the stats buffer
+  dh: u32, // = DH, as a run-time loop bound (keeps CPU compilers from unrolling the staged loops)
 }
 
 const DH: u32 = {{DH}}u;
@@ -135,9 +136,9 @@ fn drop4(row: u32, j4: u32) -> vec4<f32> {
 
 // Stages keys (or values) j0 .. j0+BLK of head h of batch b: rows past Tk repeat row Tk-1.
 fn stage_kv(lid: u32, j0: u32, kbase: u32, vbase: u32) {
-  for (var n = 0u; n < (BLK * DH + WG - 1u) / WG; n++) {
+  for (var n = 0u; n < (BLK * P.dh + WG - 1u) / WG; n++) {
     let e = n * WG + lid;
-    if (e < BLK * DH) {
+    if (e < BLK * P.dh) {
       let j = min(j0 + e / DH, P.Tk - 1u);
       let d = e % DH;
       sa[e] = K[kbase + j * P.k_rs + d];
@@ -171,7 +172,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   let vbase = P.v_off + b * P.v_bs + h * DH;
   var q: array<f32, DH>;
   var o: array<f32, DH>;
-  for (var d = 0u; d < DH; d++) {
+  for (var d = 0u; d < P.dh; d++) {
     q[d] = Q[qb + d] * P.scale;
     o[d] = 0.0;
   }
@@ -184,7 +185,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     workgroupBarrier();
     var s: array<f32, BLK>;
     for (var j = 0u; j < BLK; j++) { s[j] = 0.0; }
-    for (var d = 0u; d < DH; d++) {
+    for (var d = 0u; d < P.dh; d++) {
       let qd = q[d];
       for (var j = 0u; j < BLK; j++) { s[j] = fma(qd, sa[j * DH + d], s[j]); }
     }
@@ -204,7 +205,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
         for (var t = 0u; t < 4u; t++) { s[c * 4u + t] *= z[t]; }
       }
     }
-    for (var d = 0u; d < DH; d++) {
+    for (var d = 0u; d < P.dh; d++) {
       var acc = o[d] * alpha;
       for (var j = 0u; j < BLK; j++) { acc = fma(s[j], sb[j * DH + d], acc); }
       o[d] = acc;
@@ -213,7 +214,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
   if (i < P.Tq) {
     let ob = b * P.o_bs + i * P.o_rs + h * DH;
     let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var d = 0u; d < DH; d++) { O[ob + d] = o[d] * inv; }
+    for (var d = 0u; d < P.dh; d++) { O[ob + d] = o[d] * inv; }
     Lse[row] = select(NEG, m + log(l), l > 0.0);
   }
 }
@@ -232,7 +233,7 @@ fn delta(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   let gb = P.g_off + b * P.g_bs + i * P.g_rs + h * DH;
   let ob = b * P.o_bs + i * P.o_rs + h * DH;
   var acc = 0.0;
-  for (var d = 0u; d < DH; d++) { acc = fma(Gd[gb + d], Od[ob + d], acc); }
+  for (var d = 0u; d < P.dh; d++) { acc = fma(Gd[gb + d], Od[ob + d], acc); }
   StatsW[P.stat_n + r] = acc;
 }
 
@@ -255,7 +256,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   var q: array<f32, DH>;
   var g: array<f32, DH>;
   var dqa: array<f32, DH>;
-  for (var d = 0u; d < DH; d++) {
+  for (var d = 0u; d < P.dh; d++) {
     q[d] = Q[qb + d] * P.scale;
     g[d] = G[gb + d];
     dqa[d] = 0.0;
@@ -271,7 +272,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
       var s = vec4<f32>(0.0);
       var dp = vec4<f32>(0.0);
       let e0 = c * 4u * DH;
-      for (var d = 0u; d < DH; d++) {
+      for (var d = 0u; d < P.dh; d++) {
         let qd = q[d];
         let gd = g[d];
         s = fma(vec4<f32>(qd), vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]), s);
@@ -282,7 +283,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
       var z = vec4<f32>(1.0);
       if (DROP) { z = drop4(row, j0 / 4u + c); }
       let ds = p * (dp * z - vec4<f32>(dlt)) * P.scale;
-      for (var d = 0u; d < DH; d++) {
+      for (var d = 0u; d < P.dh; d++) {
         let kv = vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
         dqa[d] += dot(ds, kv);
       }
@@ -290,7 +291,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
   }
   if (i < P.Tq) {
     let ob = b * P.o_bs + i * P.o_rs + h * DH;
-    for (var d = 0u; d < DH; d++) { DA[ob + d] = dqa[d]; }
+    for (var d = 0u; d < P.dh; d++) { DA[ob + d] = dqa[d]; }
   }
 }
 
@@ -315,7 +316,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var v: array<f32, DH>;
   var dka: array<f32, DH>;
   var dva: array<f32, DH>;
-  for (var d = 0u; d < DH; d++) {
+  for (var d = 0u; d < P.dh; d++) {
     k[d] = K[kb + d] * P.scale;
     v[d] = V[vb + d];
     dka[d] = 0.0;
@@ -323,9 +324,9 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   for (var i0 = 0u; i0 < P.Tq; i0 += BLK) {
     workgroupBarrier();
-    for (var n = 0u; n < (BLK * DH + WG - 1u) / WG; n++) {
+    for (var n = 0u; n < (BLK * P.dh + WG - 1u) / WG; n++) {
       let e = n * WG + lid;
-      if (e < BLK * DH) {
+      if (e < BLK * P.dh) {
         let i = min(i0 + e / DH, P.Tq - 1u);
         let d = e % DH;
         sa[e] = Q[qbase + i * P.q_rs + d];
@@ -354,7 +355,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var s = vec4<f32>(0.0);
       var dp = vec4<f32>(0.0);
       let e0 = c * 4u * DH;
-      for (var d = 0u; d < DH; d++) {
+      for (var d = 0u; d < P.dh; d++) {
         let kd = k[d];
         let vd = v[d];
         s = fma(vec4<f32>(kd), vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]), s);
@@ -369,7 +370,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
       let pz = p * z;
       let ds = p * (dp * z - dl) * P.scale;
-      for (var d = 0u; d < DH; d++) {
+      for (var d = 0u; d < P.dh; d++) {
         let qv = vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
         let gv = vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]);
         dka[d] += dot(ds, qv);
@@ -379,7 +380,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   if (j < P.Tk) {
     let ob = b * P.o_bs + j * P.o_rs + h * DH;
-    for (var d = 0u; d < DH; d++) {
+    for (var d = 0u; d < P.dh; d++) {
       DA[ob + d] = dka[d];
       DB[ob + d] = dva[d];
     }

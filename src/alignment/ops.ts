@@ -298,11 +298,11 @@ export function fusedGramContrastiveLoss(op: string, anchor: Tensor, others: Ten
     op,
     gpuTensor(backend, loss, []),
     [anchor, others],
-    (g, [a, o, aux, C, sts]) => {
+    (g, [as, os, aux, C, sts]) => {
       const gd = dense(g);
       const r = gpuGramBackward(
         backend,
-        prepFromSaved(a, o, aux, s),
+        prepFromSaved(as, os, aux, s),
         C.storage.handle as GPUBuffer,
         { kind: 'contrastive', g: gd, stats: sts.storage.handle as GPUBuffer, scale: o.scale, smooth: o.labelSmoothing, c },
         o.eps,

@@ -376,7 +376,7 @@ function params(
     .u32(drop ? drop.seed >>> 0 : 0, drop ? Math.floor(drop.seed / 4294967296) >>> 0 : 0)
     .u32(drop ? drop.counter >>> 0 : 0, drop ? Math.floor(drop.counter / 4294967296) >>> 0 : 0)
     .f32(g.scale).u32(thr).f32(1 / keep)
-    .u32(outRows * D, D, g.B * g.H * g.Tq);
+    .u32(outRows * D, D, g.B * g.H * g.Tq, g.DH);
   return p.build();
 }
 
