@@ -56,7 +56,8 @@ struct Params {
   o_bs: u32, // output batch / row strides (contiguous [B, T, D] outputs)
   o_rs: u32,
   stat_n: u32, // B*H*Tq: offset of Delta in the stats buffer
-  dh: u32, // = DH, as a run-time loop bound (keeps CPU compilers from unrolling the staged loops)
+  dh: u32, // = DH, as a run-time loop bound (keeps CPU compilers from unrolling the loops)
+  mflag: u32, // direct kernels: 1 when a key mask is bound
 }
 
 const DH: u32 = {{DH}}u;
@@ -415,16 +416,16 @@ fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   let kbase = P.k_off + b * P.k_bs + h * DH;
   let vbase = P.v_off + b * P.v_bs + h * DH;
 {{FD_INIT}}
-  for (var d = 0u; d < DH; d++) {
+  for (var d = 0u; d < P.dh; d++) {
 {{FD_LOADQ}}
   }
   for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
 {{FD_KEYS}}
-    for (var d0 = 0u; d0 < DH; d0 += SG) {
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
 {{FD_QK}}
     }
 {{FD_SOFTMAX}}
-    for (var d0 = 0u; d0 < DH; d0 += SG) {
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
 {{FD_PV}}
     }
   }
@@ -445,7 +446,7 @@ fn delta_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let gb = P.g_off + b * P.g_bs + i * P.g_rs + h * DH + lid;
     let ob = b * P.o_bs + i * P.o_rs + h * DH + lid;
     var acc = 0.0;
-    for (var d0 = 0u; d0 < DH; d0 += SG) { acc = fma(Gd[gb + d0], Od[ob + d0], acc); }
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) { acc = fma(Gd[gb + d0], Od[ob + d0], acc); }
     let s = subgroupAdd(acc);
     if (lid == t && r0 + t < P.stat_n) { StatsW[P.stat_n + r] = s; }
   }
@@ -462,16 +463,16 @@ fn dq_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let kbase = P.k_off + b * P.k_bs + h * DH;
   let vbase = P.v_off + b * P.v_bs + h * DH;
 {{DQ_INIT}}
-  for (var d = 0u; d < DH; d++) {
+  for (var d = 0u; d < P.dh; d++) {
 {{DQ_LOAD}}
   }
   for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
 {{DQ_KEYS}}
-    for (var d0 = 0u; d0 < DH; d0 += SG) {
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
 {{DQ_SDP}}
     }
 {{DQ_DS}}
-    for (var d0 = 0u; d0 < DH; d0 += SG) {
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
 {{DQ_ACC}}
     }
   }
@@ -489,16 +490,16 @@ fn dkdv_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let qbase = P.q_off + b * P.q_bs + h * DH;
   let gbase = P.g_off + b * P.g_bs + h * DH;
 {{KV_INIT}}
-  for (var d = 0u; d < DH; d++) {
+  for (var d = 0u; d < P.dh; d++) {
 {{KV_LOAD}}
   }
   for (var i0 = 0u; i0 < P.Tq; i0 += KB) {
 {{KV_QUERIES}}
-    for (var d0 = 0u; d0 < DH; d0 += SG) {
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
 {{KV_SDP}}
     }
 {{KV_DS}}
-    for (var d0 = 0u; d0 < DH; d0 += SG) {
+    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
 {{KV_ACC}}
     }
   }

@@ -111,7 +111,8 @@ function pickBlock(DH: number, wg: number, entry: Entry, drop: boolean, limitByt
   return blk;
 }
 
-function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean, drop: boolean, R = 1): Kernel {
+function kernel(entry: Entry, DH: number, wg: number, blk: number, maskIn: boolean, drop: boolean, R = 1): Kernel {
+  const mask = entry.endsWith('_direct') ? false : maskIn; // direct kernels take the mask as a run-time flag
   return {
     name: `attention_${entry}`,
     key: `attention:${entry}:${DH}:${wg}:${blk}:${mask}:${drop}:${R}`,
@@ -130,9 +131,9 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean
         SG: entry.endsWith('_direct') ? wg : 4,
         ENABLE: entry.endsWith('_direct') ? 'enable subgroups;' : '',
         ...Object.fromEntries(BLOCK_TOKENS.map((t) => [t, ''])),
-        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, mask, drop) : {}),
-        ...(entry === 'dq_direct' ? genDqDirect(DH, wg, R, blk, mask, drop) : {}),
-        ...(entry === 'dkdv_direct' ? genDkdvDirect(DH, wg, R, blk, mask, drop) : {}),
+        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, drop) : {}),
+        ...(entry === 'dq_direct' ? genDqDirect(DH, wg, R, blk, drop) : {}),
+        ...(entry === 'dkdv_direct' ? genDkdvDirect(DH, wg, R, blk, drop) : {}),
       }),
   };
 }
@@ -143,19 +144,20 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lines = (xs: string[], indent: string) => xs.map((x) => indent + x).join('\n');
 
 /** Keep flags of keys j0 + c (c < KB): past Tk or masked -> false; mask read one element per lane. */
-function genKeys(KB: number, SG: number, mask: boolean): string[] {
+function genKeys(KB: number, SG: number): string[] {
+  // the mask is a run-time flag here (P.mflag): one pipeline serves masked and unmasked calls
   const out: string[] = [];
-  if (mask) {
-    for (const u of range(Math.ceil(KB / SG))) out.push(`let mk${u} = Mask[P.m_off + b * P.m_bs + min(j0 + ${u * SG}u + lid, P.Tk - 1u)];`);
+  for (const u of range(Math.ceil(KB / SG))) {
+    out.push(`let mk${u} = select(1, Mask[P.m_off + b * P.m_bs + min(j0 + ${u * SG}u + lid, P.Tk - 1u)], P.mflag != 0u);`);
   }
   for (const c of range(KB)) {
     out.push(`let jc${c} = min(j0 + ${c}u, P.Tk - 1u);`);
-    out.push(`let keep${c} = j0 + ${c}u < P.Tk${mask ? ` && subgroupBroadcast(mk${Math.floor(c / SG)}, ${c % SG}u) != 0` : ''};`);
+    out.push(`let keep${c} = j0 + ${c}u < P.Tk && subgroupBroadcast(mk${Math.floor(c / SG)}, ${c % SG}u) != 0;`);
   }
   return out;
 }
 
-function genForwardDirect(DH: number, SG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+function genForwardDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
   const rs = range(R);
   const cs = range(KB);
   const ts = range(SG);
@@ -168,7 +170,7 @@ function genForwardDirect(DH: number, SG: number, R: number, KB: number, mask: b
     init.push(`var q${r}: array<f32, DH>;`, `var o${r}: array<f32, DH>;`);
   }
   const loadq = rs.flatMap((r) => [`q${r}[d] = Q[qb${r} + d] * P.scale;`, `o${r}[d] = 0.0;`]);
-  const keys = genKeys(KB, SG, mask);
+  const keys = genKeys(KB, SG);
   for (const c of cs) keys.push(`let kr${c} = kbase + jc${c} * P.k_rs + lid;`, `let vr${c} = vbase + jc${c} * P.v_rs + lid;`);
   for (const r of rs) for (const c of cs) keys.push(`var s${r}_${c} = 0.0;`);
   const qk = cs.map((c) => `let kl${c} = K[kr${c} + d0];`);
@@ -230,7 +232,7 @@ export function keepThreshold(keep: number): number {
 /** `acc = fma(a0, b0, fma(a1, b1, ... acc))` */
 const fmaChain = (acc: string, terms: [string, string][]) => terms.reduce((e, [a, b]) => `fma(${a}, ${b}, ${e})`, acc);
 
-function genDqDirect(DH: number, SG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+function genDqDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
   const rs = range(R);
   const cs = range(KB);
   const init: string[] = [];
@@ -241,7 +243,7 @@ function genDqDirect(DH: number, SG: number, R: number, KB: number, mask: boolea
     init.push(`var q${r}: array<f32, DH>;`, `var g${r}: array<f32, DH>;`, `var dq${r}: array<f32, DH>;`);
   }
   const load = rs.flatMap((r) => [`q${r}[d] = Q[qb${r} + d] * P.scale;`, `g${r}[d] = G[gb${r} + d];`, `dq${r}[d] = 0.0;`]);
-  const keys = genKeys(KB, SG, mask);
+  const keys = genKeys(KB, SG);
   for (const c of cs) keys.push(`let kr${c} = kbase + jc${c} * P.k_rs + lid;`, `let vr${c} = vbase + jc${c} * P.v_rs + lid;`);
   for (const r of rs) for (const c of cs) keys.push(`var s${r}_${c} = 0.0;`, `var dp${r}_${c} = 0.0;`);
   const sdp = cs.flatMap((c) => [`let kl${c} = K[kr${c} + d0];`, `let vl${c} = V[vr${c} + d0];`]);
@@ -279,7 +281,7 @@ function genDqDirect(DH: number, SG: number, R: number, KB: number, mask: boolea
   };
 }
 
-function genDkdvDirect(DH: number, SG: number, R: number, KB: number, mask: boolean, drop: boolean): Record<string, string> {
+function genDkdvDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
   const rs = range(R);
   const cs = range(KB);
   const init: string[] = [];
@@ -287,7 +289,7 @@ function genDkdvDirect(DH: number, SG: number, R: number, KB: number, mask: bool
     init.push(`let jc${r} = min(j0 + ${r}u, P.Tk - 1u);`);
     init.push(`let kb${r} = P.k_off + b * P.k_bs + jc${r} * P.k_rs + h * DH;`, `let vb${r} = P.v_off + b * P.v_bs + jc${r} * P.v_rs + h * DH;`);
     init.push(`var keepk${r} = j0 + ${r}u < P.Tk;`);
-    if (mask) init.push(`keepk${r} = keepk${r} && Mask[P.m_off + b * P.m_bs + jc${r}] != 0;`);
+    init.push(`if (P.mflag != 0u) { keepk${r} = keepk${r} && Mask[P.m_off + b * P.m_bs + jc${r}] != 0; }`);
     init.push(`var k${r}: array<f32, DH>;`, `var v${r}: array<f32, DH>;`, `var dk${r}: array<f32, DH>;`, `var dv${r}: array<f32, DH>;`);
   }
   const load = rs.flatMap((r) => [`k${r}[d] = K[kb${r} + d] * P.scale;`, `v${r}[d] = V[vb${r} + d];`, `dk${r}[d] = 0.0;`, `dv${r}[d] = 0.0;`]);
@@ -376,7 +378,7 @@ function params(
     .u32(drop ? drop.seed >>> 0 : 0, drop ? Math.floor(drop.seed / 4294967296) >>> 0 : 0)
     .u32(drop ? drop.counter >>> 0 : 0, drop ? Math.floor(drop.counter / 4294967296) >>> 0 : 0)
     .f32(g.scale).u32(thr).f32(1 / keep)
-    .u32(outRows * D, D, g.B * g.H * g.Tq, g.DH);
+    .u32(outRows * D, D, g.B * g.H * g.Tq, g.DH, mask ? 1 : 0);
   return p.build();
 }
 
