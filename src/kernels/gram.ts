@@ -257,18 +257,14 @@ function wgslCross(K: number, b: Blocking, wg: [number, number]): string {
     }
   }
   L.push('  }');
-  for (const j of range(RB)) L.push(`  let ia${j} = 1.0 / max(cr_Aux[min(j0 + ${j}u, B - 1u) * AUXS], P.eps);`);
+  // Clamped rows / columns hold copies of row / column B − 1, owned by this same invocation:
+  // storing them at the clamped index rewrites the same value, so no store needs a guard.
+  for (const j of range(RB)) L.push(`  let jc${j} = min(j0 + ${j}u, B - 1u);`);
+  for (const j of range(RB)) L.push(`  let ia${j} = 1.0 / max(cr_Aux[jc${j} * AUXS], P.eps);`);
   for (const s of range(RS)) {
-    L.push(`  if (s0 + ${s}u < B) {`);
-    L.push(`    let i = s0 + ${s}u;`);
-    for (const k of range(Km)) L.push(`    let im${k} = 1.0 / max(cr_Aux[i * AUXS + ${1 + k}u], P.eps);`);
-    for (const j of range(RB)) {
-      L.push(`    if (j0 + ${j}u < B) {`);
-      L.push(`      let cb = (i * B + j0 + ${j}u) * KM;`);
-      for (const k of range(Km)) L.push(`      cr_C[cb + ${k}u] = c${s}_${k}_${j} * (im${k} * ia${j});`);
-      L.push('    }');
-    }
-    L.push('  }');
+    L.push(`  let i${s} = min(s0 + ${s}u, B - 1u);`);
+    for (const k of range(Km)) L.push(`  let im${s}_${k} = 1.0 / max(cr_Aux[i${s} * AUXS + ${1 + k}u], P.eps);`);
+    for (const j of range(RB)) for (const k of range(Km)) L.push(`  cr_C[(i${s} * B + jc${j}) * KM + ${k}u] = c${s}_${k}_${j} * (im${s}_${k} * ia${j});`);
   }
   L.push(`  for (var s = 0u; s < ${RS}u; s++) {`);
   L.push('    let i = s0 + s;');
@@ -298,13 +294,7 @@ const GM_BINDINGS = `@group(0) @binding(1) var<storage, read> gm_WT: array<f32>;
 @group(0) @binding(3) var<storage, read> gm_O: array<f32>;
 @group(0) @binding(4) var<storage, read> gm_U: array<f32>;
 @group(0) @binding(5) var<storage, read> gm_Aux: array<f32>;
-@group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;
-
-// Backward of x̂ = x / max(‖x‖, eps) given g = dL/dx̂, x̂ and rr = x̂·g.
-fn norm_back(g: f32, h: f32, rr: f32, n: f32) -> f32 {
-  if (n >= P.eps) { return (g - h * rr) / n; }
-  return g / P.eps;
-}`;
+@group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;`;
 
 /**
  * grad_m: invocation owns samples s0 = gy·RS .. +RS (rows (i, k), KM per sample) × features
@@ -337,26 +327,25 @@ function wgslGradM(K: number, b: Blocking, wg: [number, number]): string {
     }
   }
   L.push('  }');
+  // Branch-free epilogue: clamped rows / columns rewrite their own copies (see cross).
+  for (const c of range(CB)) L.push(`  let od${c} = dd${c};`);
   for (const s of range(RS)) {
-    L.push(`  if (s0 + ${s}u < B) {`);
-    L.push(`    let i = s0 + ${s}u;`);
-    L.push('    let ub = i * USTR;');
+    L.push(`  let i${s} = min(s0 + ${s}u, B - 1u);`);
+    L.push(`  let ub${s} = i${s} * USTR;`);
     for (const k of range(Km)) {
-      L.push(`    let n${k} = gm_Aux[i * AUXS + ${1 + k}u];`);
-      L.push(`    let im${k} = 1.0 / max(n${k}, P.eps);`);
-      L.push(`    let rr${k} = gm_U[ub + ${Km * Km + k}u];`);
-      for (const l of range(Km)) L.push(`    let u${k}_${l} = 2.0 * gm_U[ub + ${k * Km + l}u];`);
+      L.push(`  let n${s}_${k} = gm_Aux[i${s} * AUXS + ${1 + k}u];`);
+      L.push(`  let im${s}_${k} = 1.0 / max(n${s}_${k}, P.eps);`);
+      // below eps the normalization is x / eps: no radial projection
+      L.push(`  let rr${s}_${k} = select(gm_U[ub${s} + ${Km * Km + k}u], 0.0, n${s}_${k} < P.eps);`);
+      for (const l of range(Km)) L.push(`  let u${s}_${k}_${l} = 2.0 * gm_U[ub${s} + ${k * Km + l}u];`);
     }
     for (const c of range(CB)) {
-      L.push(`    if (d0 + ${c}u < D) {`);
-      for (const l of range(Km)) L.push(`      let h${l} = gm_O[P.o_off + (i * KM + ${l}u) * D + d0 + ${c}u] * im${l};`);
+      for (const l of range(Km)) L.push(`  let h${s}_${l}_${c} = gm_O[P.o_off + (i${s} * KM + ${l}u) * D + od${c}] * im${s}_${l};`);
       for (const k of range(Km)) {
-        const terms = range(Km).map((l) => `u${k}_${l} * h${l}`).join(' + ');
-        L.push(`      gm_out[(i * KM + ${k}u) * D + d0 + ${c}u] = norm_back(g${s}_${k}_${c} + ${terms}, h${k}, rr${k}, n${k});`);
+        const terms = range(Km).map((l) => `u${s}_${k}_${l} * h${s}_${l}_${c}`).join(' + ');
+        L.push(`  gm_out[(i${s} * KM + ${k}u) * D + od${c}] = (g${s}_${k}_${c} + ${terms} - h${s}_${k}_${c} * rr${s}_${k}) * im${s}_${k};`);
       }
-      L.push('    }');
     }
-    L.push('  }');
   }
   L.push('}');
   return L.join('\n');
@@ -400,18 +389,14 @@ function wgslGradA(K: number, b: Blocking, wg: [number, number]): string {
   for (const a of range(RJ)) L.push(`    ts${a} += gm_WT[t_off + i * B + ja${a}];\n    qs${a} += gm_WT[q_off + i * B + ja${a}];`);
   L.push('  }');
   for (const a of range(RJ)) {
-    L.push(`  if (j0 + ${a}u < B) {`);
-    L.push(`    let j = j0 + ${a}u;`);
-    L.push('    let n = gm_Aux[j * AUXS];');
-    L.push('    let ia = 1.0 / max(n, P.eps);');
-    L.push(`    let t2 = 2.0 * ts${a};`);
+    L.push(`  let n${a} = gm_Aux[ja${a} * AUXS];`);
+    L.push(`  let ia${a} = 1.0 / max(n${a}, P.eps);`);
+    L.push(`  let t2_${a} = 2.0 * ts${a};`);
+    L.push(`  let q${a} = select(qs${a}, 0.0, n${a} < P.eps);`);
     for (const c of range(CB)) {
-      L.push(`    if (d0 + ${c}u < D) {`);
-      L.push(`      let h = gm_A[P.a_off + j * D + d0 + ${c}u] * ia;`);
-      L.push(`      gm_out[j * D + d0 + ${c}u] = norm_back(fma(t2, h, g${a}_${c}), h, qs${a}, n);`);
-      L.push('    }');
+      L.push(`  let h${a}_${c} = gm_A[P.a_off + ja${a} * D + dd${c}] * ia${a};`);
+      L.push(`  gm_out[ja${a} * D + dd${c}] = (fma(t2_${a}, h${a}_${c}, g${a}_${c}) - h${a}_${c} * q${a}) * ia${a};`);
     }
-    L.push('  }');
   }
   L.push('}');
   return L.join('\n');

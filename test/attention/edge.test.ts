@@ -45,13 +45,13 @@ describe('crossAttention edge cases', () => {
     const s: Shape = { B: 2, Tq: 7, Tk: 9, D: 64, heads: 2, mask: true, mult: 30 };
     const x = inputs(3, s);
     const ref = await run(s, x, 'cpu64');
-    for (const where of GPU) {
+    for (const where of ['cpu32', ...GPU] as Where[]) {
       const r = await run(s, x, where);
-      expect(relErr(r.out, ref.out), where).toBeLessThan(1e-4);
-      for (const t of ['dq', 'dk', 'dv'] as const) {
-        expect(allFinite(r[t])).toBe(true);
-        expect(relErr(r[t], ref[t]), `${where} ${t}`).toBeLessThan(1e-3);
-      }
+      for (const t of ['out', 'dq', 'dk', 'dv'] as const) expect(allFinite(r[t]), `${where} ${t}`).toBe(true);
+      // scores reach ~1e3, so float32 holds them to ~1e-4 absolute; the gradients through the
+      // near-one-hot softmax cancel (dS = P(dP - Delta)), hence the looser gradient bound
+      expect(relErr(r.out, ref.out), where).toBeLessThan(1e-3);
+      for (const t of ['dq', 'dk', 'dv'] as const) expect(relErr(r[t], ref[t]), `${where} ${t}`).toBeLessThan(3e-2);
     }
   });
 

@@ -23,8 +23,11 @@ describe('crossAttention vs PyTorch float64', () => {
       const prev = setAttentionTuning({ wg: 32 });
       for (const c of cases) {
         const r = await run(c, inputs(c.seed, c), where);
-        expect(goldenErr(r.out, c.out), `${c.name} out`).toBeLessThan(1e-4);
-        for (const t of ['dq', 'dk', 'dv'] as const) expect(goldenErr(r[t], c[t]), `${c.name} ${t}`).toBeLessThan(1e-3);
+        // x30 inputs: scores of ~1e3 carry float32 rounding of ~1e-4 absolute, and dS = P(dP - Delta)
+        // cancels where P is one-hot, so those gradients are only as good as float32 allows
+        const [fwdTol, gradTol] = (c.mult ?? 1) > 1 ? [1e-3, 3e-2] : [1e-4, 1e-3];
+        expect(goldenErr(r.out, c.out), `${c.name} out`).toBeLessThan(fwdTol);
+        for (const t of ['dq', 'dk', 'dv'] as const) expect(goldenErr(r[t], c[t]), `${c.name} ${t}`).toBeLessThan(gradTol);
       }
       setAttentionTuning(prev);
     });
