@@ -7,6 +7,20 @@ await init();
 const seed = Number(process.argv[2] ?? 7);
 const data = generateSyntheticMMJDM({ seed, actions: ['01', '03'], scale: 1, framesPerClip: 1, imageFrames: 8 });
 const configs: any[] = JSON.parse(process.argv[3]);
+if (process.argv[4] === 'std') {
+  for (const a of data.actions) {
+    const mine = data.samples.filter((s) => s.action === a.id);
+    const train = mine.filter((s) => s.split === 'train');
+    for (const m of ['video', 'flow', 'image', 'text']) {
+      const f0 = train[0].modalities[m]!;
+      const C = f0.shape[f0.shape.length - 1];
+      const sum = new Float64Array(C), sq = new Float64Array(C); let n = 0;
+      for (const s of train) { const d = s.modalities[m]!.data; for (let i = 0; i < d.length; i++) { sum[i % C] += d[i]; sq[i % C] += d[i] * d[i]; } n += d.length / C; }
+      const mu = sum.map((v) => v / n), sd = sq.map((v, c) => Math.max(1e-6, Math.sqrt(Math.max(0, v / n - mu[c] ** 2))));
+      for (const s of mine) { const f = s.modalities[m]!; const d = Float32Array.from(f.data); for (let i = 0; i < d.length; i++) d[i] = (d[i] - mu[i % C]) / sd[i % C]; s.modalities[m] = { data: d, shape: f.shape }; }
+    }
+  }
+}
 for (const c of configs) {
   const t0 = performance.now();
   const out: string[] = [];

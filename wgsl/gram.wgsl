@@ -26,12 +26,12 @@
 struct Params {
   B: u32,
   D: u32,
-  _d4: u32,
+  blk_rows: u32, // generated kernels: rows per workgroup (a runtime bound keeps loops rolled)
   a_off: u32,
   o_off: u32,
   g_off: u32,
   mode: u32, // pair: 0 = dL/dV given, 1 = contrastive softmax fused
-  _p1: u32,
+  blk_cols: u32, // generated kernels: columns per lane
   eps: f32,
   scale: f32,
   smoothing: f32,

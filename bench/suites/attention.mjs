@@ -213,7 +213,10 @@ async function loadLib() {
   const dist = process.env.DUALALIGN_DIST ?? join(root, 'dist', 'index.js');
   if (existsSync(dist) && !process.argv.includes('--src')) return import(pathToFileURL(dist).href);
   const { build } = await import('esbuild');
-  const out = join(mkdtempSync(join(tmpdir(), 'attn-bench-')), 'index.mjs');
+  // inside the repository so the externals (webgpu, ...) resolve from node_modules
+  const dir = join(root, 'node_modules', '.cache', 'attention-bench');
+  mkdirSync(dir, { recursive: true });
+  const out = join(dir, 'index.mjs');
   await build({
     entryPoints: [join(root, 'src', 'index.ts')],
     bundle: true,

@@ -199,7 +199,7 @@ export async function run(ctx = {}) {
       };
     }
     const big = B * B * D >= 256 * 256 * 1024;
-    const stats = await roundRobin(impls, { rounds: quick ? 3 : big ? 5 : 15, budgetMs: quick ? 5_000 : 60_000 });
+    const stats = await roundRobin(impls, { rounds: quick ? 3 : big ? 3 : 15, budgetMs: quick ? 5_000 : big ? 20_000 : 60_000 });
     A.dispose();
     O.dispose();
     ta?.dispose();

@@ -198,89 +198,164 @@ export function detFunctions(K: number): string {
 }
 
 // ---- generated matmul-like kernels -----------------------------------------------------------------
+//
+// cross, grad_m and grad_a are three small matmuls with fused epilogues. Each workgroup is one
+// subgroup of S lanes (S = the adapter's fixed subgroup size, 8 on lavapipe): a block of ROWS
+// shared rows (uniform across the subgroup) × S·COLS columns, lane l owning columns
+// base + b·S + l. Per reduction chunk of S, each lane loads one element of every shared row (so a
+// row element is loaded once per subgroup, not once per lane) and the S values are broadcast
+// lane by lane (subgroupBroadcast with a constant lane: one register shuffle). A lane then loads
+// only its own COLS column values per reduction step: ROWS·COLS FMAs per COLS + ROWS/S loads.
+// On lavapipe a storage load costs ~20 FMAs, so this beats any workgroup-memory tiling, and its
+// 32 accumulators compile in about a second (16×16 scalar blocks, as fast, take ~10 s).
+// Without subgroups (or with a variable subgroup size) the same code runs with S = 1: every
+// invocation its own "subgroup", 64 per workgroup, no broadcast — correct everywhere, slower.
 
-/** Register blocking of the generated kernels: rows × columns per invocation. */
+/** Register blocking of the generated kernels. */
 export interface Blocking {
-  /** cross / grad_m: samples per invocation (its KM rows each); grad_a: anchors per invocation. */
+  /** Shared rows per subgroup: cross / grad_m samples (KM rows each), grad_a anchors. */
   rows: number;
-  /** cross: anchors per invocation; grad_m / grad_a: feature columns per invocation. */
+  /** Columns per lane. */
   cols: number;
 }
 
-/** Overrides of the blocking choices, for benchmarks that tune them (not part of the API). */
-export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; maxWg?: number } = {};
+/** Overrides of the blocking / lane choices, for benchmarks that tune them (not part of the API). */
+export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; noSubgroups?: boolean } = {};
 
-/** ~16 rows × 16 columns of scalar accumulators: the fastest shape measured on lavapipe. */
 export function blocking(kind: 'cross' | 'gradM' | 'gradA', K: number): Blocking {
   const t = tuning[kind];
   if (t) return t;
   const Km = K - 1;
-  if (kind === 'gradA') return { rows: 16, cols: 16 };
-  return { rows: Math.max(1, Math.floor(16 / Km)), cols: 16 };
+  if (kind === 'gradA') return { rows: 16, cols: 2 };
+  return { rows: Math.max(1, Math.floor(16 / Km)), cols: 2 };
+}
+
+/** Lanes: S cooperating lanes per subgroup (S = 1: no subgroup ops) and the workgroup size. */
+export interface Lanes {
+  S: number;
+  wg: number;
+}
+
+/** The subgroup layout this runtime supports: a fixed subgroup size ≤ 64, else S = 1. */
+export function lanesFor(rt: GpuRuntime): Lanes {
+  const info = (rt.device as unknown as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+  const min = info?.subgroupMinSize ?? 0;
+  const max = info?.subgroupMaxSize ?? 0;
+  if (!tuning.noSubgroups && rt.device.features.has('subgroups' as GPUFeatureName) && min > 0 && min === max && max <= 64) return { S: min, wg: min };
+  return { S: 1, wg: 64 };
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+function laneIdx(ln: Lanes): string {
+  return ln.S > 1 ? 'sl' : 'lid';
+}
+
+/** Stores n accumulators (names from `name(q)`) to this lane's slots of workgroup memory `stage`. */
+function stageAccumulators(ln: Lanes, n: number, name: (q: number) => string): string[] {
+  return range(n).map((q) => `  stage[${q * ln.wg}u + ${laneIdx(ln)}] = ${name(q)};`);
+}
+
+/** The workgroup-memory staging array of a generated kernel. */
+function stageDecl(ln: Lanes, n: number): string {
+  return `var<workgroup> stage: array<f32, ${n * ln.wg}>;`;
+}
+
+function entryHead(name: string, ln: Lanes): string {
+  const lane = ln.S > 1 ? '@builtin(subgroup_invocation_id) sl: u32' : '@builtin(local_invocation_index) lid: u32';
+  return `@compute @workgroup_size(${ln.wg})\nfn ${name}(@builtin(workgroup_id) wid: vec3<u32>, ${lane}) {`;
+}
+
+/** Column c of lane `b` (0..COLS−1) and the lane's first-column base, per lane mode. */
+function colExpr(ln: Lanes, cols: number, b: number): string {
+  return ln.S > 1 ? `cbase + ${b * ln.S}u + sl` : `cbase + lid * ${cols}u + ${b}u`;
+}
+
+function bcast(ln: Lanes, v: string, t: number): string {
+  return ln.S > 1 ? `subgroupBroadcast(${v}, ${t}u)` : v;
+}
+
+/** The chunked reduction loop: per chunk of S, lane `sl` loads index `red0 + sl`. */
+function chunkLoop(ln: Lanes, n: string, body: (L: string[]) => void, perT: (t: number, L: string[]) => void): string[] {
+  const L: string[] = [];
+  L.push(`  for (var red0 = 0u; red0 < ${n}; red0 += ${ln.S}u) {`);
+  L.push(ln.S > 1 ? `    let redl = min(red0 + sl, ${n} - 1u);\n    let redok = red0 + sl < ${n};` : '    let redl = red0;\n    let redok = true;');
+  body(L);
+  for (const t of range(ln.S)) {
+    L.push('    {');
+    L.push(`      let redt = min(red0 + ${t}u, ${n} - 1u);`);
+    perT(t, L);
+    L.push('    }');
+  }
+  L.push('  }');
+  return L;
+}
+
 /**
- * cross: invocation (gx, gy) owns samples s0 = gy·RS .. +RS (their KM rows each) and anchors
- * j0 = gx·RB .. +RB. Straight-line: RS·KM + RB loads per feature for RS·KM·RB FMAs. The epilogue
- * scales by the inverse norms, writes C, then forms each pair's Gram from C and Aux and its
- * determinant in a loop (one det_g call site keeps the code small for large K).
+ * cross: shared rows = RS samples' KM others rows; lane columns = anchors. After the loop: C
+ * (scaled by the inverse norms), then each pair's Gram from C and Aux and its determinant in a
+ * loop (one det_g call site keeps the code small for large K).
  */
-function wgslCross(K: number, b: Blocking, wg: [number, number]): string {
+function wgslCross(K: number, b: Blocking, ln: Lanes): string {
   const Km = K - 1;
   const RS = b.rows;
-  const RB = b.cols;
+  const CB = b.cols;
   const L: string[] = [];
   L.push('@group(0) @binding(1) var<storage, read> cr_A: array<f32>;');
   L.push('@group(0) @binding(2) var<storage, read> cr_O: array<f32>;');
   L.push('@group(0) @binding(3) var<storage, read> cr_Aux: array<f32>;');
   L.push('@group(0) @binding(4) var<storage, read_write> cr_V: array<f32>;');
   L.push('@group(0) @binding(5) var<storage, read_write> cr_C: array<f32>;');
+  L.push(stageDecl(ln, RS * Km * CB));
   L.push('');
-  L.push(`@compute @workgroup_size(${wg[0]}, ${wg[1]})`);
-  L.push('fn cross(@builtin(global_invocation_id) gid: vec3<u32>) {');
+  L.push(entryHead('cross', ln));
   L.push('  let B = P.B;');
   L.push('  let D = P.D;');
-  L.push(`  let s0 = gid.y * ${RS}u;`);
-  L.push(`  let j0 = gid.x * ${RB}u;`);
-  L.push('  if (s0 >= B || j0 >= B) { return; }');
+  L.push(`  let s0 = wid.y * ${RS}u;`);
+  L.push(`  let cbase = wid.x * ${ln.wg * CB}u;`);
+  for (const c of range(CB)) L.push(`  let j${c} = ${colExpr(ln, CB, c)};\n  let ao${c} = P.a_off + min(j${c}, B - 1u) * D;`);
   for (const s of range(RS)) for (const k of range(Km)) L.push(`  let mo${s}_${k} = P.o_off + (min(s0 + ${s}u, B - 1u) * KM + ${k}u) * D;`);
-  for (const j of range(RB)) L.push(`  let ao${j} = P.a_off + min(j0 + ${j}u, B - 1u) * D;`);
-  for (const s of range(RS)) for (const k of range(Km)) for (const j of range(RB)) L.push(`  var c${s}_${k}_${j} = 0.0;`);
-  L.push('  for (var d = 0u; d < D; d++) {');
-  for (const j of range(RB)) L.push(`    let a${j} = cr_A[ao${j} + d];`);
-  for (const s of range(RS)) {
-    for (const k of range(Km)) {
-      L.push(`    let m${s}_${k} = cr_O[mo${s}_${k} + d];`);
-      for (const j of range(RB)) L.push(`    c${s}_${k}_${j} = fma(m${s}_${k}, a${j}, c${s}_${k}_${j});`);
-    }
-  }
-  L.push('  }');
-  // Clamped rows / columns hold copies of row / column B − 1, owned by this same invocation:
-  // storing them at the clamped index rewrites the same value, so no store needs a guard.
-  for (const j of range(RB)) L.push(`  let jc${j} = min(j0 + ${j}u, B - 1u);`);
-  for (const j of range(RB)) L.push(`  let ia${j} = 1.0 / max(cr_Aux[jc${j} * AUXS], P.eps);`);
-  for (const s of range(RS)) {
-    L.push(`  let i${s} = min(s0 + ${s}u, B - 1u);`);
-    for (const k of range(Km)) L.push(`  let im${s}_${k} = 1.0 / max(cr_Aux[i${s} * AUXS + ${1 + k}u], P.eps);`);
-    for (const j of range(RB)) for (const k of range(Km)) L.push(`  cr_C[(i${s} * B + jc${j}) * KM + ${k}u] = c${s}_${k}_${j} * (im${s}_${k} * ia${j});`);
-  }
-  L.push(`  for (var s = 0u; s < ${RS}u; s++) {`);
+  for (const s of range(RS)) for (const k of range(Km)) for (const c of range(CB)) L.push(`  var c${s}_${k}_${c} = 0.0;`);
+  L.push(
+    ...chunkLoop(
+      ln,
+      'D',
+      (B_) => {
+        for (const s of range(RS)) for (const k of range(Km)) B_.push(`    let x${s}_${k} = select(0.0, cr_O[mo${s}_${k} + redl], redok);`);
+      },
+      (t, B_) => {
+        for (const c of range(CB)) B_.push(`      let a${c} = cr_A[ao${c} + redt];`);
+        for (const s of range(RS)) {
+          for (const k of range(Km)) {
+            B_.push(`      let xb${s}_${k} = ${bcast(ln, `x${s}_${k}`, t)};`);
+            for (const c of range(CB)) B_.push(`      c${s}_${k}_${c} = fma(xb${s}_${k}, a${c}, c${s}_${k}_${c});`);
+          }
+        }
+      },
+    ),
+  );
+  // Epilogue: the accumulators go to workgroup memory (straight-line, branch-free), then one
+  // rolled loop (runtime bounds) scales them, stores C and forms each pair's determinant. Every
+  // storage access costs lavapipe a per-lane branch ladder in code size, so no straight-line
+  // storage accesses after the main loop: this keeps compile times around a second.
+  L.push(...stageAccumulators(ln, RS * Km * CB, (q) => `c${Math.floor(q / (Km * CB))}_${Math.floor(q / CB) % Km}_${q % CB}`));
+  L.push('  for (var s = 0u; s < P.blk_rows; s++) {');
   L.push('    let i = s0 + s;');
   L.push('    if (i >= B) { break; }');
   L.push('    var g: array<f32, KK>;');
   L.push('    for (var k = 1u; k < K; k++) {');
   L.push('      for (var l = 1u; l < K; l++) { g[k * K + l] = cr_Aux[i * AUXS + K + k * K + l]; }');
   L.push('    }');
-  L.push(`    for (var t = 0u; t < ${RB}u; t++) {`);
-  L.push('      let j = j0 + t;');
-  L.push('      if (j >= B) { break; }');
+  L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
+  L.push(`      let j = ${ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${CB}u + c`};`);
+  L.push('      if (j >= B) { continue; }');
+  L.push('      let ia = 1.0 / max(cr_Aux[j * AUXS], P.eps);');
   L.push('      g[0] = cr_Aux[j * AUXS + K];');
   L.push('      for (var k = 0u; k < KM; k++) {');
-  L.push('        let c = cr_C[(i * B + j) * KM + k];');
-  L.push('        g[1u + k] = c;');
-  L.push('        g[(1u + k) * K] = c;');
+  L.push(`        let cv = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}] * ia / max(cr_Aux[i * AUXS + 1u + k], P.eps);`);
+  L.push('        cr_C[(i * B + j) * KM + k] = cv;');
+  L.push('        g[1u + k] = cv;');
+  L.push('        g[(1u + k) * K] = cv;');
   L.push('      }');
   L.push('      cr_V[i * B + j] = sqrt(max(det_g(g), VOL_CLAMP));');
   L.push('    }');
@@ -297,107 +372,132 @@ const GM_BINDINGS = `@group(0) @binding(1) var<storage, read> gm_WT: array<f32>;
 @group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;`;
 
 /**
- * grad_m: invocation owns samples s0 = gy·RS .. +RS (rows (i, k), KM per sample) × features
- * d0 = gx·CB .. +CB. dm̂_ik[d] = Σ_j W[(i,k), j] â_j[d] + 2 Σ_l U_ikl m̂_il[d], then the
- * normalization backward with r_ik = m̂_ik·dm̂_ik from the pair kernel.
+ * grad_m: shared rows = RS samples' rows (i, k); lane columns = features d.
+ * dm̂_ik[d] = Σ_j W[(i,k), j] â_j[d] + 2 Σ_l U_ikl m̂_il[d], then the normalization backward
+ * (x̂ = x / max(‖x‖, eps)) with r_ik = m̂_ik·dm̂_ik from the pair kernel.
  */
-function wgslGradM(K: number, b: Blocking, wg: [number, number]): string {
+function wgslGradM(K: number, b: Blocking, ln: Lanes): string {
   const Km = K - 1;
   const RS = b.rows;
   const CB = b.cols;
-  const L: string[] = [];
-  L.push(`@compute @workgroup_size(${wg[0]}, ${wg[1]})`);
-  L.push('fn grad_m(@builtin(global_invocation_id) gid: vec3<u32>) {');
+  const L: string[] = [stageDecl(ln, RS * Km * CB)];
+  L.push(entryHead('grad_m', ln));
   L.push('  let B = P.B;');
   L.push('  let D = P.D;');
-  L.push(`  let s0 = gid.y * ${RS}u;`);
-  L.push(`  let d0 = gid.x * ${CB}u;`);
-  L.push('  if (s0 >= B || d0 >= D) { return; }');
+  L.push(`  let s0 = wid.y * ${RS}u;`);
+  L.push(`  let cbase = wid.x * ${ln.wg * CB}u;`);
+  for (const c of range(CB)) L.push(`  let d${c} = ${colExpr(ln, CB, c)};\n  let dd${c} = min(d${c}, D - 1u);`);
   for (const s of range(RS)) for (const k of range(Km)) L.push(`  let wr${s}_${k} = (min(s0 + ${s}u, B - 1u) * KM + ${k}u) * B;`);
-  for (const c of range(CB)) L.push(`  let dd${c} = min(d0 + ${c}u, D - 1u);`);
   for (const s of range(RS)) for (const k of range(Km)) for (const c of range(CB)) L.push(`  var g${s}_${k}_${c} = 0.0;`);
-  L.push('  for (var j = 0u; j < B; j++) {');
-  L.push('    let ia = 1.0 / max(gm_Aux[j * AUXS], P.eps);');
-  L.push('    let ab = P.a_off + j * D;');
-  for (const c of range(CB)) L.push(`    let a${c} = gm_A[ab + dd${c}] * ia;`);
-  for (const s of range(RS)) {
-    for (const k of range(Km)) {
-      L.push(`    let w${s}_${k} = gm_WT[wr${s}_${k} + j];`);
-      for (const c of range(CB)) L.push(`    g${s}_${k}_${c} = fma(w${s}_${k}, a${c}, g${s}_${k}_${c});`);
-    }
-  }
+  L.push(
+    ...chunkLoop(
+      ln,
+      'B',
+      (B_) => {
+        for (const s of range(RS)) for (const k of range(Km)) B_.push(`    let w${s}_${k} = select(0.0, gm_WT[wr${s}_${k} + redl], redok);`);
+        B_.push('    let ial = 1.0 / max(gm_Aux[redl * AUXS], P.eps);');
+      },
+      (t, B_) => {
+        B_.push(`      let ia = ${bcast(ln, 'ial', t)};`);
+        B_.push('      let ab = P.a_off + redt * D;');
+        for (const c of range(CB)) B_.push(`      let a${c} = gm_A[ab + dd${c}] * ia;`);
+        for (const s of range(RS)) {
+          for (const k of range(Km)) {
+            B_.push(`      let wb${s}_${k} = ${bcast(ln, `w${s}_${k}`, t)};`);
+            for (const c of range(CB)) B_.push(`      g${s}_${k}_${c} = fma(wb${s}_${k}, a${c}, g${s}_${k}_${c});`);
+          }
+        }
+      },
+    ),
+  );
+  // Epilogue: accumulators to workgroup memory, then one rolled loop (see cross).
+  L.push(...stageAccumulators(ln, RS * Km * CB, (q) => `g${Math.floor(q / (Km * CB))}_${Math.floor(q / CB) % Km}_${q % CB}`));
+  L.push('  for (var s = 0u; s < P.blk_rows; s++) {');
+  L.push('    let i = s0 + s;');
+  L.push('    if (i >= B) { break; }');
+  L.push('    let ub = i * USTR;');
+  L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
+  L.push(`      let d = ${ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${CB}u + c`};`);
+  L.push('      if (d >= D) { continue; }');
+  L.push('      var h: array<f32, KM>;');
+  L.push('      for (var l = 0u; l < KM; l++) { h[l] = gm_O[P.o_off + (i * KM + l) * D + d] / max(gm_Aux[i * AUXS + 1u + l], P.eps); }');
+  L.push('      for (var k = 0u; k < KM; k++) {');
+  L.push('        let n = gm_Aux[i * AUXS + 1u + k];');
+  L.push(`        var g = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}];`);
+  L.push('        for (var l = 0u; l < KM; l++) { g = fma(2.0 * gm_U[ub + k * KM + l], h[l], g); }');
+  // below eps the normalization is x / eps: no radial projection
+  L.push('        let rr = select(gm_U[ub + KM * KM + k], 0.0, n < P.eps);');
+  L.push('        gm_out[(i * KM + k) * D + d] = (g - h[k] * rr) / max(n, P.eps);');
+  L.push('      }');
+  L.push('    }');
   L.push('  }');
-  // Branch-free epilogue: clamped rows / columns rewrite their own copies (see cross).
-  for (const c of range(CB)) L.push(`  let od${c} = dd${c};`);
-  for (const s of range(RS)) {
-    L.push(`  let i${s} = min(s0 + ${s}u, B - 1u);`);
-    L.push(`  let ub${s} = i${s} * USTR;`);
-    for (const k of range(Km)) {
-      L.push(`  let n${s}_${k} = gm_Aux[i${s} * AUXS + ${1 + k}u];`);
-      L.push(`  let im${s}_${k} = 1.0 / max(n${s}_${k}, P.eps);`);
-      // below eps the normalization is x / eps: no radial projection
-      L.push(`  let rr${s}_${k} = select(gm_U[ub${s} + ${Km * Km + k}u], 0.0, n${s}_${k} < P.eps);`);
-      for (const l of range(Km)) L.push(`  let u${s}_${k}_${l} = 2.0 * gm_U[ub${s} + ${k * Km + l}u];`);
-    }
-    for (const c of range(CB)) {
-      for (const l of range(Km)) L.push(`  let h${s}_${l}_${c} = gm_O[P.o_off + (i${s} * KM + ${l}u) * D + od${c}] * im${s}_${l};`);
-      for (const k of range(Km)) {
-        const terms = range(Km).map((l) => `u${s}_${k}_${l} * h${s}_${l}_${c}`).join(' + ');
-        L.push(`  gm_out[(i${s} * KM + ${k}u) * D + od${c}] = (g${s}_${k}_${c} + ${terms} - h${s}_${k}_${c} * rr${s}_${k}) * im${s}_${k};`);
-      }
-    }
-  }
   L.push('}');
   return L.join('\n');
 }
 
 /**
- * grad_a: invocation owns anchors j0 = gy·RJ .. +RJ × features d0 = gx·CB .. +CB.
- * dâ_j[d] = Σ_{i,k} W[(i,k), j] m̂_ik[d] + 2 (Σ_i T_ij) â_j[d], then the normalization backward
- * with â_j·dâ_j = Σ_i Q_ij.
+ * grad_a: shared rows = RJ anchors; lane columns = features d; reduction over the B·KM rows
+ * (i, k). dâ_j[d] = Σ_{i,k} W[(i,k), j] m̂_ik[d] + 2 (Σ_i T_ij) â_j[d], then the normalization
+ * backward with â_j·dâ_j = Σ_i Q_ij.
  */
-function wgslGradA(K: number, b: Blocking, wg: [number, number]): string {
-  const Km = K - 1;
+function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
   const RJ = b.rows;
   const CB = b.cols;
-  const L: string[] = [];
-  L.push(`@compute @workgroup_size(${wg[0]}, ${wg[1]})`);
-  L.push('fn grad_a(@builtin(global_invocation_id) gid: vec3<u32>) {');
+  const L: string[] = [stageDecl(ln, RJ * CB)];
+  L.push(entryHead('grad_a', ln));
   L.push('  let B = P.B;');
   L.push('  let D = P.D;');
-  L.push(`  let j0 = gid.y * ${RJ}u;`);
-  L.push(`  let d0 = gid.x * ${CB}u;`);
-  L.push('  if (j0 >= B || d0 >= D) { return; }');
+  L.push('  let R = B * KM;');
+  L.push(`  let j0 = wid.y * ${RJ}u;`);
+  L.push(`  let cbase = wid.x * ${ln.wg * CB}u;`);
+  for (const c of range(CB)) L.push(`  let d${c} = ${colExpr(ln, CB, c)};\n  let dd${c} = min(d${c}, D - 1u);`);
   for (const a of range(RJ)) L.push(`  let ja${a} = min(j0 + ${a}u, B - 1u);`);
-  for (const c of range(CB)) L.push(`  let dd${c} = min(d0 + ${c}u, D - 1u);`);
   for (const a of range(RJ)) for (const c of range(CB)) L.push(`  var g${a}_${c} = 0.0;`);
-  L.push('  for (var i = 0u; i < B; i++) {');
-  for (const k of range(Km)) {
-    L.push(`    let r${k} = i * KM + ${k}u;`);
-    L.push(`    let im${k} = 1.0 / max(gm_Aux[i * AUXS + ${1 + k}u], P.eps);`);
-    for (const c of range(CB)) L.push(`    let m${k}_${c} = gm_O[P.o_off + r${k} * D + dd${c}] * im${k};`);
-    for (const a of range(RJ)) {
-      L.push(`    let w${k}_${a} = gm_WT[r${k} * B + ja${a}];`);
-      for (const c of range(CB)) L.push(`    g${a}_${c} = fma(w${k}_${a}, m${k}_${c}, g${a}_${c});`);
-    }
-  }
-  L.push('  }');
+  L.push(
+    ...chunkLoop(
+      ln,
+      'R',
+      (B_) => {
+        for (const a of range(RJ)) B_.push(`    let w${a} = select(0.0, gm_WT[redl * B + ja${a}], redok);`);
+        B_.push('    let iml = 1.0 / max(gm_Aux[(redl / KM) * AUXS + 1u + redl % KM], P.eps);');
+      },
+      (t, B_) => {
+        B_.push(`      let im = ${bcast(ln, 'iml', t)};`);
+        B_.push('      let mb = P.o_off + redt * D;');
+        for (const c of range(CB)) B_.push(`      let m${c} = gm_O[mb + dd${c}] * im;`);
+        for (const a of range(RJ)) {
+          B_.push(`      let wb${a} = ${bcast(ln, `w${a}`, t)};`);
+          for (const c of range(CB)) B_.push(`      g${a}_${c} = fma(wb${a}, m${c}, g${a}_${c});`);
+        }
+      },
+    ),
+  );
+  L.push(...stageAccumulators(ln, RJ * CB, (q) => `g${Math.floor(q / CB)}_${q % CB}`));
   L.push('  let t_off = B * KM * B;');
   L.push('  let q_off = t_off + B * B;');
-  for (const a of range(RJ)) L.push(`  var ts${a} = 0.0;\n  var qs${a} = 0.0;`);
-  L.push('  for (var i = 0u; i < B; i++) {');
-  for (const a of range(RJ)) L.push(`    ts${a} += gm_WT[t_off + i * B + ja${a}];\n    qs${a} += gm_WT[q_off + i * B + ja${a}];`);
+  L.push('  for (var a = 0u; a < P.blk_rows; a++) {');
+  L.push('    let j = j0 + a;');
+  L.push('    if (j >= B) { break; }');
+  // column sums Σ_i T_ij, Σ_i Q_ij: lanes split i, then a subgroup sum
+  L.push('    var ts = 0.0;');
+  L.push('    var qs = 0.0;');
+  L.push(`    for (var i0 = 0u; i0 < B; i0 += ${ln.S}u) {`);
+  L.push(ln.S > 1 ? '      let il = min(i0 + sl, B - 1u);\n      let iok = i0 + sl < B;' : '      let il = i0;\n      let iok = true;');
+  L.push('      ts += select(0.0, gm_WT[t_off + il * B + j], iok);');
+  L.push('      qs += select(0.0, gm_WT[q_off + il * B + j], iok);');
+  L.push('    }');
+  if (ln.S > 1) L.push('    ts = subgroupAdd(ts);\n    qs = subgroupAdd(qs);');
+  L.push('    let n = gm_Aux[j * AUXS];');
+  L.push('    let ia = 1.0 / max(n, P.eps);');
+  L.push('    let q = select(qs, 0.0, n < P.eps);');
+  L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
+  L.push(`      let d = ${ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${CB}u + c`};`);
+  L.push('      if (d >= D) { continue; }');
+  L.push('      let h = gm_A[P.a_off + j * D + d] * ia;');
+  L.push(`      let g = stage[(a * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}];`);
+  L.push('      gm_out[j * D + d] = (fma(2.0 * ts, h, g) - h * q) * ia;');
+  L.push('    }');
   L.push('  }');
-  for (const a of range(RJ)) {
-    L.push(`  let n${a} = gm_Aux[ja${a} * AUXS];`);
-    L.push(`  let ia${a} = 1.0 / max(n${a}, P.eps);`);
-    L.push(`  let t2_${a} = 2.0 * ts${a};`);
-    L.push(`  let q${a} = select(qs${a}, 0.0, n${a} < P.eps);`);
-    for (const c of range(CB)) {
-      L.push(`  let h${a}_${c} = gm_A[P.a_off + ja${a} * D + dd${c}] * ia${a};`);
-      L.push(`  gm_out[ja${a} * D + dd${c}] = (fma(t2_${a}, h${a}_${c}, g${a}_${c}) - h${a}_${c} * q${a}) * ia${a};`);
-    }
-  }
   L.push('}');
   return L.join('\n');
 }
@@ -414,7 +514,7 @@ const BINDINGS: Record<Entry, BindingKind[]> = {
   grad_a: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
 };
 
-function kernel(entry: Entry, K: number, wg: [number, number] = [1, 1]): Kernel {
+function kernel(entry: Entry, K: number, ln: Lanes = { S: 1, wg: 64 }): Kernel {
   const Km = K - 1;
   const NP = (K * (K + 1)) / 2;
   const NU = (Km * (Km + 1)) / 2;
@@ -424,10 +524,11 @@ function kernel(entry: Entry, K: number, wg: [number, number] = [1, 1]): Kernel 
   const blk = entry === 'cross' ? bc : entry === 'grad_m' ? bm : entry === 'grad_a' ? ba : null;
   return {
     name: `gram_${entry}`,
-    key: `gram:${entry}:K${K}:${wg[0]}x${wg[1]}${blk ? `:${blk.rows}x${blk.cols}` : ''}`,
+    key: `gram:${entry}:K${K}${blk ? `:S${ln.S}:${blk.rows}x${blk.cols}` : ''}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
+      (blk && ln.S > 1 ? 'enable subgroups;\n' : '') +
       wgsl(template, {
         K,
         KM: Km,
@@ -441,41 +542,21 @@ function kernel(entry: Entry, K: number, wg: [number, number] = [1, 1]): Kernel 
         NUR64: (NU + Km) * 64,
         KMKM: Km * Km,
         DET_FNS: detFunctions(K),
-        CROSS: entry === 'cross' ? wgslCross(K, bc, wg) : '',
-        GRAD_M: entry === 'grad_m' ? `${GM_BINDINGS}\n\n${wgslGradM(K, bm, wg)}` : entry === 'grad_a' ? GM_BINDINGS : '',
-        GRAD_A: entry === 'grad_a' ? wgslGradA(K, ba, wg) : '',
+        CROSS: entry === 'cross' ? wgslCross(K, bc, ln) : '',
+        GRAD_M: entry === 'grad_m' ? `${GM_BINDINGS}\n\n${wgslGradM(K, bm, ln)}` : entry === 'grad_a' ? GM_BINDINGS : '',
+        GRAD_A: entry === 'grad_a' ? wgslGradA(K, ba, ln) : '',
       }),
   };
 }
 
-/**
- * Workgroup shape for a grid of gx × gy invocations: up to 4×4 (measured best on lavapipe),
- * smaller when that leaves fewer than 4 workgroups (small batches: use every core).
- */
-function workgroupFor(gx: number, gy: number): [number, number] {
-  const max = tuning.maxWg ?? 4;
-  let wx = Math.min(max, pow2Floor(gx));
-  let wy = Math.min(max, pow2Floor(gy));
-  while (wx * wy > 1 && Math.ceil(gx / wx) * Math.ceil(gy / wy) < 4) {
-    if (wx >= wy && wx > 1) wx /= 2;
-    else wy /= 2;
-  }
-  return [wx, wy];
-}
-
-function pow2Floor(n: number): number {
-  let p = 1;
-  while (p * 2 <= n) p *= 2;
-  return p;
-}
-
-function dispatch2D(rt: GpuRuntime, entry: Entry, K: number, p: ArrayBuffer, buffers: GPUBuffer[], gx: number, gy: number, describe: string): void {
-  const wg = workgroupFor(gx, gy);
-  const x = Math.ceil(gx / wg[0]);
-  const y = Math.ceil(gy / wg[1]);
+/** Dispatches a generated kernel over rows (shared, `rows` per workgroup) × columns (`wg·cols` per workgroup). */
+function dispatchBlocks(rt: GpuRuntime, entry: Entry, K: number, b: Blocking, p: ArrayBuffer, buffers: GPUBuffer[], rows: number, cols: number, describe: string): void {
+  const ln = lanesFor(rt);
+  const x = Math.ceil(cols / (ln.wg * b.cols));
+  const y = Math.ceil(rows / b.rows);
   const max = rt.limits.maxComputeWorkgroupsPerDimension;
   if (x > max || y > max) throw new GpuError(`gram_${entry}: ${x}×${y} workgroups exceed the adapter's ${max} per dimension; use a smaller batch`);
-  rt.dispatch(kernel(entry, K, wg), p, buffers, [x, y], describe);
+  rt.dispatch(kernel(entry, K, ln), p, buffers, [x, y], describe);
 }
 
 /** Buffers of one forward pass (all pooled; the caller owns and frees them). */
@@ -490,15 +571,15 @@ export interface GramPrepBuffers {
   aux: GPUBuffer;
 }
 
-function params(B: number, D: number, o: { aOff?: number; oOff?: number; gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
+function params(B: number, D: number, o: { aOff?: number; oOff?: number; gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number; blk?: Blocking } = {}): ArrayBuffer {
   return new Params()
-    .u32(B, D, 0, o.aOff ?? 0)
-    .u32(o.oOff ?? 0, o.gOff ?? 0, o.mode ?? 0, 0)
+    .u32(B, D, o.blk?.rows ?? 0, o.aOff ?? 0)
+    .u32(o.oOff ?? 0, o.gOff ?? 0, o.mode ?? 0, o.blk?.cols ?? 0)
     .f32(o.eps ?? 0, o.scale ?? 1, o.smooth ?? 0, o.c ?? 0)
     .build();
 }
 
-function inputParams(pr: GramPrepBuffers, extra: { gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number } = {}): ArrayBuffer {
+function inputParams(pr: GramPrepBuffers, extra: { gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number; blk?: Blocking } = {}): ArrayBuffer {
   return params(pr.B, pr.D, { aOff: pr.a.offset, oOff: pr.o.offset, ...extra });
 }
 
@@ -518,7 +599,7 @@ export function runGramCross(rt: GpuRuntime, pr: GramPrepBuffers, eps: number): 
   const b = blocking('cross', K);
   const V = rt.alloc(B * B * 4, `gram volumes ${shapeStr([B, B])}`);
   const C = rt.alloc(B * B * (K - 1) * 4, `gram cross products ${shapeStr([B, B, K - 1])}`);
-  dispatch2D(rt, 'cross', K, inputParams(pr, { eps }), [handle(pr.a), handle(pr.o), pr.aux, V, C], Math.ceil(B / b.cols), Math.ceil(B / b.rows), `B=${B} K=${K} D=${D}`);
+  dispatchBlocks(rt, 'cross', K, b, inputParams(pr, { eps, blk: b }), [handle(pr.a), handle(pr.o), pr.aux, V, C], B, B, `B=${B} K=${K} D=${D}`);
   return { V, C };
 }
 
@@ -549,7 +630,7 @@ export function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBu
   const { B, K, D } = pr;
   const b = blocking('gradM', K);
   const out = rt.alloc(B * (K - 1) * D * 4, `gram d(others) ${shapeStr([B, K - 1, D])}`);
-  dispatch2D(rt, 'grad_m', K, inputParams(pr, { eps }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], Math.ceil(D / b.cols), Math.ceil(B / b.rows), `B=${B} K=${K} D=${D}`);
+  dispatchBlocks(rt, 'grad_m', K, b, inputParams(pr, { eps, blk: b }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], B, D, `B=${B} K=${K} D=${D}`);
   return out;
 }
 
@@ -558,6 +639,11 @@ export function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBu
   const { B, K, D } = pr;
   const b = blocking('gradA', K);
   const out = rt.alloc(B * D * 4, `gram d(anchor) ${shapeStr([B, D])}`);
-  dispatch2D(rt, 'grad_a', K, inputParams(pr, { eps }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], Math.ceil(D / b.cols), Math.ceil(B / b.rows), `B=${B} K=${K} D=${D}`);
+  dispatchBlocks(rt, 'grad_a', K, b, inputParams(pr, { eps, blk: b }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], B, D, `B=${B} K=${K} D=${D}`);
   return out;
+}
+
+/** The WGSL of one specialization (debugging and compile-time measurements). */
+export function kernelSource(entry: Entry, K: number, ln: Lanes): string {
+  return kernel(entry, K, ln).code();
 }

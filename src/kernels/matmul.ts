@@ -55,7 +55,9 @@ function biasBuffer(rt: GpuRuntime, bias: View | null): GPUBuffer {
   if (bias) return bias.storage.handle as GPUBuffer;
   let b = dummyBias.get(rt);
   if (!b) {
-    b = rt.alloc(16, 'matmul dummy bias');
+    // Owned by the kernel for the runtime's lifetime, outside the tensor pool (so leak checks
+    // that count in-use pool buffers see only tensors).
+    b = rt.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, label: 'matmul dummy bias' });
     dummyBias.set(rt, b);
   }
   return b;

@@ -106,8 +106,8 @@ describe('degenerate inputs', () => {
     expectClose(r.gpu.gO, r.cpu64.gO, 1e-3, 'd others');
   });
 
-  it('very large D (200003, not a multiple of 4)', async () => {
-    const B = 3, K = 3, D = 200003;
+  it('very large D (100003, not a multiple of 4 or 8)', async () => {
+    const B = 3, K = 3, D = 100003;
     const { a, o } = gramInputs(27, B, K, D, 1.0);
     const r = await both(a, o, B, K, D);
     expectClose(r.gpu.V, r.cpu64.V, 1e-4, 'V');

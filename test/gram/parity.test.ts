@@ -37,7 +37,6 @@ describe('WebGPU kernels vs the float64 CPU oracle', () => {
     [7, 3, 13],
     [17, 5, 31],
     [33, 4, 130],
-    [24, 6, 64],
     [9, 8, 33],
     [130, 3, 67],
   ];
@@ -54,7 +53,7 @@ describe('WebGPU kernels vs the float64 CPU oracle', () => {
   }
   for (const [B, K, D, opts] of [
     [40, 3, 100, { tau: 0.1 }],
-    [20, 7, 24, { tau: 0.05, labelSmoothing: 0.1, reduction: 'mean' }],
+    [20, 5, 24, { tau: 0.05, labelSmoothing: 0.1, reduction: 'mean' }],
     [130, 2, 9, { tau: 0.2, labelSmoothing: 0.02 }],
   ] as [number, number, number, object][]) {
     it(`fused gramContrastiveLoss B=${B} K=${K} D=${D} ${JSON.stringify(opts)}`, async () => {
