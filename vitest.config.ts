@@ -9,8 +9,8 @@ export default defineConfig({
     // One Dawn device per worker process; two cores, so at most two workers.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     setupFiles: ['test/setup.ts'],
   },
 });

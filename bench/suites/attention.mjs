@@ -167,6 +167,9 @@ export async function run(ctx = {}) {
     try {
       const peers = await import(pathToFileURL(join(root, 'bench', 'peers', 'tfjs.mjs')).href);
       tf = await peers.loadTfjs(['tfjs-webgpu']);
+      // tfjs-core alone registers no gradients; the full @tensorflow/tfjs bundle would
+      const { createRequire } = await import('node:module');
+      createRequire(join(root, 'package.json'))('@tensorflow/tfjs-core/dist/register_all_gradients');
       await peers.activate('tfjs-webgpu');
       tfFence = (last) => peers.fence('tfjs-webgpu', last);
     } catch (e) {
@@ -196,7 +199,7 @@ export async function run(ctx = {}) {
     const f = row.results.fused;
     const u = row.results.unfused;
     if (f.fwd && u.fwd) row.speedupVsUnfused = { fwd: u.fwd.wallMs / f.fwd.wallMs, fwdbwd: u.fwdbwd.wallMs / f.fwdbwd.wallMs, fwdCpu: u.fwd.cpuMs / f.fwd.cpuMs, fwdbwdCpu: u.fwdbwd.cpuMs / f.fwdbwd.cpuMs };
-    const cell = (r, k) => (r?.error ? 'error' : r?.[k] ? `${r[k].wallMs.toFixed(0)} ms${r[k].cpuMs !== undefined ? ` (cpu ${r[k].cpuMs.toFixed(0)})` : ''}` : '-');
+    const cell = (r, k) => (r?.[k] ? `${r[k].wallMs.toFixed(0)} ms${r[k].cpuMs !== undefined ? ` (cpu ${r[k].cpuMs.toFixed(0)})` : ''}` : r?.error ? `error (${r.error})` : '-');
     for (const k of ['fwd', 'fwdbwd']) {
       log(`${c.name} ${k === 'fwd' ? 'forward' : 'forward+backward'}: ${Object.entries(row.results).map(([id, r]) => `${id} ${cell(r, k)}`).join(' | ')}`);
       for (const [id, r] of Object.entries(row.results)) {

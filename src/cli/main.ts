@@ -76,6 +76,7 @@ const MODEL: Opts = {
   hidden: { type: 'string' },
   config: { type: 'string' },
   'max-grad-norm': { type: 'string' },
+  'no-standardize': { type: 'boolean' },
 };
 
 const RUN: Opts = {
@@ -111,7 +112,9 @@ const MODEL_HELP = `Model and optimisation (paper settings are the defaults, §5
   --dropout <p>, --tau <t>, --logit-scale <s>
   --config <file.json>    any other DualAlign config fields (alignment, fusionMode, modalityDropout, ...)
   --hidden <a,b>          mlp hidden sizes (default 64)
-  --max-grad-norm <x>     clip gradients`;
+  --max-grad-norm <x>     clip gradients
+  --no-standardize        feed the raw features (default: each feature channel of video, flow, CLIP image
+                          and text standardised with the training set's mean and std, stored in the checkpoint)`;
 
 const COMMANDS: Record<string, { summary: string; options: Opts; help: string }> = {
   synth: {
@@ -310,6 +313,7 @@ function modelOverrides(v: Values): Record<string, unknown> {
   set('tau', num(v.tau, 'tau', { min: 1e-6 }));
   set('logitScale', num(v['logit-scale'], 'logit-scale', { min: 1e-6 }));
   set('hidden', numList(v.hidden, 'hidden'));
+  if (v['no-standardize']) o.standardize = false;
   if (v.config !== undefined) {
     const path = resolve(String(v.config));
     if (!existsSync(path)) throw new CliError(`--config file not found: ${path}`, EXIT.data);
@@ -637,7 +641,7 @@ async function cmdPredict(v: Values, io: CliIO): Promise<number> {
   const { model, config, kit, extra } = await loadCheckpointOrFail(path);
   try {
     const action = (extra.action as ActionInfo | undefined) ?? { id: '?', name: '?', minGrade: 0, maxGrade: 0, numGrades: 0 };
-    const modalities = kit.name === 'dualalign' ? modalityNames(resolveConfig(config as never)) : ((config as { layout: { modalities: string[] } }).layout.modalities);
+    const modalities = kit.name === 'dualalign' ? modalityNames(resolveConfig((config as { model: never }).model)) : (config as { layout: { modalities: string[] } }).layout.modalities;
     let sample: Sample;
     if (v.sample) sample = readSampleFolder(resolve(String(v.sample)), modalities);
     else {

@@ -6,7 +6,15 @@
  *
  * Overrides (CLI flags / demo): d1, d2, d3, heads, dropout, tau, lambda1, lambda2, clips,
  * gcnChannels (every graph stream), alignment, fusionMode, order, removeModalities,
- * modalityDropout, stage1Arrangement, enhanceKeys, labelSmoothing, logitScale, seed.
+ * modalityDropout, stage1Arrangement, enhanceKeys, labelSmoothing, logitScale, seed;
+ * standardize (default true, see below); config (any other DualAlignConfig fields).
+ *
+ * Input standardisation: the backbone features of the linear streams (video, flow, per-frame
+ * features), the CLIP image frames and the text embedding come on very different scales (e.g.
+ * L2-normalised CLIP frames ~0.04 per channel next to VST features ~1). The kit standardises each
+ * channel with the mean and standard deviation of the action's training samples (as the ridge
+ * baseline does); the statistics are part of the kit config, so checkpoints carry them and eval /
+ * predict apply the same transform. Graph (skeleton) streams are normalised by the model itself.
  */
 import type { ActionInfo, Dataset, FeatureArray, Sample } from '../data/types.js';
 import type { JointLayoutSpec } from '../nn/graph.js';
@@ -85,10 +93,79 @@ export function applyOverrides(cfg: DualAlignConfig, overrides: Record<string, u
   return out;
 }
 
+/** The kit's per-action config: the model's config plus the input standardisation. */
+export interface DualAlignKitConfig {
+  model: DualAlignConfig;
+  /** Per modality, per channel (last axis) mean and std of the training samples. */
+  inputStats?: Record<string, { mean: number[]; std: number[] }>;
+}
+
 interface Stored {
   kit: 'dualalign';
-  config: DualAlignConfig;
+  config: DualAlignKitConfig;
   extra: Record<string, unknown>;
+}
+
+/** Modalities the kit standardises: linear streams, image, text. */
+function standardizedModalities(cfg: DualAlignConfig): string[] {
+  const r = resolveConfig(cfg);
+  return [...r.streams.filter((st) => st.kind === 'linear').map((st) => st.name), ...(r.image ? [r.image.name] : []), ...(r.text ? [r.text.name] : [])];
+}
+
+export function fitInputStats(samples: readonly Sample[], modalities: readonly string[]): Record<string, { mean: number[]; std: number[] }> {
+  const out: Record<string, { mean: number[]; std: number[] }> = {};
+  for (const m of modalities) {
+    const first = firstFeature(samples, m);
+    if (!first) continue;
+    const C = first.shape[first.shape.length - 1]!;
+    const sum = new Float64Array(C);
+    const sq = new Float64Array(C);
+    let rows = 0;
+    for (const smp of samples) {
+      const f = smp.modalities[m];
+      if (!f || f.shape[f.shape.length - 1] !== C) continue;
+      const d = f.data;
+      for (let i = 0; i < d.length; i++) {
+        const c = i % C;
+        sum[c] += d[i]!;
+        sq[c] += d[i]! * d[i]!;
+      }
+      rows += d.length / C;
+    }
+    if (rows === 0) continue;
+    const mean = Array.from(sum, (v) => v / rows);
+    out[m] = { mean, std: Array.from(sq, (v, c) => Math.max(1e-6, Math.sqrt(Math.max(0, v / rows - mean[c]! ** 2)))) };
+  }
+  return out;
+}
+
+const statsCache = new WeakMap<object, Record<string, { mean: Float32Array; inv: Float32Array }>>();
+
+function standardize(samples: readonly Sample[], config: DualAlignKitConfig): Sample[] {
+  const stats = config.inputStats;
+  if (!stats || Object.keys(stats).length === 0) return [...samples];
+  let cached = statsCache.get(config);
+  if (!cached) {
+    cached = {};
+    for (const [m, st] of Object.entries(stats)) cached[m] = { mean: Float32Array.from(st.mean), inv: Float32Array.from(st.std, (v) => 1 / v) };
+    statsCache.set(config, cached);
+  }
+  return samples.map((smp) => {
+    const modalities = { ...smp.modalities };
+    for (const [m, st] of Object.entries(cached!)) {
+      const f = modalities[m];
+      if (!f) continue;
+      const C = st.mean.length;
+      if (f.shape[f.shape.length - 1] !== C) continue; // shape errors are reported by collate
+      const d = new Float32Array(f.data.length);
+      for (let i = 0; i < d.length; i++) {
+        const c = i % C;
+        d[i] = (f.data[i]! - st.mean[c]!) * st.inv[c]!;
+      }
+      modalities[m] = { data: d, shape: f.shape };
+    }
+    return { ...smp, modalities };
+  });
 }
 
 /** DualAlign's predict() gives grades and probabilities; the trainer also wants the expected grade. */
@@ -117,26 +194,29 @@ function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
-export const dualAlignKit: ModelKit<DualAlignConfig> = {
+export const dualAlignKit: ModelKit<DualAlignKitConfig> = {
   name: 'dualalign',
   supportsUnlabeled: false,
-  describe(c) {
-    const r = resolveConfig(c);
+  describe(kc) {
+    const r = resolveConfig(kc.model);
     const streams = r.streams.map((s) => `${s.name}${s.name === r.anchor ? '*' : ''}`).join('+');
     const side = [r.image ? r.image.name : null, r.text ? r.text.name : null].filter(Boolean).join('+');
-    return `DualAlign d1=${r.d1} d2=${r.d2} d3=${r.d3} heads=${r.heads} G=${r.numGrades} stage1 ${streams}${side ? `, stage2 ${side}` : ''} (${r.alignment} alignment, dropout ${r.dropout}, τ ${r.tau})`;
+    const std = kc.inputStats && Object.keys(kc.inputStats).length ? ', standardised inputs' : '';
+    return `DualAlign d1=${r.d1} d2=${r.d2} d3=${r.d3} heads=${r.heads} G=${r.numGrades} stage1 ${streams}${side ? `, stage2 ${side}` : ''} (${r.alignment} alignment, dropout ${r.dropout}, τ ${r.tau}${std})`;
   },
   configFor(dataset: Pick<Dataset, 'modalities'>, action: ActionInfo, trainSamples: readonly Sample[], overrides = {}) {
     const modalities = (overrides.modalities as string[] | undefined) ?? dataset.modalities;
     const cfg = applyOverrides(dualAlignConfigForData(modalities, trainSamples, action.numGrades), overrides);
     resolveConfig(cfg); // fail early with the model's own message
-    return cfg;
+    const kc: DualAlignKitConfig = { model: cfg };
+    if (overrides.standardize !== false) kc.inputStats = fitInputStats(trainSamples, standardizedModalities(cfg));
+    return kc;
   },
   create(config) {
-    return KitModel.wrap(new DualAlign(config));
+    return KitModel.wrap(new DualAlign(config.model));
   },
   collate(samples, config) {
-    return collate([...samples], config);
+    return collate(standardize(samples, config), config.model);
   },
   disposeBatch(batch) {
     disposeBatch(batch as Batch);
@@ -144,10 +224,12 @@ export const dualAlignKit: ModelKit<DualAlignConfig> = {
   async save(path, model, config, extra) {
     await saveCheckpoint(path, model as unknown as DualAlign, { kit: 'dualalign', config, extra } satisfies Stored);
   },
-  async load(path): Promise<LoadedCheckpoint<DualAlignConfig>> {
+  async load(path): Promise<LoadedCheckpoint<DualAlignKitConfig>> {
     const loaded = await loadCheckpoint(path);
     const stored = (loaded.extra ?? {}) as Partial<Stored>;
     const model = KitModel.wrap(loaded.model as DualAlign);
-    return { model, config: stored.config ?? (loaded.model as DualAlign).userConfig, extra: stored.extra ?? {} };
+    // A checkpoint written by saveCheckpoint directly (no kit data): the model's own config, raw inputs.
+    const config = stored.kit === 'dualalign' && stored.config?.model ? stored.config : { model: (loaded.model as DualAlign).userConfig };
+    return { model, config, extra: stored.extra ?? {} };
   },
 };
