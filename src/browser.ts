@@ -38,6 +38,12 @@ export {
   type GramVolumeOptions, type ContrastiveOptions as ContrastiveSoftmaxOptions, type ContrastiveReduction, type AlignmentLossOptions,
 } from './alignment/index.js';
 
+// Fused multi-head cross-attention (src/attention, wgsl/attention.wgsl) and its module.
+export { crossAttention, checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAttentionOptions } from './attention/crossAttention.js';
+export { crossAttentionUnfused } from './attention/reference.js';
+export { setAttentionTuning, type AttnTuning, type AttnVariant } from './kernels/attention.js';
+export { MultiHeadCrossAttention, type MultiHeadCrossAttentionOptions } from './nn/attention.js';
+
 /** Why WebGPU is missing here, in words a browser user can act on. */
 export function webgpuUnavailableReason(): string | null {
   const g = globalThis as { navigator?: { gpu?: unknown }; isSecureContext?: boolean };

@@ -150,6 +150,7 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var uacc: array<f32, {{NUR}}>;
   let t_off = B * KM * B;
   let q_off = t_off + B * B;
+  let wt_off = q_off + B * B;
   for (var j = lid; j < B; j += 64u) {
     var g = gi;
     g[0] = pair_Aux[j * AUXS + K];
@@ -178,6 +179,7 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var k = 0u; k < KM; k++) {
       let w = 2.0 * s * cof[1u + k];
       pair_WT[(i * KM + k) * B + j] = w;
+      pair_WT[wt_off + j * B * KM + i * KM + k] = w; // Wᵀ: contiguous reads for grad_a
       let wc = w * g[1u + k];
       qv += wc;
       uacc[NU + k] += wc;

@@ -86,6 +86,17 @@ function oursImpl(L, c, fused) {
       for (const t of [q, k, v]) t.requiresGrad_(false);
     },
     fence: () => L.sync(),
+    gradOut: async () => {
+      q.requiresGrad_(true);
+      q.zeroGrad();
+      const y = fn(q, k, v, { heads });
+      y.backward(g);
+      const d = await q.grad.data();
+      y.dispose();
+      q.zeroGrad();
+      q.requiresGrad_(false);
+      return d;
+    },
     output: async () => {
       const y = L.noGrad(() => fn(q, k, v, { heads }));
       const d = await y.data();
@@ -104,11 +115,23 @@ function tfjsImpl(tf, fenceFn, c) {
   const v = tf.tensor(data(B * Tk * D, 3), [B, Tk, D]);
   const g = tf.tensor(data(B * Tq * D, 4), [B, Tq, D]);
   const split = (t, T) => tf.transpose(tf.reshape(t, [B, T, heads, dh]), [0, 2, 1, 3]);
-  const attend = (qq, kk, vv) => {
-    const p = tf.softmax(tf.mul(tf.matMul(split(qq, Tq), split(kk, Tk), false, true), 1 / Math.sqrt(dh)));
-    return tf.reshape(tf.transpose(tf.matMul(p, split(vv, Tk)), [0, 2, 1, 3]), [B, Tq, D]);
+  const merge = (t, T) => tf.reshape(tf.transpose(t, [0, 2, 1, 3]), [B, T, D]);
+  const scale = 1 / Math.sqrt(dh);
+  const probs = (qh, kh) => tf.softmax(tf.mul(tf.matMul(qh, kh, false, true), scale));
+  const attend = (qq, kk, vv) => merge(tf.matMul(probs(split(qq, Tq), split(kk, Tk)), split(vv, Tk)), Tq);
+  // tfjs-core without @tensorflow/tfjs registers no gradients, so the backward of the same
+  // composition is spelled out (what autograd would run): dP = g vᵀ, dV = Pᵀ g,
+  // dS = P (dP - rowsum(dP P)), dQ = dS k · scale, dK = dSᵀ q · scale.
+  const grads = (qq, kk, vv) => {
+    const [qh, kh, vh, gh] = [split(qq, Tq), split(kk, Tk), split(vv, Tk), split(g, Tq)];
+    const p = probs(qh, kh);
+    const dp = tf.matMul(gh, vh, false, true);
+    const dv = tf.matMul(p, gh, true, false);
+    const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true)));
+    const dq = tf.mul(tf.matMul(ds, kh), scale);
+    const dk = tf.mul(tf.matMul(ds, qh, true, false), scale);
+    return [merge(dq, Tq), merge(dk, Tk), merge(dv, Tk)];
   };
-  const grads = tf.grads((qq, kk, vv) => tf.sum(tf.mul(attend(qq, kk, vv), g)));
   let last = null;
   return {
     fwd: () => {
@@ -117,11 +140,17 @@ function tfjsImpl(tf, fenceFn, c) {
     },
     fwdbwd: () => {
       last?.dispose();
-      const gs = tf.tidy(() => grads([q, k, v]));
+      const gs = tf.tidy(() => grads(q, k, v));
       gs.slice(1).forEach((t) => t.dispose());
       last = gs[0];
     },
     fence: () => fenceFn(last),
+    gradOut: async () => {
+      const gs = tf.tidy(() => grads(q, k, v));
+      const d = await gs[0].data();
+      gs.forEach((t) => t.dispose());
+      return d;
+    },
     output: async () => {
       const y = tf.tidy(() => attend(q, k, v));
       const d = await y.data();
@@ -167,9 +196,6 @@ export async function run(ctx = {}) {
     try {
       const peers = await import(pathToFileURL(join(root, 'bench', 'peers', 'tfjs.mjs')).href);
       tf = await peers.loadTfjs(['tfjs-webgpu']);
-      // tfjs-core alone registers no gradients; the full @tensorflow/tfjs bundle would
-      const { createRequire } = await import('node:module');
-      createRequire(join(root, 'package.json'))('@tensorflow/tfjs-core/dist/register_all_gradients');
       await peers.activate('tfjs-webgpu');
       tfFence = (last) => peers.fence('tfjs-webgpu', last);
     } catch (e) {
@@ -181,11 +207,15 @@ export async function run(ctx = {}) {
     const impls = { fused: oursImpl(L, c, true), unfused: oursImpl(L, c, false) };
     if (tf) impls['tfjs-webgpu'] = tfjsImpl(tf, tfFence, c);
     const ref = await impls.fused.output();
+    const refGrad = await impls.fused.gradOut();
     const row = { case: c.name, shape: c, flops: flops(c), results: {} };
     for (const [id, impl] of Object.entries(impls)) {
       const r = (row.results[id] = {});
       try {
-        if (id !== 'fused') r.maxRelDiff = maxRelDiff(await impl.output(), ref);
+        if (id !== 'fused') {
+          r.maxRelDiff = maxRelDiff(await impl.output(), ref);
+          r.maxRelDiffDq = maxRelDiff(await impl.gradOut(), refGrad);
+        }
         r.fwd = await time(impl.fwd, impl.fence, reps);
         r.fwdbwd = await time(impl.fwdbwd, impl.fence, reps);
       } catch (e) {

@@ -452,13 +452,15 @@ function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
   L.push(`  let cbase = wid.x * ${ln.wg * CB}u;`);
   for (const c of range(CB)) L.push(`  let d${c} = ${colExpr(ln, CB, c)};\n  let dd${c} = min(d${c}, D - 1u);`);
   for (const a of range(RJ)) L.push(`  let ja${a} = min(j0 + ${a}u, B - 1u);`);
+  L.push('  let wt_off = B * KM * B + 2u * B * B;');
   for (const a of range(RJ)) for (const c of range(CB)) L.push(`  var g${a}_${c} = 0.0;`);
   L.push(
     ...chunkLoop(
       ln,
       'R',
       (B_) => {
-        for (const a of range(RJ)) B_.push(`    let w${a} = select(0.0, gm_WT[redl * B + ja${a}], redok);`);
+        // Wᵀ rows: lanes read consecutive r (W's own rows would be B floats apart per lane)
+        for (const a of range(RJ)) B_.push(`    let w${a} = select(0.0, gm_WT[wt_off + ja${a} * R + redl], redok);`);
         B_.push('    let iml = 1.0 / max(gm_Aux[(redl / KM) * AUXS + 1u + redl % KM], P.eps);');
       },
       (t, B_) => {
@@ -615,7 +617,7 @@ export function runGramPair(
 ): { WT: GPUBuffer; U: GPUBuffer } {
   const { B, K } = pr;
   const Km = K - 1;
-  const WT = rt.alloc(B * B * (Km + 2) * 4, `gram pair coefficients ${shapeStr([B * (Km + 2), B])}`);
+  const WT = rt.alloc(B * B * (2 * Km + 2) * 4, `gram pair coefficients ${shapeStr([B * (2 * Km + 2), B])}`);
   const U = rt.alloc(B * (Km * Km + Km) * 4, `gram per-sample coefficients ${shapeStr([B, Km * Km + Km])}`);
   const contrastive = src.kind === 'contrastive';
   const g = contrastive ? src.g : src.gV;
