@@ -12,6 +12,7 @@
 //   cross    the B×B×KM dot products along D + each pair's determinant -> V, C      (generated)
 //   pair     one workgroup per sample i, threads over anchors j: dVol/dG = adj(G)ᵀ/(2 Vol) (cofactors,
 //            finite for singular G), gathered into the coefficient matrices W, T, Q and per-sample U, r
+//   colsum   Σ_i T_ij and Σ_i Q_ij per anchor j (one invocation per anchor, contiguous reads)
 //   grad_m   d/d others = W @ Â + 2 U M̂_i, then the normalization backward                 (generated)
 //   grad_a   d/d anchor = Wᵀ @ M̂ + 2 ΣT â, then the normalization backward               (generated)
 // Buffers: A [B, D], O [B, KM, D] (raw, at a_off / o_off); Aux [B, AUXS] = raw norms [K] then the
@@ -215,6 +216,28 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       pair_U[ub + KM * KM + k] = pair_res[NU + k] + 2.0 * t;
     }
   }
+}
+
+// ---- colsum: column sums of T and Q ------------------------------------------------------------
+
+@group(0) @binding(1) var<storage, read_write> cs_WT: array<f32>;
+
+@compute @workgroup_size(64)
+fn colsum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let B = P.B;
+  let j = gid.x + gid.y * nwg.x * 64u;
+  if (j >= B) { return; }
+  let t_off = B * KM * B;
+  let q_off = t_off + B * B;
+  let s_off = q_off + B * B + B * B * KM;
+  var ts = 0.0;
+  var qs = 0.0;
+  for (var i = 0u; i < B; i++) {
+    ts += cs_WT[t_off + i * B + j];
+    qs += cs_WT[q_off + i * B + j];
+  }
+  cs_WT[s_off + j] = ts;
+  cs_WT[s_off + B + j] = qs;
 }
 
 // ---- grad_m / grad_a: the matmul-like chains and the normalization backward (generated) --------

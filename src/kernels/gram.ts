@@ -480,15 +480,9 @@ function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
   L.push('  for (var a = 0u; a < P.blk_rows; a++) {');
   L.push('    let j = j0 + a;');
   L.push('    if (j >= B) { break; }');
-  // column sums Σ_i T_ij, Σ_i Q_ij: lanes split i, then a subgroup sum
-  L.push('    var ts = 0.0;');
-  L.push('    var qs = 0.0;');
-  L.push(`    for (var i0 = 0u; i0 < B; i0 += ${ln.S}u) {`);
-  L.push(ln.S > 1 ? '      let il = min(i0 + sl, B - 1u);\n      let iok = i0 + sl < B;' : '      let il = i0;\n      let iok = true;');
-  L.push('      ts += select(0.0, gm_WT[t_off + il * B + j], iok);');
-  L.push('      qs += select(0.0, gm_WT[q_off + il * B + j], iok);');
-  L.push('    }');
-  if (ln.S > 1) L.push('    ts = subgroupAdd(ts);\n    qs = subgroupAdd(qs);');
+  // column sums Σ_i T_ij, Σ_i Q_ij from the colsum kernel
+  L.push('    let ts = gm_WT[wt_off + B * B * KM + j];');
+  L.push('    let qs = gm_WT[wt_off + B * B * KM + B + j];');
   L.push('    let n = gm_Aux[j * AUXS];');
   L.push('    let ia = 1.0 / max(n, P.eps);');
   L.push('    let q = select(qs, 0.0, n < P.eps);');
@@ -506,12 +500,13 @@ function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
 
 // ---- kernels -------------------------------------------------------------------------------------
 
-type Entry = 'prep' | 'cross' | 'pair' | 'grad_m' | 'grad_a';
+type Entry = 'prep' | 'cross' | 'pair' | 'colsum' | 'grad_m' | 'grad_a';
 
 const BINDINGS: Record<Entry, BindingKind[]> = {
   prep: ['uniform', 'read', 'read', 'rw'],
   cross: ['uniform', 'read', 'read', 'read', 'rw', 'rw'],
   pair: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
+  colsum: ['uniform', 'rw'],
   grad_m: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
   grad_a: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
 };
@@ -617,13 +612,14 @@ export function runGramPair(
 ): { WT: GPUBuffer; U: GPUBuffer } {
   const { B, K } = pr;
   const Km = K - 1;
-  const WT = rt.alloc(B * B * (2 * Km + 2) * 4, `gram pair coefficients ${shapeStr([B * (2 * Km + 2), B])}`);
+  const WT = rt.alloc((B * B * (2 * Km + 2) + 2 * B) * 4, `gram pair coefficients ${shapeStr([B * (2 * Km + 2) + 2, B])}`);
   const U = rt.alloc(B * (Km * Km + Km) * 4, `gram per-sample coefficients ${shapeStr([B, Km * Km + Km])}`);
   const contrastive = src.kind === 'contrastive';
   const g = contrastive ? src.g : src.gV;
   const p = params(B, pr.D, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c } : { gOff: g.offset, mode: 0 });
   const stats = contrastive ? src.stats : pr.aux; // unused in GRAD mode; any read buffer will do
   rt.dispatch(kernel('pair', K), p, [C, pr.aux, handle(g), stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
+  rt.dispatch(kernel('colsum', K), p, [WT], grid1D(B, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
   return { WT, U };
 }
 

@@ -7,7 +7,7 @@ import { allFinite, inputs, leaf, relErr, run, withVariant, type Shape, type Whe
 const shapes: Shape[] = [
   { B: 2, Tq: 5, Tk: 7, D: 32, heads: 2 },
   { B: 3, Tq: 11, Tk: 6, D: 64, heads: 4, mask: true },
-  { B: 2, Tq: 9, Tk: 20, D: 48, heads: 1, mask: true, allMasked: true },
+  { B: 2, Tq: 9, Tk: 20, D: 32, heads: 1, mask: true, allMasked: true },
   { B: 1, Tq: 33, Tk: 17, D: 256, heads: 2, mask: true },
 ];
 
