@@ -6,7 +6,7 @@
 //
 // Without --checkpoint it uses runs/demo/checkpoints/01/best.ckpt (from `npm run demo`), or trains
 // a tiny model for action 01 first. The CLI equivalent:
-//   node dist/cli.js predict --checkpoint runs/demo/checkpoints/01/best.ckpt --synthetic --scale 0.75 --id JDM01_0003
+//   node dist/cli.js predict --checkpoint runs/demo/checkpoints/01/best.ckpt --synthetic --scale 0.75 --frames-per-clip 2 --image-frames 16 --id JDM01_0003
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { init, loadTrainingData, loadAnyCheckpoint, trainAction, dualAlignKit, shutdown } from '../dist/index.js';

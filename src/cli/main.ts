@@ -56,6 +56,8 @@ const DATA: Opts = {
   synthetic: { type: 'boolean' },
   actions: { type: 'string', short: 'a' },
   scale: { type: 'string' },
+  'frames-per-clip': { type: 'string' },
+  'image-frames': { type: 'string' },
   frames: { type: 'string' },
 };
 
@@ -93,10 +95,12 @@ const EXIT_HELP = `Exit codes: 0 ok, 1 unexpected failure, 2 usage error (unknow
 const DATA_HELP = `Data (one of):
   --data, -d <folder>     a dataset folder: plain layout (manifest.csv + <modality>/<id>.npy; write one
                           with 'dualalign synth'), an MM-JDM release (label.csv) or UI-PRMD (correct/, incorrect/)
-  --synthetic             generate the synthetic MM-JDM in memory (--seed, --scale)
+  --synthetic             generate the synthetic MM-JDM in memory (--seed, --scale, --frames-per-clip,
+                          --image-frames as for 'dualalign synth'; the demo uses --scale 0.75
+                          --frames-per-clip 2 --image-frames 16)
   --format <f>            auto (default), plain, mmjdm, uiprmd
-  --actions, -a <list>    action ids or names, comma-separated (default: all); with --synthetic a number n
-                          takes the first n actions
+  --actions, -a <list>    action ids or names, comma-separated (default: all); with --synthetic a plain
+                          number n (no leading zero: 3, not 03) takes the first n actions
   --frames <n>            UI-PRMD: resample each repetition to n frames (default 100)`;
 
 const MODEL_HELP = `Model and optimisation (paper settings are the defaults, §5.1):
@@ -127,7 +131,7 @@ MM-JDM's feature layout; see src/data/synthetic.ts) and writes it as manifest.cs
 
   --out, -o <folder>          where to write (created; existing files are overwritten)
   --seed <n>                  default 0
-  --actions, -a <n|list>      first n actions, or ids/names (default all 12)
+  --actions, -a <n|list>      first n actions (3), or ids/names (01,02 or 'Head Lift'; default all 12)
   --scale <x>                 share of Table 2's sample counts (default 0.25)
   --samples-per-action <n>    fixed count instead of --scale
   --frames-per-clip <n>       skeleton frames per clip (default 16; 10 clips)
@@ -175,7 +179,7 @@ ${DATA_HELP}
   },
   predict: {
     summary: "grade one sample: grade, probability of each grade, modalities present",
-    options: { checkpoint: { type: 'string', short: 'c' }, sample: { type: 'string', short: 's' }, data: { type: 'string', short: 'd' }, format: { type: 'string' }, id: { type: 'string' }, synthetic: { type: 'boolean' }, scale: { type: 'string' }, actions: { type: 'string', short: 'a' }, frames: { type: 'string' } },
+    options: { checkpoint: { type: 'string', short: 'c' }, sample: { type: 'string', short: 's' }, data: { type: 'string', short: 'd' }, format: { type: 'string' }, id: { type: 'string' }, synthetic: { type: 'boolean' }, scale: { type: 'string' }, 'frames-per-clip': { type: 'string' }, 'image-frames': { type: 'string' }, actions: { type: 'string', short: 'a' }, frames: { type: 'string' } },
     help: `Usage: dualalign predict --checkpoint <file.ckpt> (--sample <folder> | --data <folder> --id <sample id>)
 
   --checkpoint, -c <file>   a checkpoint from 'dualalign train' (runs/<name>/checkpoints/<action>/best.ckpt)
@@ -350,7 +354,7 @@ async function initDevice(v: Values): Promise<void> {
 function dataArgs(v: Values) {
   const keys = list(v.actions);
   // --synthetic --actions 3: the first three actions; otherwise ids or names.
-  const count = v.synthetic && keys && keys.length === 1 && /^\d+$/.test(keys[0]!) && Number(keys[0]) > 1 ? Number(keys[0]) : undefined;
+  const count = v.synthetic && keys && keys.length === 1 && /^[1-9]\d*$/.test(keys[0]!) ? Number(keys[0]) : undefined;
   return {
     data: v.data as string | undefined,
     format: v.format as string | undefined,
@@ -358,7 +362,11 @@ function dataArgs(v: Values) {
     seed: seedOf(v),
     actions: count ?? keys,
     frames: num(v.frames, 'frames', { int: true, min: 2 }),
-    synth: v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {},
+    synth: {
+      ...(v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {}),
+      ...(v['frames-per-clip'] !== undefined ? { framesPerClip: num(v['frames-per-clip'], 'frames-per-clip', { int: true, min: 1 }) } : {}),
+      ...(v['image-frames'] !== undefined ? { imageFrames: num(v['image-frames'], 'image-frames', { int: true, min: 1 }) } : {}),
+    },
   };
 }
 
@@ -366,7 +374,7 @@ function dataArgs(v: Values) {
 function actionKeys(v: Values, dataset: Dataset): string[] | undefined {
   const keys = list(v.actions);
   if (!keys) return undefined;
-  if (v.synthetic && keys.length === 1 && /^\d+$/.test(keys[0]!) && Number(keys[0]) > 1) return dataset.actions.map((a) => a.id);
+  if (v.synthetic && keys.length === 1 && /^[1-9]\d*$/.test(keys[0]!)) return dataset.actions.map((a) => a.id);
   return keys;
 }
 
@@ -430,7 +438,7 @@ async function cmdSynth(v: Values, io: CliIO): Promise<number> {
   const t0 = performance.now();
   const dataset = (await import('../data/synthetic.js')).generateSyntheticMMJDM({
     seed: seedOf(v),
-    ...(actions ? { actions: actions.length === 1 && /^\d+$/.test(actions[0]!) && Number(actions[0]) > 1 ? Number(actions[0]) : actions } : {}),
+    ...(actions ? { actions: actions.length === 1 && /^[1-9]\d*$/.test(actions[0]!) ? Number(actions[0]) : actions } : {}),
     ...(v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {}),
     ...(v['samples-per-action'] !== undefined ? { samplesPerAction: num(v['samples-per-action'], 'samples-per-action', { int: true, min: 2 }) } : {}),
     ...(v['frames-per-clip'] !== undefined ? { framesPerClip: num(v['frames-per-clip'], 'frames-per-clip', { int: true, min: 1 }) } : {}),
@@ -564,9 +572,14 @@ async function cmdEval(v: Values, io: CliIO): Promise<number> {
     if (v.checkpoint) {
       const path = resolve(String(v.checkpoint));
       const loaded = await loadCheckpointOrFail(path);
-      const key = list(v.actions)?.[0] ?? ((loaded.extra.action as ActionInfo | undefined)?.id ?? '');
+      const recorded = loaded.extra.action as ActionInfo | undefined;
+      const key = recorded?.id ?? list(v.actions)?.[0] ?? '';
       if (!key) throw new CliError(`${path} does not record its action`, EXIT.usage, 'pass --actions <id>');
-      models.set(findAction(dataset.actions, key).id, loaded);
+      const action = findAction(dataset.actions, key);
+      if (recorded && recorded.numGrades !== action.numGrades) {
+        throw new CliError(`${path} grades action ${recorded.id} on ${recorded.numGrades} grades, but the data's action ${action.id} has ${action.numGrades}`, EXIT.data, 'evaluate on the data the checkpoint was trained for');
+      }
+      models.set(action.id, loaded);
     } else {
       const dir = resolve(String(v.run));
       if (!existsSync(dir)) throw new CliError(`results folder not found: ${dir}`, EXIT.data, 'pass the folder written by dualalign train (runs/<name>)');
