@@ -6,9 +6,9 @@
 //   tfjs     that composition in TensorFlow.js's WebGPU backend on the same adapter (tf.grads)
 //   torch-*  PyTorch CPU (bench/torch_gram.py: naive double loop, vectorized, closed-form det),
 //            when /usr/bin/python3 has torch (apt-get install -y python3-torch)
-// One step = loss, backward, both gradients read back to the host. The implementations run
-// round-robin, one step each per round, so background load hits them alike; we report the
-// median and the minimum per implementation, and the speedups of `fused` from the same run.
+// One step = loss, backward, both gradients read back to the host. Each implementation runs its
+// warm-up and reps in one block; we report the median and the minimum per implementation, and the
+// speedups of `fused` (medians) from the same run.
 //
 // Harness use: export `name` and `run(ctx)`; ctx = { lib, quick?, log?, tf?, torch? } where lib
 // is the package (dist/index.js). Standalone: `node bench/suites/gram.mjs [--quick] [--json]
@@ -140,21 +140,22 @@ export function runTorch(cases, { log = console.log, naiveMaxPairs = 32 * 32, re
 
 // ---- timing -----------------------------------------------------------------------------------------
 
-/** Round-robin timing: each round runs every implementation's step once. */
-async function roundRobin(impls, { rounds, budgetMs }) {
-  const times = Object.fromEntries(Object.keys(impls).map((k) => [k, []]));
-  for (const [k, step] of Object.entries(impls)) await step(); // warm-up (pipeline compiles)
-  const start = performance.now();
-  for (let r = 0; r < rounds; r++) {
-    for (const [k, step] of Object.entries(impls)) {
+/**
+ * Timing in blocks: every implementation's warm-up and reps run back to back (a tfjs step between
+ * two of ours was seen to slow ours 2-4× on lavapipe: two devices' worker threads on 2 cores).
+ */
+async function timeBlocks(impls, { rounds, budgetMs }) {
+  const stats = {};
+  for (const [k, step] of Object.entries(impls)) {
+    await step(); // warm-up (pipeline compiles)
+    const ts = [];
+    const start = performance.now();
+    for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();
       await step();
-      times[k].push(performance.now() - t0);
+      ts.push(performance.now() - t0);
+      if (r >= 1 && performance.now() - start > budgetMs) break;
     }
-    if (r >= 1 && performance.now() - start > budgetMs) break;
-  }
-  const stats = {};
-  for (const [k, ts] of Object.entries(times)) {
     const s = [...ts].sort((x, y) => x - y);
     stats[k] = { median: s[Math.floor(s.length / 2)], min: s[0], reps: s.length };
   }
@@ -199,7 +200,7 @@ export async function run(ctx = {}) {
       };
     }
     const big = B * B * D >= 256 * 256 * 1024;
-    const stats = await roundRobin(impls, { rounds: quick ? 3 : big ? 3 : 15, budgetMs: quick ? 5_000 : big ? 20_000 : 60_000 });
+    const stats = await timeBlocks(impls, { rounds: quick ? 3 : big ? 3 : 15, budgetMs: quick ? 5_000 : big ? 20_000 : 60_000 });
     A.dispose();
     O.dispose();
     ta?.dispose();

@@ -114,3 +114,21 @@ describe('fused ops vs the composition of engine ops', () => {
     expectClose(await V.data(), await V64.data(), 1e-5, 'float32 CPU');
   });
 });
+
+describe('kernels without subgroups (the portable S = 1 path)', () => {
+  it('match the CPU oracle (K = 3)', async () => {
+    const { tuning } = await import('../../src/kernels/gram.js');
+    tuning.noSubgroups = true;
+    try {
+      const B = 21, K = 3, D = 37;
+      const { a, o } = gramInputs(501, B, K, D, 0.7);
+      const cpu = await runLoss('cpu64', a, o, B, K, D, { tau: 0.1 });
+      const gpu = await runLoss('gpu', a, o, B, K, D, { tau: 0.1 });
+      expect(Math.abs(gpu.L - cpu.L) / Math.abs(cpu.L)).toBeLessThan(1e-4);
+      expectClose(gpu.gA, cpu.gA, 1e-3, 'd anchor');
+      expectClose(gpu.gO, cpu.gO, 1e-3, 'd others');
+    } finally {
+      tuning.noSubgroups = false;
+    }
+  });
+});
