@@ -233,11 +233,18 @@ export async function run(ctx = {}) {
     for (const k of ['fwd', 'fwdbwd']) {
       log(`${c.name} ${k === 'fwd' ? 'forward' : 'forward+backward'}: ${Object.entries(row.results).map(([id, r]) => `${id} ${cell(r, k)}`).join(' | ')}`);
       for (const [id, r] of Object.entries(row.results)) {
-        if (r[k]) rows.push({ name: `attention/${c.name}/${k}/${id}`, value: r[k].wallMs, unit: 'ms', cpuMs: r[k].cpuMs, gflops: ((k === 'fwd' ? 1 : 3.5) * row.flops) / r[k].wallMs / 1e6 });
+        if (!r[k]) continue;
+        const note = [r[k].cpuMs !== undefined ? `cpu ${r[k].cpuMs.toFixed(0)} ms` : '', r.threads ? `${r.threads} threads` : ''].filter(Boolean).join(', ');
+        rows.push({ name: `attention/${c.name}/${k === 'fwd' ? 'forward' : 'forward+backward'}/${id}`, value: r[k].wallMs, unit: 'ms', note, cpuMs: r[k].cpuMs });
       }
     }
-    if (row.speedupVsUnfused) log(`${c.name}: fused vs unfused ${row.speedupVsUnfused.fwd.toFixed(2)}x forward, ${row.speedupVsUnfused.fwdbwd.toFixed(2)}x forward+backward`);
-    rows.push({ name: `attention/${c.name}/detail`, value: null, unit: '', detail: row });
+    if (row.speedupVsUnfused) {
+      const sp = row.speedupVsUnfused;
+      log(`${c.name}: fused vs unfused ${sp.fwd.toFixed(2)}x forward, ${sp.fwdbwd.toFixed(2)}x forward+backward`);
+      rows.push({ name: `attention/${c.name}/speedup-vs-unfused/forward`, value: sp.fwd, unit: 'x', note: `cpu-time ratio ${sp.fwdCpu.toFixed(2)}x` });
+      rows.push({ name: `attention/${c.name}/speedup-vs-unfused/forward+backward`, value: sp.fwdbwd, unit: 'x', note: `cpu-time ratio ${sp.fwdbwdCpu.toFixed(2)}x` });
+    }
+    ctx.details?.push(row);
   }
   return rows;
 }
@@ -274,7 +281,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const os = await import('node:os');
   const load0 = os.loadavg();
   const started = new Date();
-  const rows = await run({ lib, quick: argv.includes('--quick'), tfjs: !argv.includes('--no-tfjs'), torch: !argv.includes('--no-torch') });
+  const details = [];
+  const rows = await run({ lib, quick: argv.includes('--quick'), tfjs: !argv.includes('--no-tfjs'), torch: !argv.includes('--no-torch'), details });
   const outArg = argv.find((a) => a.startsWith('--out='));
   const file = outArg ? outArg.slice(6) : join(root, 'bench', 'results', `attention-${started.toISOString().slice(0, 10)}${argv.includes('--quick') ? '-quick' : ''}.json`);
   mkdirSync(dirname(file), { recursive: true });
@@ -288,6 +296,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
         machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, loadavgStart: load0, loadavgEnd: os.loadavg() },
         note: 'wall = median ms of the timed runs (GPU work to completion); cpu = process CPU ms (all threads) of the same runs; the machine is shared, so compare columns of one run',
         rows,
+        cases: details,
       },
       null,
       1,

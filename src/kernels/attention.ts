@@ -60,7 +60,7 @@ export interface AttnTuning {
   dkdv: [number, number];
 }
 
-let tuning: AttnTuning = { variant: 'auto', blk: 0, wg: 0, fwd: [4, 16], dq: [4, 8], dkdv: [2, 8] };
+let tuning: AttnTuning = { variant: 'auto', blk: 0, wg: 0, fwd: [4, 16], dq: [4, 16], dkdv: [2, 8] };
 
 export function setAttentionTuning(t: Partial<AttnTuning>): AttnTuning {
   const prev = tuning;
