@@ -9,7 +9,9 @@
  *   image          [B, Timg, inputDim]    Timg likewise
  *   text           [B, inputDim]          ([1, D] or [D] per sample)
  * A sample without a modality gets zeros there and mask 0 (the model uses a placeholder and
- * masks it out). grades / scores are set when every sample has one.
+ * masks it out). Labels may be missing too (semi-supervised training): grades / scores are set
+ * when any sample has one, with -1 / NaN where a sample has none, and hasGrade / hasScore say
+ * which samples are labeled; loss() computes L_grade over those only.
  */
 import type { Tensor } from '../autograd/tensor.js';
 import { tensor } from '../autograd/ops/creation.js';
@@ -22,10 +24,13 @@ export interface Batch {
   modalities: Record<string, Tensor>;
   /** int32 [B], 1 where the sample has the modality. */
   masks: Record<string, Tensor>;
-  /** int32 [B] grade indices. */
+  /** int32 [B] grade indices (-1 where a sample has no grade). */
   grades?: Tensor;
-  /** float32 [B] continuous scores. */
+  /** float32 [B] continuous scores (NaN where a sample has no score). */
   scores?: Tensor;
+  /** Host: which samples have a grade / a score. Absent: every sample when the tensor is set, none otherwise. */
+  hasGrade?: boolean[];
+  hasScore?: boolean[];
   size: number;
   /** Host copy of the masks (collate fills it; the model uses it to select samples for the alignment losses). */
   presence?: Record<string, boolean[]>;
@@ -131,15 +136,17 @@ export function collate(samples: Sample[], config: DualAlignConfig | ResolvedCon
     }
     masks[name] = tensor(Int32Array.from(present, (p) => (p ? 1 : 0)), [B], { backend: opts.backend, dtype: 'int32' });
   }
-  const batch: Batch = { modalities, masks, size: B, presence, ids: samples.map((s) => s.id) };
-  if (samples.every((s) => s.grade !== undefined)) {
-    batch.grades = tensor(Int32Array.from(samples, (s) => s.grade!), [B], { backend: opts.backend, dtype: 'int32' });
+  const hasGrade = samples.map((s) => s.grade !== undefined);
+  const hasScore = samples.map((s) => s.score !== undefined);
+  const batch: Batch = { modalities, masks, size: B, presence, ids: samples.map((s) => s.id), hasGrade, hasScore };
+  if (hasGrade.some(Boolean)) {
     if (c.task === 'grade') {
-      const bad = samples.find((s) => s.grade! < 0 || s.grade! >= c.numGrades);
+      const bad = samples.find((s) => s.grade !== undefined && !(Number.isInteger(s.grade) && s.grade >= 0 && s.grade < c.numGrades));
       if (bad) throw new Error(`collate: sample '${bad.id}' has grade ${bad.grade}, outside 0..${c.numGrades - 1}`);
     }
+    batch.grades = tensor(Int32Array.from(samples, (s) => s.grade ?? -1), [B], { backend: opts.backend, dtype: 'int32' });
   }
-  if (samples.every((s) => s.score !== undefined)) batch.scores = tensor(Float32Array.from(samples, (s) => s.score!), [B], topts);
+  if (hasScore.some(Boolean)) batch.scores = tensor(Float32Array.from(samples, (s) => s.score ?? NaN), [B], topts);
   return batch;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Checkpoints: safetensors files holding the model's state dict (float32), with the model
  * configuration (and any extra JSON, e.g. epoch, optimizer hyper-parameters, metrics) in the
- * metadata. Writes are atomic: a temporary file in the same folder, then rename.
+ * metadata. Writes are atomic (src/train/atomic.ts, a Node file utility): the folder is created
+ * if needed, the bytes go to a temporary file in the same folder which is fsynced, then renamed
+ * over the target, so a crash leaves the old file or the new one, never a truncated mix.
  *
  *   saveCheckpoint(path, model, extra?)             -> writes
  *   loadCheckpoint(path)                            -> { model, extra, metadata } (a new model built from the saved config)
@@ -10,11 +12,11 @@
  *                                                      differing tensor (or, strict: false, loads what matches
  *                                                      and returns the lists)
  */
-import { readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Tensor } from '../autograd/tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../data/safetensors.js';
 import type { LoadStateDictResult, HostArray } from '../nn/module.js';
+import { writeFileAtomic } from '../train/atomic.js';
 import { DualAlign } from './dualalign.js';
 import type { DualAlignConfig } from './config.js';
 
@@ -47,18 +49,7 @@ export async function saveCheckpoint(path: string, model: DualAlign, extra?: Rec
   };
   if (extra !== undefined) metadata.extra = JSON.stringify(extra);
   const bytes = encodeSafetensors(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
+  writeFileAtomic(path, bytes);
 }
 
 /** Reads a checkpoint without building a model. */

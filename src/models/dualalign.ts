@@ -74,11 +74,18 @@ export interface LossOutput {
   /** One-stage GRAM term (alignment 'one-stage-gram'; 0 otherwise). */
   oneStage: Tensor;
   logits: Tensor;
+  /** Samples that entered L_grade (the labeled ones; unlabeled samples only feed the alignment terms). */
+  labeled: number;
 }
 
 export interface Prediction {
+  /** Grade task: the nearest prototype (Eq. 1) = argmax of the probabilities. Score task: null. */
   grades: Int32Array | null;
-  scores: Float32Array | null;
+  /**
+   * Grade task: the expected grade Σ_g p_g·g (grade indices; a continuous score for ranking).
+   * Score task: the coarse-to-fine score (nearest coarse interval, then nearest fine one).
+   */
+  scores: Float32Array;
   /** Per sample, per grade (score task: per coarse × fine interval). */
   probabilities: Float32Array[];
   modalitiesPresent: Record<string, boolean>[];
@@ -428,22 +435,22 @@ export class DualAlign extends Module {
 
   /**
    * Forward + every loss term (Eq. 3): total = L_grade + λ1·L_vfs + λ2·L_vit (+ λ1·L_one-stage).
-   * Needs batch.grades (task 'grade') or batch.scores (task 'score').
+   * L_grade is the mean over the labeled samples (batch.hasGrade / hasScore; all when absent) and
+   * 0 when none is labeled; the alignment terms use every sample (they need no label).
    */
   loss(batch: Batch): LossOutput {
     return tidy(() => {
       const c = this.config;
       const pass = this.run(batch);
       const like = pass.out.h;
-      let grade: Tensor;
-      if (this.head instanceof EtfHead) {
-        if (!batch.grades) throw new Error('DualAlign.loss: the batch has no grades');
-        grade = this.head.loss(pass.out.logits, batch.grades, c.labelSmoothing);
-      } else {
-        if (!batch.scores) throw new Error('DualAlign.loss: the batch has no scores');
-        grade = this.head.loss(pass.coarseFine!, batch.scores, c.labelSmoothing);
-      }
       const zero = () => fill(like, [], 0);
+      const rows = this.labeledRows(batch);
+      const pick = (t: Tensor) => (rows.length === batch.size ? t : indexSelect(t, 0, tensor(Int32Array.from(rows), [rows.length], { backend: t.backend, dtype: 'int32' })));
+      let grade: Tensor = zero();
+      if (rows.length > 0) {
+        if (this.head instanceof EtfHead) grade = this.head.loss(pick(pass.out.logits), pick(batch.grades!), c.labelSmoothing);
+        else grade = this.head.loss({ coarse: pick(pass.coarseFine!.coarse), fine: pick(pass.coarseFine!.fine) }, pick(batch.scores!), c.labelSmoothing);
+      }
       let vfs: Tensor = zero();
       let vit: Tensor = zero();
       let one: Tensor = zero();
@@ -476,8 +483,22 @@ export class DualAlign extends Module {
         if (others.length > 0) one = align(vecs[c.anchor], others.map((n) => vecs[n]), [c.anchor, ...others]) ?? one;
       }
       const total = E.add(E.add(E.add(grade, E.mul(vfs, c.lambda1)), E.mul(vit, c.lambda2)), E.mul(one, c.lambda1));
-      return { total, grade, vfs, vit, oneStage: one, logits: pass.out.logits };
+      return { total, grade, vfs, vit, oneStage: one, logits: pass.out.logits, labeled: rows.length };
     });
+  }
+
+  /** Indices of the samples with the label this task needs (grades or scores). */
+  private labeledRows(batch: Batch): number[] {
+    const isGrade = this.config.task === 'grade';
+    const label = isGrade ? batch.grades : batch.scores;
+    const has = isGrade ? batch.hasGrade : batch.hasScore;
+    const what = isGrade ? 'grades' : 'scores';
+    if (!label && !has) throw new Error(`DualAlign.loss: the batch has no ${what} (collate sets them; for unlabeled samples set batch.${isGrade ? 'hasGrade' : 'hasScore'})`);
+    if (has && has.length !== batch.size) throw new Error(`DualAlign.loss: batch.${isGrade ? 'hasGrade' : 'hasScore'} has ${has.length} entries for ${batch.size} samples`);
+    const rows: number[] = [];
+    for (let i = 0; i < batch.size; i++) if (has ? has[i] : true) rows.push(i);
+    if (rows.length > 0 && !label) throw new Error(`DualAlign.loss: batch.${isGrade ? 'hasGrade' : 'hasScore'} marks labeled samples but batch.${what} is missing`);
+    return rows;
   }
 
   /** GRAM (or cosine) alignment of anchor [B, D] with others, over the samples having every modality in `names`. */
@@ -522,7 +543,8 @@ export class DualAlign extends Module {
         return best;
       };
       if (this.head instanceof EtfHead) {
-        return { grades: Int32Array.from(probabilities, (p) => argmax(p, 0, K)), scores: null, probabilities, modalitiesPresent };
+        const expected = (p: Float32Array) => p.reduce((acc, v, g) => acc + v * g, 0);
+        return { grades: Int32Array.from(probabilities, (p) => argmax(p, 0, K)), scores: Float32Array.from(probabilities, expected), probabilities, modalitiesPresent };
       }
       const head = this.head;
       const Kc = this.config.coarseBins;

@@ -48,8 +48,9 @@ describe('gradient check (CPU, float64)', () => {
         manualSeed(11);
         const cfg = smallConfig({ dropout: 0, d1: 8, d2: 4, d3: 4, heads: 2 });
         const model = cpuModel(cfg, 'float64');
-        // sample 2 lacks text (placeholder), sample 1 lacks flow (gated block, excluded from L_vfs)
-        const samples = makeSamples(4, { clips: 2, fpc: 2, imageFrames: 3, missing: { text: [2], flow: [1] } });
+        // sample 2 lacks text (placeholder), sample 1 lacks flow (gated block, excluded from L_vfs),
+        // sample 3 has no grade (alignment terms only)
+        const samples = makeSamples(4, { clips: 2, fpc: 2, imageFrames: 3, missing: { text: [2], flow: [1] } }).map((s, i) => (i === 3 ? { ...s, grade: undefined } : s));
         const batch = collate(samples, model.config, { backend: 'cpu', dtype: 'float64' });
         const l = model.loss(batch);
         l.total.backward();
@@ -235,5 +236,86 @@ describe('other setups', () => {
       });
       await forwardBackward(cfg, makeSamples(3, { joints: J }));
     }
+  });
+});
+
+describe('missing labels (semi-supervised training)', () => {
+  const unlabel = (samples: Sample[], idx: number[], key: 'grade' | 'score' = 'grade') => samples.map((s, i) => (idx.includes(i) ? { ...s, [key]: undefined } : s));
+  const val = (t: Tensor) => (t.storage.handle as Float32Array)[t.offset];
+
+  it('L_grade over the labeled samples only; the alignment terms over all', async () => {
+    manualSeed(12);
+    const model = cpuModel(smallConfig({ dropout: 0 }));
+    const all = makeSamples(5);
+    const part = unlabel(all, [1, 3]);
+    const full = model.loss(collate(all, model.config, cpu));
+    const mixed = model.loss(collate(part, model.config, cpu));
+    const onlyLabeled = model.loss(collate([all[0], all[2], all[4]], model.config, cpu));
+    expect(mixed.labeled).toBe(3);
+    expect(full.labeled).toBe(5);
+    expect(val(mixed.grade)).toBeCloseTo(val(onlyLabeled.grade), 6);
+    expect(val(mixed.grade)).not.toBeCloseTo(val(full.grade), 6);
+    expect(val(mixed.vfs)).toBeCloseTo(val(full.vfs), 6);
+    expect(val(mixed.vit)).toBeCloseTo(val(full.vit), 6);
+    mixed.total.backward();
+    for (const [n, p] of model.namedParameters()) if (p.grad) expect(await finite(p.grad), n).toBe(true);
+  });
+
+  it('a batch without any label trains the alignment terms only', async () => {
+    manualSeed(13);
+    const model = cpuModel(smallConfig());
+    const batch = collate(unlabel(makeSamples(4), [0, 1, 2, 3]), model.config, cpu);
+    expect(batch.grades).toBeUndefined();
+    const l = model.loss(batch);
+    expect(l.labeled).toBe(0);
+    expect(val(l.grade)).toBe(0);
+    expect(val(l.vfs)).toBeGreaterThan(0);
+    expect(val(l.total)).toBeCloseTo(val(l.vfs) + val(l.vit), 5);
+    l.total.backward();
+    expect(await finite(model.encoders.get('flow')!.parameters()[0].grad!)).toBe(true);
+    // a hand-built batch without labels or hasGrade is an error that says what to set
+    const { hasGrade: _h, ...noLabels } = batch;
+    expect(() => model.loss(noLabels)).toThrow(/no grades .*hasGrade/);
+  });
+
+  it('continuous scores with missing labels', async () => {
+    manualSeed(14);
+    const cfg = smallConfig({ task: 'score', numGrades: undefined, coarseBins: 4, fineBins: 3, dropout: 0 });
+    const model = cpuModel(cfg);
+    const all = makeSamples(4);
+    const mixed = model.loss(collate(unlabel(all, [0], 'score'), model.config, cpu));
+    const only = model.loss(collate(all.slice(1), model.config, cpu));
+    expect(mixed.labeled).toBe(3);
+    expect(val(mixed.grade)).toBeCloseTo(val(only.grade), 6);
+    mixed.total.backward();
+    expect(await finite(mixed.total)).toBe(true);
+  });
+});
+
+describe('predictions and blocks', () => {
+  it('grade task: argmax grade and the expected grade Σ p·g as score', async () => {
+    manualSeed(15);
+    const model = cpuModel(smallConfig());
+    const pred = await model.predict(collate(makeSamples(3), model.config, cpu));
+    pred.probabilities.forEach((p, i) => {
+      const expected = p.reduce((s, v, g) => s + v * g, 0);
+      expect(pred.scores[i]).toBeCloseTo(expected, 5);
+      expect(pred.grades![i]).toBe(p.indexOf(Math.max(...p)));
+    });
+  });
+
+  it('TemporalModulate is a temporal block: frame order matters (mean pooling would not)', async () => {
+    const { TemporalModulate } = await import('../../src/models/blocks.js');
+    const { tensor } = await import('../../src/index.js');
+    manualSeed(16);
+    const tm = withParamOptions({ backend: 'cpu' }, () => new TemporalModulate(4, 6, 3, 0));
+    const T = 5;
+    const x = Float32Array.from({ length: T * 4 }, (_, i) => Math.sin(i * 1.7));
+    const rev = new Float32Array(T * 4);
+    for (let t = 0; t < T; t++) rev.set(x.subarray((T - 1 - t) * 4, (T - t) * 4), t * 4);
+    const a = await tm.forward(tensor(x, [1, T, 4], cpu)).pooled.data();
+    const b = await tm.forward(tensor(rev, [1, T, 4], cpu)).pooled.data();
+    const diff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
+    expect(diff).toBeGreaterThan(1e-4);
   });
 });
