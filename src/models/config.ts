@@ -232,6 +232,11 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`DualAlign: dropout must be in [0, 1), got ${dropout}`);
   const modalityDropout = { ...(cfg.modalityDropout ?? {}) };
   if (modalityDropout[anchor]) throw new Error(`DualAlign: the anchor '${anchor}' cannot be dropped`);
+  const known = new Set([...names, cfg.image?.name ?? 'image', cfg.text?.name ?? 'text']);
+  for (const [name, rate] of Object.entries(modalityDropout)) {
+    if (!known.has(name)) throw new Error(`DualAlign: modalityDropout names '${name}', which is not a modality (${[...known].join(', ')})`);
+    if (!(rate >= 0 && rate <= 1)) throw new Error(`DualAlign: modalityDropout['${name}'] = ${rate} is not a rate in [0, 1]`);
+  }
   return {
     numGrades: task === 'grade' ? numGrades : coarseBins * fineBins,
     task,

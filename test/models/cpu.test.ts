@@ -3,7 +3,7 @@
 // continuous-score head, forward and backward without NaN.
 import { describe, expect, it } from 'vitest';
 import { manualSeed, noGrad, type Tensor } from '../../src/index.js';
-import { DualAlign, collate, skeletonOnlyConfig, type DualAlignConfig } from '../../src/models/index.js';
+import { DualAlign, collate, resolveConfig, skeletonOnlyConfig, type DualAlignConfig } from '../../src/models/index.js';
 import { useComposedAlignment } from '../../src/models/losses.js';
 import { withParamOptions } from '../../src/nn/init.js';
 import type { Sample } from '../../src/data/types.js';
@@ -317,5 +317,66 @@ describe('predictions and blocks', () => {
     const b = await tm.forward(tensor(rev, [1, T, 4], cpu)).pooled.data();
     const diff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i])));
     expect(diff).toBeGreaterThan(1e-4);
+  });
+});
+
+describe('loss weights and modality dropout', () => {
+  const val = (t: Tensor) => (t.storage.handle as Float32Array)[t.offset];
+
+  it('total = L_grade + λ1·L_vfs + λ2·L_vit with non-default λ', async () => {
+    manualSeed(17);
+    const model = cpuModel(smallConfig({ lambda1: 0.25, lambda2: 3, dropout: 0 }));
+    const l = model.loss(collate(makeSamples(4), model.config, cpu));
+    expect(val(l.vfs)).toBeGreaterThan(0);
+    expect(val(l.vit)).toBeGreaterThan(0);
+    expect(val(l.total)).toBeCloseTo(val(l.grade) + 0.25 * val(l.vfs) + 3 * val(l.vit), 5);
+  });
+
+  it('a dropped modality acts as a missing one, in training only', async () => {
+    const samples = makeSamples(3);
+    const run = async (cfg: DualAlignConfig, s: Sample[], train: boolean) => {
+      manualSeed(18);
+      const m = cpuModel(cfg);
+      m.train(train);
+      return m.forward(collate(s, m.config, cpu)).probabilities.data();
+    };
+    const dropAll = smallConfig({ dropout: 0, modalityDropout: { flow: 1, text: 1 } });
+    const missing = makeSamples(3, { missing: { flow: [0, 1, 2], text: [0, 1, 2] } });
+    const a = await run(dropAll, samples, true);
+    const b = await run(smallConfig({ dropout: 0 }), missing, true);
+    Array.from(a).forEach((v, i) => expect(v).toBeCloseTo(b[i], 6));
+    const c = await run(dropAll, samples, false); // eval: nothing dropped
+    const d = await run(smallConfig({ dropout: 0 }), samples, false);
+    Array.from(c).forEach((v, i) => expect(v).toBeCloseTo(d[i], 6));
+    expect(() => resolveConfig(smallConfig({ modalityDropout: { flow: 1.5 } }))).toThrow(/not a rate/);
+    expect(() => resolveConfig(smallConfig({ modalityDropout: { audio: 0.1 } }))).toThrow(/'audio', which is not a modality/);
+  });
+});
+
+describe('GRAM loss', () => {
+  it('two modalities: volume = |sin θ|; the composed loss matches src/alignment', async () => {
+    const { gramVolumes, gramLossComposed, gramLoss } = await import('../../src/models/losses.js');
+    const { tensor } = await import('../../src/index.js');
+    const a = [1, 0, 0, 0.6, 0.8, 0, 0, 1, 1];
+    const m = [0, 1, 0, 0.6, 0.8, 0, 1, 0, 1];
+    const A = tensor(a, [3, 3], cpu);
+    const M = tensor(m, [3, 1, 3], cpu);
+    const V = await gramVolumes(A, M).data();
+    const unit = (v: number[]) => v.map((x) => x / Math.hypot(...v));
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        const mi = unit(m.slice(i * 3, i * 3 + 3));
+        const aj = unit(a.slice(j * 3, j * 3 + 3));
+        const cos = mi.reduce((s, x, k) => s + x * aj[k], 0);
+        expect(V[i * 3 + j]).toBeCloseTo(Math.sqrt(Math.max(1 - cos * cos, 1e-12)), 5);
+      }
+    }
+    manualSeed(19);
+    const { randn } = await import('../../src/index.js');
+    const a2 = randn([5, 6], cpu);
+    const o2 = randn([5, 2, 6], cpu);
+    const composed = await gramLossComposed(a2, o2, { tau: 0.1 }).item();
+    const fused = await gramLoss(a2, o2, { tau: 0.1 }).item();
+    expect(composed).toBeCloseTo(fused, 4);
   });
 });

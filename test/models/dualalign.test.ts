@@ -56,14 +56,16 @@ describe('DualAlign on the GPU', () => {
     manualSeed(2);
     const model = new DualAlign(smallConfig());
     model.encoders.get('flow')!.freeze();
-    // text missing in one sample so the placeholder takes part; flow missing in another
-    const batch = collate(makeSamples(6, { missing: { text: [1], flow: [2] } }), model.config);
+    // text missing in one sample so the placeholder takes part; flow missing in another; one sample unlabeled
+    const samples = makeSamples(6, { missing: { text: [1], flow: [2] } }).map((s, i) => (i === 4 ? { ...s, grade: undefined } : s));
+    const batch = collate(samples, model.config);
     const before = new Map<string, Float32Array>();
     for (const [n, p] of model.namedParameters()) before.set(n, (await p.data()) as Float32Array);
     const buffersBefore = await Promise.all(model.buffers().map((b) => b.data()));
     const opt = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, weightDecay: 1e-4 });
     const l = model.loss(batch);
     for (const k of ['total', 'grade', 'vfs', 'vit'] as const) expect(await allFinite(l[k])).toBe(true);
+    expect(l.labeled).toBe(5);
     l.total.backward();
     opt.step({ loss: l.total });
     expect((await opt.status()).applied).toBe(true);
@@ -132,14 +134,16 @@ describe('DualAlign on the GPU', () => {
     try {
       const model = new DualAlign(smallConfig());
       const batch = collate(makeSamples(5, { missing: { text: [4] } }), model.config);
-      const path = join(dir, 'model.safetensors');
-      await saveCheckpoint(path, model, { epoch: 3 });
-      expect(readdirSync(dir)).toEqual(['model.safetensors']); // no temp file left
+      const path = join(dir, 'runs', 'a', 'model.safetensors'); // folders created on save
+      await saveCheckpoint(path, model, { epoch: 2 });
+      await saveCheckpoint(path, model, { epoch: 3 }); // replaces the file
+      expect(readdirSync(join(dir, 'runs', 'a'))).toEqual(['model.safetensors']); // no temp file left
       const { model: re, extra } = await loadCheckpoint(path);
       expect(extra).toEqual({ epoch: 3 });
       const a = await model.predict(batch);
       const b = await re.predict(batch);
       expect(Array.from(b.grades!)).toEqual(Array.from(a.grades!));
+      expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
       a.probabilities.forEach((p, i) => expect(Array.from(b.probabilities[i])).toEqual(Array.from(p)));
       // a model of another configuration
       const other = new DualAlign(smallConfig({ d1: 32, removeModalities: ['flow'] }));

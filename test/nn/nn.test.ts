@@ -228,5 +228,8 @@ describe('ETF head geometry', () => {
     const logits = await head.forward(h).data();
     expect(logits[2]).toBeCloseTo(1, 5);
     expect(logits[0]).toBeCloseTo(-1 / 3, 5);
+    // logit scale s: logits = s·(g_j·ĥ), same prototypes for the same seed
+    const scaled = await cpu(() => new EtfHead(4, 6, 5, 0)).forward(h).data();
+    Array.from(logits).forEach((v, j) => expect(scaled[j]).toBeCloseTo(5 * v, 5));
   });
 });
