@@ -4,7 +4,8 @@
 //   --quick              smoke subset (CI, < 2 minutes): each suite's quick cases, short budgets,
 //                        results to bench/results/tmp/ (not committed), no report
 //   --suite=a,b          only these suites (the roofline suite always runs unless --no-roofline)
-//   --peers=a,b          peers to run (default tfjs-webgpu,tfjs-wasm,tfjs-cpu; --peers= for none)
+//   --peers=a,b          peers to run (default all of bench/peers/index.mjs; quick: the GPU peers and
+//                        tfjs-wasm; --peers= for none)
 //   --budget=ms          time budget per implementation per case (default 20000; quick 2000)
 //   --rme=pct            stop sampling at this relative margin of error (default 3; quick 15)
 //   --out=file           results file (default bench/results/<date>-<adapter>.json)
@@ -16,12 +17,15 @@
 // ours(L) => impl, peers: { [peerId]: (tf) => impl } } where impl is { run(), output?(), dispose(),
 // plan?, last?() }. run() enqueues one execution (the harness adds the fence); output() returns the
 // result's values (peers are checked against ours before their timings count).
+//
+// Exit status: non-zero when a suite or one of our implementations failed (CI runs --quick to catch a
+// broken suite); a peer that fails or disagrees with ours is recorded, not fatal.
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compareOutputs, machineInfo, measure } from './harness.mjs';
-import { TFJS_PEERS, activate, fence as peerFence, loadTfjs, tfjsInfo } from './peers/tfjs.mjs';
+import { PEERS, QUICK_PEERS } from './peers/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -81,20 +85,24 @@ if (device.backend === 'cpu') {
   process.exit(1);
 }
 
-const peerIds = (typeof args.peers === 'string' ? args.peers.split(',').filter(Boolean) : quick ? ['tfjs-webgpu', 'tfjs-wasm'] : Object.keys(TFJS_PEERS)).filter(
-  (id) => id in TFJS_PEERS,
-);
+const peerIds = (typeof args.peers === 'string' ? args.peers.split(',').filter(Boolean) : quick ? QUICK_PEERS : Object.keys(PEERS)).filter((id) => {
+  if (!(id in PEERS)) throw new Error(`no peer '${id}' (have ${Object.keys(PEERS).join(', ')})`);
+  return true;
+});
 const casesBySuite = selected.map((s) => ({ suite: s, cases: s.cases({ quick }).filter((c) => !quick || c.quick) }));
 const neededPeers = peerIds.filter((id) => casesBySuite.some(({ cases }) => cases.some((c) => c.peers && id in c.peers)));
-const tf = neededPeers.length ? await loadTfjs(neededPeers) : null;
-const peers = {};
+const peers = {}; // id → info recorded in the results (versions, adapter) or { error }
+const peerCtx = {};
 for (const id of neededPeers) {
   try {
-    peers[id] = await tfjsInfo(id);
+    peerCtx[id] = await PEERS[id].load();
+    peers[id] = await PEERS[id].info();
   } catch (e) {
     peers[id] = { error: `failed to initialize: ${e.message}` };
+    console.log(`peer ${id}: ${peers[id].error}`);
   }
 }
+const failures = [];
 
 const opts = quick
   ? { targetRme: Number(args.rme ?? 15), minSamples: 3, maxSamples: 6, budgetMs: Number(args.budget ?? 2000), sampleMs: 60 }
@@ -132,6 +140,7 @@ for (const { suite, cases } of casesBySuite) {
       sres.custom = await suite.run({ lib: L, quick, log: (...a) => console.log(`${suite.name}:`, ...a) });
     } catch (e) {
       sres.error = e.message;
+      failures.push(`${suite.name}: ${e.message}`);
       console.log(`${suite.name}: failed: ${e.stack ?? e.message}`);
     }
     continue;
@@ -154,6 +163,8 @@ for (const { suite, cases } of casesBySuite) {
       impls.push({ id: 'ours', run: ours.run, fence: () => L.sync() });
     } catch (e) {
       rec.results.ours = { error: e.message };
+      failures.push(`${suite.name} / ${c.name}: ${e.message}`);
+      for (const d of disposers) d();
       console.log(`${suite.name} / ${c.name}: ours failed: ${e.message}`);
       continue;
     }
@@ -165,11 +176,12 @@ for (const { suite, cases } of casesBySuite) {
         continue;
       }
       try {
-        await activate(id);
-        const impl = await make(tf);
+        const P = PEERS[id];
+        await P.activate?.();
+        const impl = await make(peerCtx[id]);
         disposers.push(() => impl.dispose?.());
         await impl.run();
-        await peerFence(id, impl.last?.());
+        await P.fence(impl.last?.());
         if (oursOut && impl.output) {
           const cmp = compareOutputs(oursOut, await impl.output(), c.tolerance ?? 1e-4);
           if (!cmp.ok) {
@@ -179,7 +191,7 @@ for (const { suite, cases } of casesBySuite) {
           }
           rec.results[id] = { maxRelDiff: cmp.maxRelDiff };
         }
-        impls.push({ id, prepare: () => activate(id), run: impl.run, fence: () => peerFence(id, impl.last?.()) });
+        impls.push({ id, prepare: P.activate, run: impl.run, fence: () => P.fence(impl.last?.()) });
       } catch (e) {
         rec.results[id] = { error: e.message };
         console.log(`${suite.name} / ${c.name}: ${id} failed: ${e.message}`);
@@ -214,4 +226,8 @@ if (!quick && !args['no-report']) {
   console.log(`report: ${relative(process.cwd(), md)}`);
 }
 L.shutdown();
+if (failures.length) {
+  console.error(`${failures.length} failure(s):\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}
 process.exit(0);
