@@ -1,61 +1,52 @@
 // Row-wise softmax / log-softmax over the last axis of a contiguous [rows, n] tensor, and its
-// backward. One workgroup per row: max and sum in workgroup-memory trees, then one write pass.
-// LOG selects log-softmax.
+// backward. One workgroup per row. The forward reads the row twice: one pass keeps a running
+// max and a sum of exp rescaled to it (online softmax), the second writes. Rows whose length and
+// offsets are multiples of 4 are read as vec4 (VT = vec4<f32>), else as f32: on lavapipe, which
+// loads lane by lane, vec4 loads move 4x the data per load. LOG selects log-softmax.
+{{ENABLE}}
 
 struct Params {
   rows: u32,
-  n: u32,
-  x_off: u32,
+  n: u32,     // row length in VT units
+  x_off: u32, // in VT units
   g_off: u32,
 }
 
+alias VT = {{VT}};
+
 @group(0) @binding(0) var<uniform> P: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> X: array<VT>;
 // forward binds (X, Y); backward binds (X = y, G, DX).
-@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
-@group(0) @binding(2) var<storage, read> G: array<f32>;
-@group(0) @binding(3) var<storage, read_write> DX: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<VT>;
+@group(0) @binding(2) var<storage, read> G: array<VT>;
+@group(0) @binding(3) var<storage, read_write> DX: array<VT>;
 
-const WG: u32 = 64u;
+const WG: u32 = {{WG}}u;
 const LOG: bool = {{LOG}};
-var<workgroup> red: array<f32, 64>;
+const LOWEST: f32 = -0x1.fffffep+127f;
 
-fn tree_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+{{ROW_REDUCE}}
 
-fn tree_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+// Horizontal max and sum of one VT.
+fn hmax(v: VT) -> f32 { return {{HMAX}}; }
+fn hsum(v: VT) -> f32 { return {{HSUM}}; }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
-  if (row >= P.rows) { return; }
+  if (row >= P.rows) { return; } // uniform across the workgroup
   let base = P.x_off + row * P.n;
-  var mx = -0x1.fffffep+127f;
-  for (var j = lid; j < P.n; j += WG) { mx = max(mx, X[base + j]); }
-  mx = tree_max(lid, mx);
+  var mx = LOWEST;
   var s = 0.0;
-  for (var j = lid; j < P.n; j += WG) { s += exp(X[base + j] - mx); }
-  s = tree_sum(lid, s);
-  let lse = mx + log(s);
+  for (var j = lid; j < P.n; j += WG) {
+    let v = X[base + j];
+    let m = max(mx, hmax(v));
+    s = s * exp(mx - m) + hsum(exp(v - VT(m)));
+    mx = m;
+  }
+  let row_mx = row_max(lid, mx);
+  let total = row_sum2(lid, vec2<f32>(s * exp(mx - row_mx), 0.0)).x;
+  let lse = VT(row_mx + log(total));
   let out = row * P.n;
   for (var j = lid; j < P.n; j += WG) {
     let z = X[base + j] - lse;
@@ -66,7 +57,7 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: 
 // Backward: X holds the forward output y, G the upstream gradient.
 //   softmax:     dx = y * (g - sum(g * y))
 //   log-softmax: dx = g - exp(y) * sum(g)
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
   if (row >= P.rows) { return; }
@@ -74,13 +65,13 @@ fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg:
   let gb = P.g_off + row * P.n;
   var s = 0.0;
   for (var j = lid; j < P.n; j += WG) {
-    if (LOG) { s += G[gb + j]; } else { s += G[gb + j] * X[yb + j]; }
+    if (LOG) { s += hsum(G[gb + j]); } else { s += hsum(G[gb + j] * X[yb + j]); }
   }
-  s = tree_sum(lid, s);
+  let t = VT(row_sum2(lid, vec2<f32>(s, 0.0)).x);
   let out = row * P.n;
   for (var j = lid; j < P.n; j += WG) {
     let y = X[yb + j];
     let g = G[gb + j];
-    if (LOG) { DX[out + j] = g - exp(y) * s; } else { DX[out + j] = y * (g - s); }
+    if (LOG) { DX[out + j] = g - exp(y) * t; } else { DX[out + j] = y * (g - t); }
   }
 }

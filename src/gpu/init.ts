@@ -27,6 +27,9 @@ export interface DeviceInfo {
   featureLevel: 'core' | 'compatibility' | 'none';
   features: string[];
   limits: Record<string, number>;
+  /** Subgroup size range, when the adapter has the 'subgroups' feature and reports it. */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
 }
 
 const SETUP_HINT =
@@ -107,6 +110,11 @@ async function openDevice(adapter: GPUAdapter, backend: 'webgpu' | 'webgpu-compa
     features: [...device.features],
     limits,
   };
+  const sg = ai as { subgroupMinSize?: number; subgroupMaxSize?: number } | undefined;
+  if (device.features.has('subgroups' as GPUFeatureName) && sg?.subgroupMinSize && sg.subgroupMaxSize) {
+    info.subgroupMinSize = sg.subgroupMinSize;
+    info.subgroupMaxSize = sg.subgroupMaxSize;
+  }
   return new GpuRuntime(device, info);
 }
 

@@ -45,6 +45,9 @@ export interface RuntimeInfo {
   featureLevel: 'core' | 'compatibility';
   features: string[];
   limits: Record<string, number>;
+  /** Subgroup sizes the adapter reports, when it has the 'subgroups' feature (lavapipe: 8 and 8). */
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
 }
 
 export class GpuRuntime {
@@ -79,11 +82,17 @@ export class GpuRuntime {
   private nextBufferId = 1;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
+  /**
+   * Whether kernels may use subgroup operations (true when the device has 'subgroups' and a known
+   * subgroup size). Tests turn it off to run the workgroup-memory fallbacks on the same device.
+   */
+  useSubgroups: boolean;
 
   constructor(
     readonly device: GPUDevice,
     readonly info: RuntimeInfo,
   ) {
+    this.useSubgroups = info.features.includes('subgroups') && (info.subgroupMinSize ?? 0) > 0;
     const U = GPUBufferUsage;
     this.pool = new BufferPool(device, U.STORAGE | U.COPY_SRC | U.COPY_DST, 'tensor');
     this.staging = new BufferPool(device, U.MAP_READ | U.COPY_DST, 'readback', 64 * 1024 * 1024);
@@ -107,6 +116,11 @@ export class GpuRuntime {
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.deferredError ??= new GpuError(`uncaptured GPU error: ${ev.error.message}`);
     };
+  }
+
+  /** The smallest subgroup size when kernels may use subgroups, else null. */
+  get subgroupMin(): number | null {
+    return this.useSubgroups ? this.info.subgroupMinSize! : null;
   }
 
   get limits(): GPUSupportedLimits {

@@ -4,21 +4,24 @@ import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type View } from '../backend/backend.js';
 import { Params, wgsl } from './source.js';
 import { shapeStr } from '../gpu/errors.js';
+import { rowReduce, SCALAR_TOKENS, VEC4_TOKENS } from './rowreduce.js';
 
-const forwardKernel: Kernel = {
-  name: 'layer_norm',
-  key: 'layernorm:forward',
-  bindings: ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
-  entryPoint: 'forward',
-  code: () => wgsl(template),
-};
-const backwardKernel: Kernel = {
-  name: 'layer_norm_backward',
-  key: 'layernorm:backward',
-  bindings: ['uniform', 'read', 'read', 'read', 'rw', 'read', 'read', 'rw'],
-  entryPoint: 'backward',
-  code: () => wgsl(template),
-};
+function kernel(rt: GpuRuntime, backward: boolean, n: number): Kernel {
+  const rr = rowReduce(rt);
+  const vec4 = n % 4 === 0;
+  return {
+    name: backward ? 'layer_norm_backward' : 'layer_norm',
+    key: `layernorm:${backward ? 'backward' : 'forward'}:${vec4 ? 4 : 1}:${rr.key}`,
+    bindings: backward ? ['uniform', 'read', 'read', 'read', 'rw', 'read', 'read', 'rw'] : ['uniform', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
+    entryPoint: backward ? 'backward' : 'forward',
+    code: () => wgsl(template, { ...(vec4 ? VEC4_TOKENS : SCALAR_TOKENS), ...rr.tokens }),
+  };
+}
+
+/** Uniforms: rows, row length in loaded units (vec4 or f32), eps, affine flag, row length. */
+function params(rows: number, n: number, eps: number, affine: boolean): ArrayBuffer {
+  return new Params().u32(rows, n % 4 === 0 ? n / 4 : n).f32(eps).u32(affine ? 1 : 0).f32(n).build();
+}
 
 /** All views contiguous with offset 0 (the caller makes them so). */
 export function runLayerNorm(rt: GpuRuntime, x: View, gamma: View | null, beta: View | null, eps: number) {
@@ -30,10 +33,10 @@ export function runLayerNorm(rt: GpuRuntime, x: View, gamma: View | null, beta: 
   const rstd = rt.alloc(rows * 4, 'layerNorm rstd');
   if (total > 0) {
     const X = x.storage.handle as GPUBuffer;
-    const p = new Params().u32(rows, n).f32(eps).u32(gamma ? 1 : 0).build();
+    const p = params(rows, n, eps, !!gamma);
     const gb = (gamma?.storage.handle as GPUBuffer) ?? X;
     const bb = (beta?.storage.handle as GPUBuffer) ?? X;
-    rt.dispatch(forwardKernel, p, [X, gb, bb, y, mean, rstd], grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
+    rt.dispatch(kernel(rt, false, n), p, [X, gb, bb, y, mean, rstd], grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
   }
   return { y, mean, rstd };
 }
@@ -46,9 +49,9 @@ export function runLayerNormGrad(rt: GpuRuntime, x: View, mean: View, rstd: View
   const gxhat = rt.alloc(total * 4, 'layerNorm g·x̂');
   if (total > 0) {
     const X = x.storage.handle as GPUBuffer;
-    const p = new Params().u32(rows, n).f32(0).u32(gamma ? 1 : 0).build();
+    const p = params(rows, n, 0, !!gamma);
     rt.dispatch(
-      backwardKernel,
+      kernel(rt, true, n),
       p,
       [X, (gamma?.storage.handle as GPUBuffer) ?? X, g.storage.handle as GPUBuffer, dx, mean.storage.handle as GPUBuffer, rstd.storage.handle as GPUBuffer, gxhat],
       grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension),

@@ -4,14 +4,16 @@ import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type View } from '../backend/backend.js';
 import { Params, wgsl } from './source.js';
 import { shapeStr } from '../gpu/errors.js';
+import { rowReduce, SCALAR_TOKENS, VEC4_TOKENS } from './rowreduce.js';
 
-function kernel(log: boolean, backward: boolean): Kernel {
+function kernel(rt: GpuRuntime, log: boolean, backward: boolean, vec4: boolean): Kernel {
+  const rr = rowReduce(rt);
   return {
     name: `${log ? 'log_' : ''}softmax${backward ? '_backward' : ''}`,
-    key: `softmax:${log}:${backward}`,
+    key: `softmax:${log}:${backward}:${vec4 ? 4 : 1}:${rr.key}`,
     bindings: backward ? ['uniform', 'read', 'read', 'rw'] : ['uniform', 'read', 'rw'],
     entryPoint: backward ? 'backward' : 'forward',
-    code: () => wgsl(template, { LOG: String(log) }),
+    code: () => wgsl(template, { LOG: String(log), ...(vec4 ? VEC4_TOKENS : SCALAR_TOKENS), ...rr.tokens }),
   };
 }
 
@@ -22,10 +24,11 @@ export function runSoftmax(rt: GpuRuntime, x: View, log: boolean, g: View | null
   const rows = n === 0 ? 0 : total / n;
   const out = rt.alloc(total * 4, `softmax output ${shapeStr(x.shape)}`);
   if (total === 0) return out;
-  const p = new Params().u32(rows, n, x.offset, g?.offset ?? 0).build();
+  const w = n % 4 === 0 && x.offset % 4 === 0 && (g?.offset ?? 0) % 4 === 0 ? 4 : 1;
+  const p = new Params().u32(rows, n / w, x.offset / w, (g?.offset ?? 0) / w).build();
   const buffers = [x.storage.handle as GPUBuffer];
   if (g) buffers.push(g.storage.handle as GPUBuffer);
   buffers.push(out);
-  rt.dispatch(kernel(log, !!g), p, buffers, grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
+  rt.dispatch(kernel(rt, log, !!g, w === 4), p, buffers, grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
   return out;
 }
