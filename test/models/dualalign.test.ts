@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed, type Tensor } from '../../src/index.js';
+import { gpuRuntime, manualSeed, scope, type Tensor } from '../../src/index.js';
 import { DualAlign, collate, disposeBatch, resolveConfig } from '../../src/models/index.js';
 import { saveCheckpoint, loadCheckpoint, loadCheckpointInto } from '../../src/models/checkpoint.node.js';
 import { SGD } from '../../src/optim/index.js';
@@ -87,6 +87,31 @@ describe('DualAlign on the GPU', () => {
     opt.zeroGrad();
     opt.dispose();
     disposeBatch(batch);
+  });
+
+  it('a training loop keeps the live GPU buffer count flat (partly labeled batches, modality dropout)', async () => {
+    const rt = gpuRuntime();
+    expect(rt).toBeTruthy();
+    manualSeed(3);
+    const model = new DualAlign(smallConfig({ modalityDropout: { flow: 0.5, text: 0.5 } }));
+    const opt = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const samples = makeSamples(4, { missing: { skeleton: [0] } }).map((s, i) => (i === 1 ? { ...s, grade: undefined } : s));
+    const counts: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      await scope(async () => {
+        const batch = collate(samples, model.config);
+        const l = model.loss(batch);
+        l.total.backward();
+        opt.step({ loss: l.total });
+        opt.zeroGrad();
+        expect(Number.isFinite(await l.total.item())).toBe(true);
+        disposeBatch(batch);
+      });
+      counts.push(rt!.poolStats().liveBuffers);
+    }
+    expect(counts[3]).toBe(counts[1]);
+    opt.dispose();
+    model.dispose();
   });
 
   it('the GPU model matches the CPU reference built from the same seed', async () => {
