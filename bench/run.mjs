@@ -14,7 +14,7 @@
 //
 // A suite is one file in bench/suites/ exporting default { name, title, unit, description,
 // cases({ quick }) => [case] }; a case is { name, quick?, flops | bytes, tolerance?,
-// ours(L) => impl, peers: { [peerId]: (tf) => impl } } where impl is { run(), output?(), dispose(),
+// ours(L) => impl, peers: { [peerId]: (ctx) => impl } } (ctx: bench/peers/index.mjs) where impl is { run(), output?(), dispose(),
 // plan?, last?() }. run() enqueues one execution (the harness adds the fence); output() returns the
 // result's values (peers are checked against ours before their timings count).
 //
@@ -52,7 +52,7 @@ async function loadSuites() {
     if (mod.default?.cases) suites.push({ ...mod.default, file: f });
     // Self-timed suites: `export const name` + `export async function run({ lib, quick, log })`
     // returning [{ name, value, unit, ... }] (bench/suites/gram.mjs, model.mjs).
-    else if (typeof mod.run === 'function') suites.push({ name: mod.name ?? f.replace(/\.mjs$/, ''), title: mod.title ?? mod.name, run: mod.run, file: f, cases: () => [] });
+    else if (typeof mod.run === 'function') suites.push({ name: mod.name ?? f.replace(/\.mjs$/, ''), title: mod.title ?? mod.name, order: mod.order, run: mod.run, file: f, cases: () => [] });
     else console.warn(`bench/suites/${f}: exports neither a default { cases } suite nor run(ctx); skipped`);
   }
   return suites.sort((a, b) => (a.order ?? 0) - (b.order ?? 0) || a.name.localeCompare(b.name));
@@ -148,7 +148,6 @@ for (const { suite, cases } of casesBySuite) {
   for (const c of cases) {
     const rec = { name: c.name, flops: c.flops, bytes: c.bytes, roofline: c.roofline, shape: c.shape, results: {} };
     sres.cases.push(rec);
-    const work = c.flops ?? c.bytes;
     const per = c.flops ? 'GFLOP/s' : 'GB/s';
     const impls = [];
     const disposers = [];
@@ -197,6 +196,9 @@ for (const { suite, cases } of casesBySuite) {
         console.log(`${suite.name} / ${c.name}: ${id} failed: ${e.message}`);
       }
     }
+    // A case may learn its size when ours is built (the optimizer suite reads the model's shapes).
+    Object.assign(rec, { flops: c.flops, bytes: c.bytes, shape: c.shape });
+    const work = c.flops ?? c.bytes;
     const measured = await measure(impls, opts);
     for (const [id, m] of Object.entries(measured)) {
       rec.results[id] = { ...(rec.results[id] ?? {}), ...m, rate: work / m.wall.median / 1e6, cpuRate: work / m.cpu.median / 1e6 };

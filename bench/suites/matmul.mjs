@@ -2,6 +2,9 @@
 // model's projections, and transposed operands (strided views for us, transpose flags for tfjs).
 import { randomData } from '../harness.mjs';
 import { matmulPlan } from '../lib/plan.mjs';
+import { gpujsImpl, gpujsMatmulKernel } from '../peers/gpujs.mjs';
+import { jaxImpl } from '../peers/jax.mjs';
+import { tfjsPeers } from '../lib/impl.mjs';
 
 /**
  * One matmul case. aShape / bShape are the stored shapes; ta / tb transpose the last two dims
@@ -41,29 +44,33 @@ function matmulCase({ name, aShape, bShape, ta = false, tb = false, quick = fals
         },
       };
     },
-    peers: Object.fromEntries(
-      ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'].map((id) => [
-        id,
-        (tf) => {
-          const a = tf.tensor(A, aShape);
-          const b = tf.tensor(B, bShape);
-          let out = null;
-          return {
-            run: () => {
-              out?.dispose();
-              out = tf.matMul(a, b, ta, tb);
-            },
-            last: () => out,
-            output: () => out.data(),
-            dispose: () => {
-              out?.dispose();
-              a.dispose();
-              b.dispose();
-            },
-          };
-        },
-      ]),
-    ),
+    peers: {
+      ...tfjsPeers(
+        [
+          { data: A, shape: aShape },
+          { data: B, shape: bShape },
+        ],
+        (tf, a, b) => tf.matMul(a, b, ta, tb),
+      ),
+      // gpu.js: its one-thread-per-output loop over flat operands, indexed for the transposes.
+      'gpujs-webgpu': (c) => {
+        const [aR, aK] = ta ? [1, M] : [K, 1];
+        const [bK, bC] = tb ? [1, K] : [N, 1];
+        const sA = ar > 2 ? M * K : 0;
+        const sB = br > 2 ? K * N : 0;
+        return gpujsImpl(c, gpujsMatmulKernel(c.gpu, { batch, M, K, N, aR, aK, bK, bC, sA, sB }), [A, B]);
+      },
+      // jax-js: matmul of (transposed: 2-D cases only) resident operands.
+      'jax-webgpu': (j) =>
+        jaxImpl(
+          j,
+          [
+            { data: A, shape: aShape },
+            { data: B, shape: bShape },
+          ],
+          (a, b) => j.numpy.matmul(ta ? j.numpy.transpose(a) : a, tb ? j.numpy.transpose(b) : b),
+        ),
+    },
   };
 }
 
@@ -73,7 +80,7 @@ export default {
   unit: 'GFLOP/s',
   description:
     'C = A·B in fp32, 2·M·N·K FLOP per product. Ours: `matmul` (one kernel plan per shape, named in the table). ' +
-    'Transposed operands are strided views for us (no copy) and `transposeA/B` flags for tfjs.',
+    'Transposed operands are strided views for us (no copy), `transposeA/B` flags for tfjs, `transpose` for jax-js and index arithmetic in the gpu.js kernel (its one-thread-per-output loop).',
   cases: () => [
     matmulCase({ name: '256×256 · 256×256', aShape: [256, 256], bShape: [256, 256], quick: true }),
     matmulCase({ name: '512×512 · 512×512', aShape: [512, 512], bShape: [512, 512] }),

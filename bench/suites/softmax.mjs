@@ -1,6 +1,8 @@
 // Row softmax over the last axis of a [rows, n] fp32 tensor. Throughput counts the minimum memory
 // traffic, one read and one write of the tensor (2 · rows · n · 4 bytes).
 import { randomData } from '../harness.mjs';
+import { oursImpl, tfjsPeers } from '../lib/impl.mjs';
+import { jaxImpl } from '../peers/jax.mjs';
 
 function softmaxCase({ name, rows, n, quick = false }) {
   const X = randomData(rows * n, 3).map((v) => v * 8);
@@ -10,42 +12,11 @@ function softmaxCase({ name, rows, n, quick = false }) {
     bytes: 2 * rows * n * 4,
     shape: { rows, n },
     tolerance: 1e-4,
-    ours: (L) => {
-      const x = L.tensor(X, [rows, n]);
-      let out = null;
-      return {
-        run: () => {
-          out?.dispose();
-          out = L.softmax(x);
-        },
-        output: () => out.data(),
-        dispose: () => {
-          out?.dispose();
-          x.dispose();
-        },
-      };
+    ours: (L) => oursImpl(L, [{ data: X, shape: [rows, n] }], (x) => L.softmax(x)),
+    peers: {
+      ...tfjsPeers([{ data: X, shape: [rows, n] }], (tf, x) => tf.softmax(x)),
+      'jax-webgpu': (j) => jaxImpl(j, [{ data: X, shape: [rows, n] }], (x) => j.nn.softmax(x, -1)),
     },
-    peers: Object.fromEntries(
-      ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'].map((id) => [
-        id,
-        (tf) => {
-          const x = tf.tensor(X, [rows, n]);
-          let out = null;
-          return {
-            run: () => {
-              out?.dispose();
-              out = tf.softmax(x);
-            },
-            last: () => out,
-            output: () => out.data(),
-            dispose: () => {
-              out?.dispose();
-              x.dispose();
-            },
-          };
-        },
-      ]),
-    ),
   };
 }
 
