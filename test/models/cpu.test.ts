@@ -380,3 +380,33 @@ describe('GRAM loss', () => {
     expect(composed).toBeCloseTo(fused, 4);
   });
 });
+
+describe('skeleton channels', () => {
+  it('C\' other than 3: missing channels are zero, extra ones dropped', async () => {
+    const cfg = smallConfig({
+      dropout: 0,
+      streams: [
+        { name: 'video', kind: 'linear', inputDim: 12 },
+        { name: 'skeleton', kind: 'graph', inputDim: 4, layout: 'coco17', gcnChannels: [6], inputNorm: 'none' },
+      ],
+      fusion: [{ with: 'skeleton', name: 'spatialEn' }],
+    });
+    const base = makeSamples(2, { joints: 17 });
+    const withChannels = (C: number, fill: (t: number, j: number, c: number) => number) =>
+      base.map((s) => ({ ...s, modalities: { ...s.modalities, flow: undefined, skeleton: { data: Float32Array.from({ length: 6 * 17 * C }, (_, i) => fill(Math.floor(i / (17 * C)), Math.floor(i / C) % 17, i % C)), shape: [6, 17, C] } } }));
+    const v = (t: number, j: number, c: number) => Math.sin(t + 2 * j + 3 * c);
+    const three = withChannels(3, v);
+    const six = withChannels(6, v);
+    manualSeed(20);
+    const model = cpuModel(cfg);
+    const b3 = collate(three, model.config, cpu);
+    expect(b3.modalities.skeleton.shape).toEqual([2, 6, 17, 4]);
+    const x3 = await b3.modalities.skeleton.data();
+    expect(x3[3]).toBe(0); // channel 3 of joint 0, frame 0: zero-filled
+    expect(x3[1]).toBeCloseTo(v(0, 0, 1), 6);
+    const x6 = await collate(six, model.config, cpu).modalities.skeleton.data();
+    expect(x6[3]).toBeCloseTo(v(0, 0, 3), 6); // channels 0..3 kept, 4..5 dropped
+    expect(x6[4]).toBeCloseTo(v(0, 1, 0), 6);
+    await forwardBackward(cfg, six);
+  });
+});
