@@ -87,7 +87,7 @@ export async function run(ctx = {}) {
         l.total.backward();
         opt.step({ loss: l.total });
         opt.zeroGrad();
-        for (const t of Object.values(l)) t.dispose();
+        for (const t of Object.values(l)) if (typeof t === 'object') t.dispose(); // l.labeled is a count
         await lib.sync();
       },
       { warmup: B === 1 ? 1 : 0, reps: quick ? 1 : B === 1 ? 5 : 2 },
