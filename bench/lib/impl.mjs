@@ -39,3 +39,14 @@ export function tfjsImpl(tf, inputs, fn) {
 
 /** The same tfjs implementation for each of the three tfjs backends. */
 export const tfjsPeers = (inputs, fn) => Object.fromEntries(['tfjs-webgpu', 'tfjs-wasm', 'tfjs-cpu'].map((id) => [id, (tf) => tfjsImpl(tf, inputs, fn)]));
+
+/** One Float32Array holding the given arrays one after the other. */
+export function concatFloat32(arrays) {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return out;
+}

@@ -4,6 +4,7 @@
 // identity kernel in pipeline mode) and every timed kernel runs in pipeline mode, so a run is one
 // dispatch with no host transfer, like ours; the fence drains gpu.js's device queue.
 import { installNavigatorGpu, requireFromRoot, versionOf, describeAdapter } from './navigator.mjs';
+import { concatFloat32 } from '../lib/impl.mjs';
 
 let ctx = null;
 
@@ -56,13 +57,7 @@ export async function flatValues(handle) {
     else for (const y of x) walk(y);
   };
   walk(v);
-  const flat = new Float32Array(out.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of out) {
-    flat.set(a, o);
-    o += a.length;
-  }
-  return flat;
+  return concatFloat32(out);
 }
 
 /**

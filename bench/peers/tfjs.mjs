@@ -63,3 +63,14 @@ export const PEERS = Object.fromEntries(
     },
   ]),
 );
+
+// The per-id functions under their earlier names (bench/suites/attention.mjs loads tfjs through them).
+export const TFJS_PEERS = BACKENDS;
+/** Loads tfjs-core and the backends in `ids`; returns tf. */
+export async function loadTfjs(ids) {
+  for (const id of ids) load(id);
+  return tf;
+}
+export const tfjsInfo = (id) => PEERS[id].info();
+export const activate = (id) => PEERS[id].activate();
+export { fence };

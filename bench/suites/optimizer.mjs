@@ -5,6 +5,7 @@
 // out of its flat buffers and runs the non-finite / norm guard (src/optim/optimizer.ts).
 // Peers: tfjs's `train.momentum` and `train.adam` (no AdamW in tfjs); outputs compared after one step.
 import { randomData } from '../harness.mjs';
+import { concatFloat32 } from '../lib/impl.mjs';
 
 const LR = 1e-3;
 const ADAM = { betas: [0.9, 0.999], eps: 1e-8 };
@@ -54,7 +55,7 @@ function optimCase({ kind, quick }) {
       return {
         plan: `${tensors.length} tensors, ${(count / 1e6).toFixed(2)} M parameters`,
         run: () => opt.step(),
-        output: async () => concat(await Promise.all(ps.map((p) => p.data()))),
+        output: async () => concatFloat32(await Promise.all(ps.map((p) => p.data()))),
         dispose: () => {
           opt.dispose();
           for (const p of ps) p.dispose();
@@ -74,22 +75,12 @@ function tfjsOptim(tf, kind, tensors) {
   return {
     run: () => opt.applyGradients(named),
     last: () => vars[vars.length - 1],
-    output: async () => concat(await Promise.all(vars.map((v) => v.data()))),
+    output: async () => concatFloat32(await Promise.all(vars.map((v) => v.data()))),
     dispose: () => {
       opt.dispose();
       for (const t of [...vars, ...grads]) t.dispose();
     },
   };
-}
-
-function concat(arrays) {
-  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
 }
 
 export default {
