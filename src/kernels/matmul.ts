@@ -118,7 +118,7 @@ export function configureMatmul(c: Partial<MatmulConfig> | null): MatmulConfig {
  */
 export function cpuSimdLanes(rt: GpuRuntime): number {
   const info = rt.info;
-  if (!info.features.includes('subgroups')) return 0;
+  if (!rt.useSubgroups) return 0;
   const id = `${info.device} ${info.description} ${info.architecture}`.toLowerCase();
   if (!id.includes('llvmpipe') && !id.includes('lavapipe')) return 0;
   const m = /(\d+)-bits/.exec(info.device);

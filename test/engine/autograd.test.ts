@@ -1,7 +1,7 @@
 // Autograd graph semantics: reuse, branches, shared subgraphs, retainGraph, noGrad, detach,
 // accumulation, tidy/dispose interplay, and graph memory.
 import { describe, expect, it } from 'vitest';
-import { tensor, ones, zeros, noGrad, tidy, scope, keep, isGradEnabled, gpuRuntime, sum, Tensor, ShapeError, GpuError } from '../../src/index.js';
+import { tensor, ones, zeros, noGrad, tidy, scope, keep, isGradEnabled, gpuRuntime, sum, Tensor, ShapeError, GpuError, linear, matmul, randn, manualSeed } from '../../src/index.js';
 import { record } from '../../src/autograd/engine.js';
 
 const vals = async (t: Tensor | null) => Array.from(await t!.data());
@@ -262,5 +262,36 @@ describe('autograd graph', () => {
     y.backward();
     expect((await vals(x.grad))[0]).toBeCloseTo(Math.pow(1.0001, 1000), 3);
     y.dispose();
+  });
+
+  it("linear's weight gradient comes out contiguous, with no copy of a transposed result", async () => {
+    manualSeed(7);
+    const x = randn([6, 5]);
+    const w1 = randn([4, 5]).requiresGrad_();
+    const w2 = tensor(await w1.data(), [4, 5], { requiresGrad: true });
+    const rt = gpuRuntime()!;
+    // The kernels each backward runs, by name.
+    const kernels = (f: () => void) => {
+      const names: string[] = [];
+      const dispatch = rt.dispatch.bind(rt);
+      rt.dispatch = (kernel, ...rest) => {
+        names.push(kernel.name);
+        dispatch(kernel, ...rest);
+      };
+      try {
+        f();
+      } finally {
+        rt.dispatch = dispatch;
+      }
+      return names;
+    };
+    const y1 = linear(x, w1).sum();
+    const y2 = matmul(x, w2.transpose()).sum(); // matmul's generic rule: dW = (xᵀ·g)ᵀ, then a copy
+    const viaLinear = kernels(() => y1.backward());
+    const viaMatmul = kernels(() => y2.backward());
+    console.log(viaLinear, viaMatmul);
+    expect(w1.grad!.isContiguous).toBe(true);
+    const [g1, g2] = [await vals(w1.grad), await vals(w2.grad)];
+    g1.forEach((v, i) => expect(v).toBeCloseTo(g2[i], 5));
   });
 });

@@ -32,7 +32,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return y;
 }
 
-function matmulCore(a: Tensor, b: Tensor, bias: Tensor | null, activation: Activation): Tensor {
+/** The matmul kernel with its bias + activation epilogue, recording nothing. */
+function matmulForward(a: Tensor, b: Tensor, bias: Tensor | null, activation: Activation): Tensor {
   const M = a.shape[a.rank - 2];
   const K = a.shape[a.rank - 1];
   const K2 = b.shape[b.rank - 2];
@@ -45,13 +46,23 @@ function matmulCore(a: Tensor, b: Tensor, bias: Tensor | null, activation: Activ
   const biasView = bias && !isContiguous(bias) ? contiguous(bias) : bias;
   const y = wrap(a.backend.matmul(av, bv, biasView, activation), [...batch, M, N], a.dtype);
   if (biasView !== bias) biasView?.dispose();
+  return y;
+}
+
+/** The gradient before a fused activation (relu; GELU is never fused when a gradient is needed). */
+function preActivationGrad(activation: Activation, g: Tensor, y: Tensor | undefined): Tensor {
+  return activation === 'relu' ? mapRaw(UNARY.relu.grad as never, [y!, y!, g], [], g.dtype, g.shape) : g;
+}
+
+function matmulCore(a: Tensor, b: Tensor, bias: Tensor | null, activation: Activation): Tensor {
+  const y = matmulForward(a, b, bias, activation);
+  const N = y.shape[y.rank - 1];
   return record(
     'matmul',
     y,
     bias ? [a, b, bias] : [a, b],
     (g, [as, bs, ys]) => {
-      let gz = g;
-      if (activation === 'relu') gz = mapRaw(UNARY.relu.grad as never, [ys, ys, g], [], g.dtype, g.shape);
+      const gz = preActivationGrad(activation, g, ys);
       const grads: (Tensor | null)[] = [
         a.requiresGrad ? sumTo(matmul(gz, transpose(bs)), a.shape) : null,
         b.requiresGrad ? sumTo(matmul(transpose(as), gz), b.shape) : null,
@@ -79,7 +90,22 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, ac
   const wt = transpose(weight);
   // GELU's backward needs the pre-activation, so with grad on it runs as its own kernel.
   const fuseAct = activation === 'gelu' && isGradEnabled() && (x.requiresGrad || weight.requiresGrad || !!bias?.requiresGrad) ? 'none' : activation;
-  let y2 = matmulCore(x2, wt, bias, fuseAct);
+  // Its own backward: dx = gz · W and dW = gzᵀ · x, both contiguous, the transpose a strided view
+  // the kernel reads in place (through matmul's rule, dW would come out as (xᵀ · gz)ᵀ, a
+  // transposed view that accumulating into weight.grad would have to copy).
+  const pre = matmulForward(x2, wt, bias, fuseAct);
+  let y2 = record(
+    'linear',
+    pre,
+    bias ? [x2, weight, bias] : [x2, weight],
+    (g, [xs, ws, ys]) => {
+      const gz = preActivationGrad(fuseAct, g, ys);
+      const grads: (Tensor | null)[] = [x2.requiresGrad ? matmul(gz, ws) : null, weight.requiresGrad ? matmul(transpose(gz), xs) : null];
+      if (bias) grads.push(bias.requiresGrad ? sum(gz, 0) : null);
+      return grads;
+    },
+    fuseAct === 'relu' ? [x2, weight, pre] : [x2, weight],
+  );
   if (fuseAct !== activation) {
     const z = y2;
     y2 = E.gelu(z);
