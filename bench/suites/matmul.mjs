@@ -6,6 +6,8 @@ import { gpujsImpl, gpujsMatmulKernel } from '../peers/gpujs.mjs';
 import { jaxImpl } from '../peers/jax.mjs';
 import { tfjsPeers } from '../lib/impl.mjs';
 
+const GPUJS_MAX_FLOP = 2 * 512 ** 3;
+
 /**
  * One matmul case. aShape / bShape are the stored shapes; ta / tb transpose the last two dims
  * (ours: a strided view, no copy; tfjs: matMul's transposeA / transposeB).
@@ -53,13 +55,16 @@ function matmulCase({ name, aShape, bShape, ta = false, tb = false, quick = fals
         (tf, a, b) => tf.matMul(a, b, ta, tb),
       ),
       // gpu.js: its one-thread-per-output loop over flat operands, indexed for the transposes.
-      'gpujs-webgpu': (c) => {
-        const [aR, aK] = ta ? [1, M] : [K, 1];
-        const [bK, bC] = tb ? [1, K] : [N, 1];
-        const sA = ar > 2 ? M * K : 0;
-        const sB = br > 2 ? K * N : 0;
-        return gpujsImpl(c, gpujsMatmulKernel(c.gpu, { batch, M, K, N, aR, aK, bK, bC, sA, sB }), [A, B]);
-      },
+      // Up to 512³ only: the loop runs ~0.2 GFLOP/s on lavapipe, seconds per product above that.
+      ...(2 * batch * M * N * K <= GPUJS_MAX_FLOP && {
+        'gpujs-webgpu': (c) => {
+          const [aR, aK] = ta ? [1, M] : [K, 1];
+          const [bK, bC] = tb ? [1, K] : [N, 1];
+          const sA = ar > 2 ? M * K : 0;
+          const sB = br > 2 ? K * N : 0;
+          return gpujsImpl(c, gpujsMatmulKernel(c.gpu, { batch, M, K, N, aR, aK, bK, bC, sA, sB }), [A, B]);
+        },
+      }),
       // jax-js: matmul of (transposed: 2-D cases only) resident operands.
       'jax-webgpu': (j) =>
         jaxImpl(
@@ -80,7 +85,7 @@ export default {
   unit: 'GFLOP/s',
   description:
     'C = A·B in fp32, 2·M·N·K FLOP per product. Ours: `matmul` (one kernel plan per shape, named in the table). ' +
-    'Transposed operands are strided views for us (no copy), `transposeA/B` flags for tfjs, `transpose` for jax-js and index arithmetic in the gpu.js kernel (its one-thread-per-output loop).',
+    'Transposed operands are strided views for us (no copy), `transposeA/B` flags for tfjs, `transpose` for jax-js and index arithmetic in the gpu.js kernel (its one-thread-per-output loop; run up to 512³ only, seconds per product above).',
   cases: () => [
     matmulCase({ name: '256×256 · 256×256', aShape: [256, 256], bShape: [256, 256], quick: true }),
     matmulCase({ name: '512×512 · 512×512', aShape: [512, 512], bShape: [512, 512] }),
