@@ -1,7 +1,9 @@
 // Indexing kernels on contiguous data viewed as [outer, n, inner] around an axis.
 //   gather:    out[o, i, k] = X[o, idx[i], k], 0 where idx[i] is out of range (one invocation per output)
-//   index_add: out[o, j, k] = sum over i with idx[i] == j of S[o, i, k]   (gather's adjoint;
-//              each output loops over the index list, so no float atomics are needed)
+//   index_add: out[o, j, k] += S[o, i, k] for every i with idx[i] == j (gather's adjoint): one
+//              invocation per source element adds it atomically into its target, O(source size)
+//              whatever the repetition; f32 adds are a compare-exchange loop on the bits (WGSL has
+//              no float atomics), so repeated targets sum in arrival order. `clear` zeroes first.
 //   place:     writes a contiguous part into a concatenation: out[o, at + k] = S[o, k]
 //#include common
 
@@ -38,18 +40,29 @@ fn gather(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   Out[t] = v;
 }
 
+// index_add binds the output as atomics.
+@group(0) @binding(3) var<storage, read_write> Acc: array<atomic<{{AT}}>>;
+
+fn add_at(a: u32, v: {{T}}) {
+{{ADD_AT}}
+}
+
+@compute @workgroup_size(256)
+fn clear(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_id(gid, nwg, 256u);
+  if (t < P.total) { atomicStore(&Acc[t], 0); }
+}
+
 @compute @workgroup_size(256)
 fn index_add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_id(gid, nwg, 256u);
   if (t >= P.total) { return; }
   let k = t % P.inner;
-  let j = (t / P.inner) % P.n;
-  let o = t / (P.inner * P.n);
-  var acc = {{T}}(0);
-  for (var i = 0u; i < P.m; i++) {
-    if (u32(Idx[i]) == j) { acc += X[(o * P.m + i) * P.inner + k]; }
-  }
-  Out[t] = acc;
+  let i = (t / P.inner) % P.m;
+  let o = t / (P.inner * P.m);
+  let j = u32(Idx[i]);
+  if (j >= P.n) { return; } // an out-of-range index received nothing in the forward
+  add_at((o * P.n + j) * P.inner + k, X[t]);
 }
 
 @compute @workgroup_size(256)

@@ -5,13 +5,25 @@ import { sizeOf, type DType, type View } from '../backend/backend.js';
 import { Params, wgsl, wgslType } from './source.js';
 import { shapeStr } from '../gpu/errors.js';
 
-function kernel(entry: 'gather' | 'index_add' | 'place', dtype: DType): Kernel {
+/** Atomic accumulation: i32 has atomicAdd; f32 a compare-exchange loop on its bits. */
+const ADD_AT: Record<string, string> = {
+  i32: '  atomicAdd(&Acc[a], v);',
+  f32: `  var old = atomicLoad(&Acc[a]);
+  loop {
+    let r = atomicCompareExchangeWeak(&Acc[a], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }`,
+};
+
+function kernel(entry: 'gather' | 'index_add' | 'clear' | 'place', dtype: DType): Kernel {
+  const T = wgslType(dtype);
   return {
     name: entry,
     key: `indexing:${entry}:${dtype}`,
     bindings: entry === 'place' ? ['uniform', 'read', 'rw'] : ['uniform', 'read', 'read', 'rw'],
     entryPoint: entry,
-    code: () => wgsl(template, { T: wgslType(dtype) }),
+    code: () => wgsl(template, { T, AT: T === 'f32' ? 'u32' : 'i32', ADD_AT: ADD_AT[T] }),
   };
 }
 
@@ -32,10 +44,16 @@ export function runIndexAdd(rt: GpuRuntime, shape: readonly number[], axis: numb
   const outer = sizeOf(shape.slice(0, axis));
   const inner = sizeOf(shape.slice(axis + 1));
   const total = sizeOf(shape);
+  const m = sizeOf(index.shape);
   const out = rt.alloc(total * 4, 'indexAdd output');
   if (total === 0) return out;
-  const p = new Params().u32(total, outer, shape[axis], inner, sizeOf(index.shape), 0, 0, 0).build();
-  rt.dispatch(kernel('index_add', src.dtype), p, [src.storage.handle as GPUBuffer, index.storage.handle as GPUBuffer, out], grid1D(total, 256), `${shapeStr(shape)} axis ${axis}`);
+  const buffers = [src.storage.handle as GPUBuffer, index.storage.handle as GPUBuffer, out];
+  const what = `${shapeStr(shape)} axis ${axis}`;
+  rt.dispatch(kernel('clear', src.dtype), new Params().u32(total, 0, 0, 0, 0, 0, 0, 0).build(), buffers, grid1D(total, 256), what);
+  const nSrc = outer * m * inner;
+  if (nSrc === 0) return out;
+  const p = new Params().u32(nSrc, outer, shape[axis], inner, m, 0, 0, 0).build();
+  rt.dispatch(kernel('index_add', src.dtype), p, buffers, grid1D(nSrc, 256), what);
   return out;
 }
 

@@ -258,6 +258,9 @@ add('indexSelect axis 0 repeated', (x, i) => x.indexSelect(0, i.toInt()), [inp([
 add('indexSelect axis 1 of T', (x, i) => T.indexSelect(x, 1, i.toInt()), [inp([3, 6], { view: 'T' }), idx([5, 1])], {}, true);
 add('indexSelect axis 2', (x, i) => x.gather(2, i.toInt()), [inp([2, 3, 4]), idx([3, 3, 0])], {}, true);
 add('indexSelect out-of-range indices read 0', (x, i) => x.indexSelect(1, i.toInt()), [inp([2, 3]), idx([2, 3, -1, 0])]);
+// The backward adds atomically: many repeats of one target, and a longer random index list.
+add('indexSelect 1000 repeats of one row', (x, i) => x.indexSelect(0, i.toInt()), [inp([5, 3]), idx(Array.from({ length: 1000 }, (_, k) => (k % 7 === 0 ? 1 : 3)))]);
+add('indexSelect 300 random rows of 50', (x, i) => x.indexSelect(0, i.toInt()), [inp([50, 7]), idx(Array.from({ length: 300 }, (_, k) => (k * 37 + 11) % 53 - 1))]);
 add('indexSelect empty index', (x, i) => x.indexSelect(0, i.toInt()), [inp([5, 3]), idx([])]);
 add('indexSelect int32 table', (x, i) => x.indexSelect(0, i.toInt()), [inp([4, 3], { kind: 'int' }), idx([3, 1])], { noGrad: true });
 add('oneHot', (i) => T.oneHot(i, 5), [inp([2, 3], { kind: 'int', max: 5 })], { noGrad: true, exact: true });
