@@ -8,7 +8,7 @@
 //                        tfjs-wasm; --peers= for none)
 //   --budget=ms          time budget per implementation per case (default 20000; quick 2000)
 //   --rme=pct            stop sampling at this relative margin of error (default 3; quick 15)
-//   --out=file           results file (default bench/results/<date>-<adapter>.json)
+//   --out=file           results file (default bench/results/<date>-<adapter>[-<suites>].json)
 //   --no-report          do not regenerate BENCHMARKS.md
 //   --list               list suites and cases
 //
@@ -217,7 +217,10 @@ results.durationS = Math.round((performance.now() - started) / 100) / 10;
 const slug = `${device.vendor}-${device.description.split(/[:\s]/)[0]}`.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'adapter';
 const day = results.date.slice(0, 10);
 const out =
-  typeof args.out === 'string' ? args.out : quick ? join(here, 'results', 'tmp', `${day}-${slug}-quick.json`) : join(here, 'results', `${day}-${slug}.json`);
+  typeof args.out === 'string'
+    ? args.out
+    : // A run of some suites gets its own file (the report merges the newest result of each suite).
+      join(here, 'results', ...(quick ? ['tmp'] : []), `${day}-${slug}${wanted ? `-${wanted.join('+')}` : ''}${quick ? '-quick' : ''}.json`);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(results, null, 1) + '\n');
 console.log(`results: ${relative(process.cwd(), out)} (${results.durationS} s; load average ${results.machine.loadavgStart.join(' ')} → ${results.machine.loadavgEnd.join(' ')})`);
