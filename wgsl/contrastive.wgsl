@@ -4,6 +4,7 @@
 //   log-sum-exp (complete: a block owns its rows) and each column's partial (max, Σexp) over the
 //   block's rows, plus the block's sum of logits (label smoothing). Row and column LSE in one pass.
 // finalize: one workgroup merges the column partials into the column LSE and reduces the loss.
+// lse_small: for B <= SMALL_B, one workgroup does both (lse_blocks + finalize in one dispatch).
 // backward: dX = g·c·scale·(softmax_row + softmax_col − 2·target), elementwise from the saved LSEs.
 // Stats layout: lr [B] | lc [B] | pm [nblk, B] | ps [nblk, B] | ptot [nblk].
 
@@ -122,6 +123,42 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
     workgroupBarrier();
   }
   if (lid == 0u) { fin_loss[0] = P.c * fin_red[0]; }
+}
+
+// ---- lse_small: the whole forward in one workgroup (small B: one dispatch instead of two) -------
+
+var<workgroup> sm_red: array<f32, 256>;
+
+/** Row (dir 0) or column (dir 1) `r`: its log-sum-exp, stored to the stats, minus its target's logit. */
+fn ce_line(r: u32, dir: u32) -> f32 {
+  let B = P.B;
+  let step = select(1u, B, dir == 1u);
+  let base = P.x_off + select(r * B, r, dir == 1u);
+  var M = NEG_BIG;
+  var tot = 0.0;
+  for (var t = 0u; t < B; t++) {
+    let v = P.scale * fin_X[base + t * step];
+    M = max(M, v);
+    tot += v;
+  }
+  var S = 0.0;
+  for (var t = 0u; t < B; t++) { S += exp(P.scale * fin_X[base + t * step] - M); }
+  let lse = M + log(S);
+  fin_St[dir * B + r] = lse;
+  return lse - (1.0 - P.smoothing) * P.scale * fin_X[P.x_off + r * B + r] - P.smoothing / f32(B) * tot;
+}
+
+@compute @workgroup_size(256)
+fn lse_small(@builtin(local_invocation_index) lid: u32) {
+  var part = 0.0;
+  for (var r = lid; r < P.B; r += 256u) { part += ce_line(r, 0u) + ce_line(r, 1u); }
+  sm_red[lid] = part;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (lid < s) { sm_red[lid] += sm_red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { fin_loss[0] = P.c * sm_red[0]; }
 }
 
 // ---- backward ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@
 //   cross    the B×B×KM dot products along D + each pair's determinant -> V, C      (generated)
 //   pair     one workgroup per sample i, threads over anchors j: dVol/dG = adj(G)ᵀ/(2 Vol) (cofactors,
 //            finite for singular G), gathered into the coefficient matrices W, T, Q and per-sample U, r
-//   colsum   Σ_i T_ij and Σ_i Q_ij per anchor j (one invocation per anchor, contiguous reads)
+//   colsum   Σ_i T_ij and Σ_i Q_ij per anchor j (one invocation per anchor, contiguous reads); the
+//            generated grad_m runs it in an extra row of workgroups (one dispatch fewer)
 //   grad_m   d/d others = W @ Â + 2 U M̂_i, then the normalization backward                 (generated)
 //   grad_a   d/d anchor = Wᵀ @ M̂ + 2 ΣT â, then the normalization backward               (generated)
 // Buffers: A [B, D], O [B, KM, D] (raw, at a_off / o_off); Aux [B, AUXS] = raw norms [K] then the
@@ -37,6 +38,10 @@ struct Params {
   scale: f32,
   smoothing: f32,
   c: f32,
+  fold: u32, // pair: 1 = store W scaled by 1/‖a_j‖ and Wᵀ by 1/‖m_ik‖ (the matmul path's operands)
+  _p0: u32,
+  _p1: u32,
+  _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -112,9 +117,47 @@ fn prep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-// ---- cross: V and C (generated: wgslCross in src/kernels/gram.ts) ------------------------------
+// ---- cross: V and C (generated: wgslCross in src/kernels/gram.ts), or det after a matmul ----------
+
+@group(0) @binding(1) var<storage, read> cr_A: array<f32>;
+@group(0) @binding(2) var<storage, read> cr_O: array<f32>;
+@group(0) @binding(3) var<storage, read> cr_Aux: array<f32>;
+@group(0) @binding(4) var<storage, read_write> cr_V: array<f32>;
+@group(0) @binding(5) var<storage, read_write> cr_C: array<f32>;
+
+/** Pair (i, j) from its raw cross products o_ik·a_j: stores the normalized C[i, j, :] and V[i, j]. */
+fn store_pair(i: u32, j: u32, raw: array<f32, KM>) {
+  var g: array<f32, KK>;
+  for (var k = 1u; k < K; k++) {
+    for (var l = 1u; l < K; l++) { g[k * K + l] = cr_Aux[i * AUXS + K + k * K + l]; }
+  }
+  g[0] = cr_Aux[j * AUXS + K];
+  let ia = 1.0 / max(cr_Aux[j * AUXS], P.eps);
+  for (var k = 0u; k < KM; k++) {
+    let cv = raw[k] * ia / max(cr_Aux[i * AUXS + 1u + k], P.eps);
+    cr_C[(i * P.B + j) * KM + k] = cv;
+    g[1u + k] = cv;
+    g[(1u + k) * K] = cv;
+  }
+  cr_V[i * P.B + j] = sqrt(max(det_g(g), VOL_CLAMP));
+}
 
 {{CROSS}}
+
+// det: the matmul path's forward epilogue; binding 1 holds the raw products [B·KM, B] (O @ Aᵀ).
+@group(0) @binding(1) var<storage, read> dt_Cr: array<f32>;
+
+@compute @workgroup_size(64)
+fn det(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let B = P.B;
+  let e = gid.x + gid.y * nwg.x * 64u;
+  if (e >= B * B) { return; }
+  let i = e / B;
+  let j = e % B;
+  var raw: array<f32, KM>;
+  for (var k = 0u; k < KM; k++) { raw[k] = dt_Cr[(i * KM + k) * B + j]; }
+  store_pair(i, j, raw);
+}
 
 // ---- pair: the per-pair backward -------------------------------------------------------------
 
@@ -177,10 +220,13 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var cof: array<f32, KK>;
     if (s != 0.0) { cof = cofactors_g(g); }
     var qv = 0.0;
+    let fold = P.fold == 1u;
+    let iaj = 1.0 / max(pair_Aux[j * AUXS], P.eps);
     for (var k = 0u; k < KM; k++) {
       let w = 2.0 * s * cof[1u + k];
-      pair_WT[(i * KM + k) * B + j] = w;
-      pair_WT[wt_off + j * B * KM + i * KM + k] = w; // Wᵀ: contiguous reads for grad_a
+      pair_WT[(i * KM + k) * B + j] = select(w, w * iaj, fold);
+      // Wᵀ: contiguous reads for grad_a
+      pair_WT[wt_off + j * B * KM + i * KM + k] = select(w, w / max(pair_Aux[i * AUXS + 1u + k], P.eps), fold);
       let wc = w * g[1u + k];
       qv += wc;
       uacc[NU + k] += wc;
@@ -218,30 +264,97 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-// ---- colsum: column sums of T and Q ------------------------------------------------------------
+// ---- grad_m / grad_a: the matmul-like chains and the normalization backward -----------------------
+// Generated (small problems), or a matmul (src/kernels/matmul.ts) followed by grad_m_epi / grad_a_epi;
+// both end in the same functions. gm_out holds the products Σ_j W â_j (resp. Σ W m̂) on entry to
+// the epilogue kernels and the gradients on exit.
 
-@group(0) @binding(1) var<storage, read_write> cs_WT: array<f32>;
+@group(0) @binding(1) var<storage, read_write> gm_WT: array<f32>; // read-only but for colsum_at
+@group(0) @binding(2) var<storage, read> gm_A: array<f32>;
+@group(0) @binding(3) var<storage, read> gm_O: array<f32>;
+@group(0) @binding(4) var<storage, read> gm_U: array<f32>;
+@group(0) @binding(5) var<storage, read> gm_Aux: array<f32>;
+@group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;
 
-@compute @workgroup_size(64)
-fn colsum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+/** m̂_il[d] for l < KM. */
+fn others_hat(i: u32, d: u32) -> array<f32, KM> {
+  var h: array<f32, KM>;
+  for (var l = 0u; l < KM; l++) { h[l] = gm_O[P.o_off + (i * KM + l) * P.D + d] / max(gm_Aux[i * AUXS + 1u + l], P.eps); }
+  return h;
+}
+
+/**
+ * dL/d others[i, k, d] from g = Σ_j W[(i,k), j] â_j[d]: dm̂_ik = g + 2 Σ_l U_ikl m̂_il, then the
+ * normalization backward (x̂ = x / max(‖x‖, eps)) with r_ik = m̂_ik·dm̂_ik from the pair kernel.
+ */
+fn grad_m_final(i: u32, k: u32, g0: f32, h: array<f32, KM>) -> f32 {
+  let ub = i * USTR;
+  let n = gm_Aux[i * AUXS + 1u + k];
+  var g = g0;
+  for (var l = 0u; l < KM; l++) { g = fma(2.0 * gm_U[ub + k * KM + l], h[l], g); }
+  let rr = select(gm_U[ub + KM * KM + k], 0.0, n < P.eps); // below eps: x / eps, no radial projection
+  return (g - h[k] * rr) / max(n, P.eps);
+}
+
+/**
+ * dL/d anchor[j, d] from g = Σ_{i,k} W[(i,k), j] m̂_ik[d]: dâ_j = g + 2 (Σ_i T_ij) â_j, then the
+ * normalization backward with â_j·dâ_j = Σ_i Q_ij (column sums from the colsum kernel).
+ */
+fn grad_a_final(j: u32, d: u32, g: f32) -> f32 {
   let B = P.B;
-  let j = gid.x + gid.y * nwg.x * 64u;
-  if (j >= B) { return; }
+  let s_off = B * KM * B + 2u * B * B + B * B * KM;
+  let ts = gm_WT[s_off + j];
+  let qs = gm_WT[s_off + B + j];
+  let n = gm_Aux[j * AUXS];
+  let ia = 1.0 / max(n, P.eps);
+  let q = select(qs, 0.0, n < P.eps);
+  let h = gm_A[P.a_off + j * P.D + d] * ia;
+  return (fma(2.0 * ts, h, g) - h * q) * ia;
+}
+
+/** Σ_i T_ij and Σ_i Q_ij of anchor j (contiguous reads across anchors), stored after WT for grad_a_final. */
+fn colsum_at(j: u32) {
+  let B = P.B;
   let t_off = B * KM * B;
   let q_off = t_off + B * B;
   let s_off = q_off + B * B + B * B * KM;
   var ts = 0.0;
   var qs = 0.0;
   for (var i = 0u; i < B; i++) {
-    ts += cs_WT[t_off + i * B + j];
-    qs += cs_WT[q_off + i * B + j];
+    ts += gm_WT[t_off + i * B + j];
+    qs += gm_WT[q_off + i * B + j];
   }
-  cs_WT[s_off + j] = ts;
-  cs_WT[s_off + B + j] = qs;
+  gm_WT[s_off + j] = ts;
+  gm_WT[s_off + B + j] = qs;
 }
 
-// ---- grad_m / grad_a: the matmul-like chains and the normalization backward (generated) --------
+// colsum: standalone (the generated grad_m does it in its extra row of workgroups instead)
+@compute @workgroup_size(64)
+fn colsum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = gid.x + gid.y * nwg.x * 64u;
+  if (j < P.B) { colsum_at(j); }
+}
 
 {{GRAD_M}}
 
 {{GRAD_A}}
+
+@compute @workgroup_size(64)
+fn grad_m_epi(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 64u;
+  if (e >= P.B * P.D) { return; }
+  let i = e / P.D;
+  let d = e % P.D;
+  let h = others_hat(i, d);
+  for (var k = 0u; k < KM; k++) {
+    let o = (i * KM + k) * P.D + d;
+    gm_out[o] = grad_m_final(i, k, gm_out[o], h);
+  }
+}
+
+@compute @workgroup_size(64)
+fn grad_a_epi(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = gid.x + gid.y * nwg.x * 64u;
+  if (e >= P.B * P.D) { return; }
+  gm_out[e] = grad_a_final(e / P.D, e % P.D, gm_out[e]);
+}

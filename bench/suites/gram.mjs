@@ -1,18 +1,19 @@
 // Gram suite: forward + backward of the GRAM alignment loss (gramContrastiveLoss, tau = 0.1,
 // both directions summed) at the paper's sizes, every implementation in the same run:
-//   fused    our WGSL kernels (wgsl/gram.wgsl + wgsl/contrastive.wgsl): 4 + 3 dispatches
+//   fused    our WGSL kernels (wgsl/gram.wgsl + wgsl/contrastive.wgsl): 3 + 4 dispatches for small
+//            problems (generated contraction kernels), matmuls + epilogues for large ones
 //   unfused  the same math composed from our own engine ops (composedGramContrastiveLoss: normalize,
 //            matmul Grams, Laplace determinant, crossEntropy both ways), K <= 4
 //   tfjs     that composition in TensorFlow.js's WebGPU backend on the same adapter (tf.grads)
 //   torch-*  PyTorch CPU (bench/torch_gram.py: naive double loop, vectorized, closed-form det),
 //            when /usr/bin/python3 has torch (apt-get install -y python3-torch)
-// One step = loss, backward, both gradients read back to the host. Each implementation runs its
+// One step = loss, backward, both gradients read back to the host (both reads in flight at once). Each implementation runs its
 // warm-up and reps in one block; we report the median and the minimum per implementation, and the
 // speedups of `fused` (medians) from the same run.
 //
 // Harness use: export `name` and `run(ctx)`; ctx = { lib, quick?, log?, tf?, torch? } where lib
 // is the package (dist/index.js). Standalone: `node bench/suites/gram.mjs [--quick] [--json]
-// [--no-tf] [--no-torch] [--cases "32,3,1024;128,3,1024"] [--write]` (--write saves
+// [--no-tf] [--no-torch] [--cases "32,3,1024;128,3,1024"] [--write] [--profile]` (--write saves
 // bench/results/gram-<date>.json; DUALALIGN_DIST=path/to/index.js benches another build).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -180,8 +181,7 @@ export async function run(ctx = {}) {
       O.zeroGrad();
       const L = lossFn(A, O, { tau: TAU });
       L.backward();
-      await A.grad.data();
-      await O.grad.data();
+      await Promise.all([A.grad.data(), O.grad.data()]);
       L.dispose();
     };
     const impls = { fused: libStep(lib.gramContrastiveLoss) };
@@ -193,8 +193,7 @@ export async function run(ctx = {}) {
       const g = tf.grads((x, y) => tfGramLoss(tf, x, y, B, K, D));
       impls.tfjs = async () => {
         const [ga, go] = tf.tidy(() => g([ta, to]));
-        await ga.data();
-        await go.data();
+        await Promise.all([ga.data(), go.data()]);
         ga.dispose();
         go.dispose();
       };
@@ -232,6 +231,74 @@ export async function run(ctx = {}) {
   return results;
 }
 
+// ---- profile ---------------------------------------------------------------------------------------
+
+/**
+ * Per-dispatch profile of the fused step (`--profile`): the runtime batches a step's dispatches
+ * into one submit, so each kernel's cost is measured by re-dispatching it R more times (every
+ * gram / contrastive kernel is idempotent) and dividing the step's extra time by R. The step's
+ * own median and its dispatch list come first.
+ */
+export async function profile(lib, cases, { R = Number(process.env.GRAM_PROFILE_R ?? 8), rounds = Number(process.env.GRAM_PROFILE_ROUNDS ?? 9), log = console.log } = {}) {
+  const rt = lib.gpuRuntime();
+  const orig = rt.dispatch.bind(rt);
+  let seen = [];
+  let repeat = null;
+  rt.dispatch = (kernel, ...rest) => {
+    seen.push(kernel.name);
+    const n = kernel.name === repeat ? R + 1 : 1;
+    for (let r = 0; r < n; r++) orig(kernel, ...rest);
+  };
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  for (const [B, K, D] of cases) {
+    const { a, o } = inputs(B, K, D);
+    const A = lib.tensor(a, [B, D], { requiresGrad: true });
+    const O = lib.tensor(o, [B, K - 1, D], { requiresGrad: true });
+    const step = async () => {
+      A.zeroGrad();
+      O.zeroGrad();
+      const L = lib.gramContrastiveLoss(A, O, { tau: TAU });
+      L.backward();
+      await Promise.all([A.grad.data(), O.grad.data()]);
+      L.dispose();
+    };
+    // wall and process CPU time (lavapipe's threads included: steadier than wall under load)
+    const time = async () => {
+      await step();
+      const wall = [];
+      const cpus = [];
+      for (let r = 0; r < rounds; r++) {
+        const t0 = performance.now();
+        const c0 = cpu();
+        await step();
+        cpus.push(cpu() - c0);
+        wall.push(performance.now() - t0);
+      }
+      return { wall: median(wall), cpu: median(cpus) };
+    };
+    seen = [];
+    repeat = null;
+    await step();
+    const kernels = [...seen];
+    const base = await time();
+    log(`B=${B},K=${K},D=${D}: step ${base.wall.toFixed(2)} ms wall, ${base.cpu.toFixed(2)} ms CPU; ${kernels.length} dispatches [${kernels.join(', ')}]`);
+    for (const k of new Set(kernels)) {
+      repeat = k;
+      const t = await time();
+      repeat = null;
+      const times = kernels.filter((x) => x === k).length;
+      log(`  ${k.padEnd(24)} x${times}: ${((t.wall - base.wall) / R / times).toFixed(3)} ms wall, ${((t.cpu - base.cpu) / R / times).toFixed(3)} ms CPU per dispatch`);
+    }
+    A.dispose();
+    O.dispose();
+  }
+  rt.dispatch = orig;
+}
+
 // Standalone.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (flag) => {
@@ -239,6 +306,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
   const cases = arg('--cases')?.split(';').map((c) => c.split(',').map(Number));
+  if (process.argv.includes('--profile')) {
+    const lib = await import(new URL('../../dist/index.js', import.meta.url).href);
+    await lib.init();
+    await profile(lib, cases ?? CASES.slice(0, 3));
+    lib.shutdown?.();
+    process.exit(0);
+  }
   const tf = process.argv.includes('--no-tf') ? false : await loadTf(); // before init: one navigator.gpu for both
   const dist = process.env.DUALALIGN_DIST ?? new URL('../../dist/index.js', import.meta.url).href;
   const lib = await import(dist.startsWith('/') ? `file://${dist}` : dist);

@@ -10,7 +10,7 @@ import { noGrad, record } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { contiguous } from '../autograd/ops/shape.js';
 import { wrap } from '../autograd/ops/util.js';
-import { runGramCross, runGramGradAnchor, runGramGradOthers, runGramPair, runGramPrep, type GramPrepBuffers } from '../kernels/gram.js';
+import { runGramBackward, runGramCross, runGramPrep, type GramPrepBuffers, type PairSource } from '../kernels/gram.js';
 import { runContrastiveBackward, runContrastiveForward, statsLength } from '../kernels/contrastive.js';
 import * as ref from './reference.js';
 
@@ -131,16 +131,9 @@ function gpuGramForward(anchor: Tensor, others: Tensor, s: GramShape, eps: numbe
   };
 }
 
-type PairSource = { kind: 'grad'; gV: View } | { kind: 'contrastive'; g: View; stats: GPUBuffer; scale: number; smooth: number; c: number };
-
 function gpuGramBackward(backend: Backend, pr: GramPrepBuffers, C: GPUBuffer, src: PairSource, eps: number, need: [boolean, boolean], othersShape: readonly number[]): [Tensor | null, Tensor | null] {
-  const rt = rtOf(backend);
-  const { WT, U } = runGramPair(rt, pr, C, src);
-  const gA = need[0] ? gpuTensor(backend, runGramGradAnchor(rt, pr, WT, U, eps), [pr.B, pr.D]) : null;
-  const gO = need[1] ? gpuTensor(backend, runGramGradOthers(rt, pr, WT, U, eps), othersShape) : null;
-  rt.free(WT);
-  rt.free(U);
-  return [gA, gO];
+  const [gA, gO] = runGramBackward(rtOf(backend), pr, C, src, eps, need);
+  return [gA && gpuTensor(backend, gA, [pr.B, pr.D]), gO && gpuTensor(backend, gO, othersShape)];
 }
 
 // ---- gramVolumeMatrix ----------------------------------------------------------------------------

@@ -7,11 +7,15 @@ import { shapeStr } from '../gpu/errors.js';
 
 const RBK = 8;
 
-type Entry = 'lse_blocks' | 'finalize' | 'backward';
+type Entry = 'lse_blocks' | 'finalize' | 'lse_small' | 'backward';
+
+/** Up to this B, one workgroup computes the whole forward: one dispatch, where two cost more. */
+const SMALL_B = 256;
 
 const KERNELS: Record<Entry, Kernel> = {
   lse_blocks: { name: 'contrastive_lse', key: 'contrastive:lse_blocks', bindings: ['uniform', 'read', 'rw'], entryPoint: 'lse_blocks', code: () => wgsl(template) },
   finalize: { name: 'contrastive_finalize', key: 'contrastive:finalize', bindings: ['uniform', 'read', 'rw', 'rw'], entryPoint: 'finalize', code: () => wgsl(template) },
+  lse_small: { name: 'contrastive_lse_small', key: 'contrastive:lse_small', bindings: ['uniform', 'read', 'rw', 'rw'], entryPoint: 'lse_small', code: () => wgsl(template) },
   backward: { name: 'contrastive_backward', key: 'contrastive:backward', bindings: ['uniform', 'read', 'read', 'read', 'rw'], entryPoint: 'backward', code: () => wgsl(template) },
 };
 
@@ -40,6 +44,10 @@ export function runContrastiveForward(rt: GpuRuntime, x: View, B: number, o: Con
   const loss = rt.alloc(4, 'contrastive loss');
   const xb = x.storage.handle as GPUBuffer;
   const p = params(B, nblk, x.offset, 0, o);
+  if (B <= SMALL_B) {
+    rt.dispatch(KERNELS.lse_small, p, [xb, stats, loss], [1], shapeStr([B, B]));
+    return { stats, loss };
+  }
   rt.dispatch(KERNELS.lse_blocks, p, [xb, stats], grid1D(nblk, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr([B, B]));
   rt.dispatch(KERNELS.finalize, p, [xb, stats, loss], [1], shapeStr([B, B]));
   return { stats, loss };

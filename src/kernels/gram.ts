@@ -7,7 +7,8 @@
  */
 import template from '../../wgsl/gram.wgsl';
 import { grid1D, type BindingKind, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import type { View } from '../backend/backend.js';
+import { Storage, type View } from '../backend/backend.js';
+import { runMatmul } from './matmul.js';
 import { Params, wgsl } from './source.js';
 import { GpuError, shapeStr } from '../gpu/errors.js';
 
@@ -220,7 +221,10 @@ export interface Blocking {
 }
 
 /** Overrides of the blocking / lane choices, for benchmarks that tune them (not part of the API). */
-export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; noSubgroups?: boolean } = {};
+export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; noSubgroups?: boolean; path?: 'generated' | 'matmul' } = {
+  // DUALALIGN_GRAM_PATH=generated|matmul forces one contraction path (benchmarks, in Node)
+  path: ((p) => (p === 'generated' || p === 'matmul' ? p : undefined))(typeof process !== 'undefined' ? process.env?.DUALALIGN_GRAM_PATH : undefined),
+};
 
 export function blocking(kind: 'cross' | 'gradM' | 'gradA', K: number): Blocking {
   const t = tuning[kind];
@@ -263,7 +267,7 @@ function stageDecl(ln: Lanes, n: number): string {
 
 function entryHead(name: string, ln: Lanes): string {
   const lane = ln.S > 1 ? '@builtin(subgroup_invocation_id) sl: u32' : '@builtin(local_invocation_index) lid: u32';
-  return `@compute @workgroup_size(${ln.wg})\nfn ${name}(@builtin(workgroup_id) wid: vec3<u32>, ${lane}) {`;
+  return `@compute @workgroup_size(${ln.wg})\nfn ${name}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ${lane}) {`;
 }
 
 /** Column c of lane `b` (0..COLS−1) and the lane's first-column base, per lane mode. */
@@ -301,11 +305,6 @@ function wgslCross(K: number, b: Blocking, ln: Lanes): string {
   const RS = b.rows;
   const CB = b.cols;
   const L: string[] = [];
-  L.push('@group(0) @binding(1) var<storage, read> cr_A: array<f32>;');
-  L.push('@group(0) @binding(2) var<storage, read> cr_O: array<f32>;');
-  L.push('@group(0) @binding(3) var<storage, read> cr_Aux: array<f32>;');
-  L.push('@group(0) @binding(4) var<storage, read_write> cr_V: array<f32>;');
-  L.push('@group(0) @binding(5) var<storage, read_write> cr_C: array<f32>;');
   L.push(stageDecl(ln, RS * Km * CB));
   L.push('');
   L.push(entryHead('cross', ln));
@@ -335,46 +334,33 @@ function wgslCross(K: number, b: Blocking, ln: Lanes): string {
     ),
   );
   // Epilogue: the accumulators go to workgroup memory (straight-line, branch-free), then one
-  // rolled loop (runtime bounds) scales them, stores C and forms each pair's determinant. Every
-  // storage access costs lavapipe a per-lane branch ladder in code size, so no straight-line
-  // storage accesses after the main loop: this keeps compile times around a second.
+  // rolled loop (runtime bounds) hands each pair to store_pair (gram.wgsl). Every storage access
+  // costs lavapipe a per-lane branch ladder in code size, so no straight-line storage accesses
+  // after the main loop: this keeps compile times around a second.
   L.push(...stageAccumulators(ln, RS * Km * CB, (q) => `c${Math.floor(q / (Km * CB))}_${Math.floor(q / CB) % Km}_${q % CB}`));
   L.push('  for (var s = 0u; s < P.blk_rows; s++) {');
   L.push('    let i = s0 + s;');
   L.push('    if (i >= B) { break; }');
-  L.push('    var g: array<f32, KK>;');
-  L.push('    for (var k = 1u; k < K; k++) {');
-  L.push('      for (var l = 1u; l < K; l++) { g[k * K + l] = cr_Aux[i * AUXS + K + k * K + l]; }');
-  L.push('    }');
   L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
-  L.push(`      let j = ${ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${CB}u + c`};`);
+  L.push(`      let j = ${colLoop(ln, CB)};`);
   L.push('      if (j >= B) { continue; }');
-  L.push('      let ia = 1.0 / max(cr_Aux[j * AUXS], P.eps);');
-  L.push('      g[0] = cr_Aux[j * AUXS + K];');
-  L.push('      for (var k = 0u; k < KM; k++) {');
-  L.push(`        let cv = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}] * ia / max(cr_Aux[i * AUXS + 1u + k], P.eps);`);
-  L.push('        cr_C[(i * B + j) * KM + k] = cv;');
-  L.push('        g[1u + k] = cv;');
-  L.push('        g[(1u + k) * K] = cv;');
-  L.push('      }');
-  L.push('      cr_V[i * B + j] = sqrt(max(det_g(g), VOL_CLAMP));');
+  L.push('      var raw: array<f32, KM>;');
+  L.push(`      for (var k = 0u; k < KM; k++) { raw[k] = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}]; }`);
+  L.push('      store_pair(i, j, raw);');
   L.push('    }');
   L.push('  }');
   L.push('}');
   return L.join('\n');
 }
 
-const GM_BINDINGS = `@group(0) @binding(1) var<storage, read> gm_WT: array<f32>;
-@group(0) @binding(2) var<storage, read> gm_A: array<f32>;
-@group(0) @binding(3) var<storage, read> gm_O: array<f32>;
-@group(0) @binding(4) var<storage, read> gm_U: array<f32>;
-@group(0) @binding(5) var<storage, read> gm_Aux: array<f32>;
-@group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;`;
+/** The column loop's index in a generated epilogue (`c` = 0..COLS−1), per lane mode. */
+function colLoop(ln: Lanes, cols: number): string {
+  return ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${cols}u + c`;
+}
 
 /**
- * grad_m: shared rows = RS samples' rows (i, k); lane columns = features d.
- * dm̂_ik[d] = Σ_j W[(i,k), j] â_j[d] + 2 Σ_l U_ikl m̂_il[d], then the normalization backward
- * (x̂ = x / max(‖x‖, eps)) with r_ik = m̂_ik·dm̂_ik from the pair kernel.
+ * grad_m: shared rows = RS samples' rows (i, k); lane columns = features d; the products
+ * Σ_j W[(i,k), j] â_j[d] go to grad_m_final (gram.wgsl).
  */
 function wgslGradM(K: number, b: Blocking, ln: Lanes): string {
   const Km = K - 1;
@@ -384,6 +370,11 @@ function wgslGradM(K: number, b: Blocking, ln: Lanes): string {
   L.push(entryHead('grad_m', ln));
   L.push('  let B = P.B;');
   L.push('  let D = P.D;');
+  // the extra row of workgroups: the column sums of T and Q for grad_a (uniform per workgroup)
+  L.push(`  if (wid.y == (B + ${RS - 1}u) / ${RS}u) {`);
+  L.push(`    for (var j = wid.x * ${ln.wg}u + ${laneIdx(ln)}; j < B; j += nwg.x * ${ln.wg}u) { colsum_at(j); }`);
+  L.push('    return;');
+  L.push('  }');
   L.push(`  let s0 = wid.y * ${RS}u;`);
   L.push(`  let cbase = wid.x * ${ln.wg * CB}u;`);
   for (const c of range(CB)) L.push(`  let d${c} = ${colExpr(ln, CB, c)};\n  let dd${c} = min(d${c}, D - 1u);`);
@@ -415,19 +406,12 @@ function wgslGradM(K: number, b: Blocking, ln: Lanes): string {
   L.push('  for (var s = 0u; s < P.blk_rows; s++) {');
   L.push('    let i = s0 + s;');
   L.push('    if (i >= B) { break; }');
-  L.push('    let ub = i * USTR;');
   L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
-  L.push(`      let d = ${ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${CB}u + c`};`);
+  L.push(`      let d = ${colLoop(ln, CB)};`);
   L.push('      if (d >= D) { continue; }');
-  L.push('      var h: array<f32, KM>;');
-  L.push('      for (var l = 0u; l < KM; l++) { h[l] = gm_O[P.o_off + (i * KM + l) * D + d] / max(gm_Aux[i * AUXS + 1u + l], P.eps); }');
+  L.push('      let h = others_hat(i, d);');
   L.push('      for (var k = 0u; k < KM; k++) {');
-  L.push('        let n = gm_Aux[i * AUXS + 1u + k];');
-  L.push(`        var g = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}];`);
-  L.push('        for (var l = 0u; l < KM; l++) { g = fma(2.0 * gm_U[ub + k * KM + l], h[l], g); }');
-  // below eps the normalization is x / eps: no radial projection
-  L.push('        let rr = select(gm_U[ub + KM * KM + k], 0.0, n < P.eps);');
-  L.push('        gm_out[(i * KM + k) * D + d] = (g - h[k] * rr) / max(n, P.eps);');
+  L.push(`        gm_out[(i * KM + k) * D + d] = grad_m_final(i, k, stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}], h);`);
   L.push('      }');
   L.push('    }');
   L.push('  }');
@@ -437,8 +421,7 @@ function wgslGradM(K: number, b: Blocking, ln: Lanes): string {
 
 /**
  * grad_a: shared rows = RJ anchors; lane columns = features d; reduction over the B·KM rows
- * (i, k). dâ_j[d] = Σ_{i,k} W[(i,k), j] m̂_ik[d] + 2 (Σ_i T_ij) â_j[d], then the normalization
- * backward with â_j·dâ_j = Σ_i Q_ij.
+ * (i, k); the products Σ_{i,k} W[(i,k), j] m̂_ik[d] go to grad_a_final (gram.wgsl).
  */
 function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
   const RJ = b.rows;
@@ -475,23 +458,13 @@ function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
     ),
   );
   L.push(...stageAccumulators(ln, RJ * CB, (q) => `g${Math.floor(q / CB)}_${q % CB}`));
-  L.push('  let t_off = B * KM * B;');
-  L.push('  let q_off = t_off + B * B;');
   L.push('  for (var a = 0u; a < P.blk_rows; a++) {');
   L.push('    let j = j0 + a;');
   L.push('    if (j >= B) { break; }');
-  // column sums Σ_i T_ij, Σ_i Q_ij from the colsum kernel
-  L.push('    let ts = gm_WT[wt_off + B * B * KM + j];');
-  L.push('    let qs = gm_WT[wt_off + B * B * KM + B + j];');
-  L.push('    let n = gm_Aux[j * AUXS];');
-  L.push('    let ia = 1.0 / max(n, P.eps);');
-  L.push('    let q = select(qs, 0.0, n < P.eps);');
   L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
-  L.push(`      let d = ${ln.S > 1 ? `cbase + c * ${ln.S}u + sl` : `cbase + lid * ${CB}u + c`};`);
+  L.push(`      let d = ${colLoop(ln, CB)};`);
   L.push('      if (d >= D) { continue; }');
-  L.push('      let h = gm_A[P.a_off + j * D + d] * ia;');
-  L.push(`      let g = stage[(a * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}];`);
-  L.push('      gm_out[j * D + d] = (fma(2.0 * ts, h, g) - h * q) * ia;');
+  L.push(`      gm_out[j * D + d] = grad_a_final(j, d, stage[(a * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}]);`);
   L.push('    }');
   L.push('  }');
   L.push('}');
@@ -500,15 +473,18 @@ function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
 
 // ---- kernels -------------------------------------------------------------------------------------
 
-type Entry = 'prep' | 'cross' | 'pair' | 'colsum' | 'grad_m' | 'grad_a';
+type Entry = 'prep' | 'cross' | 'det' | 'pair' | 'colsum' | 'grad_m' | 'grad_a' | 'grad_m_epi' | 'grad_a_epi';
 
 const BINDINGS: Record<Entry, BindingKind[]> = {
   prep: ['uniform', 'read', 'read', 'rw'],
   cross: ['uniform', 'read', 'read', 'read', 'rw', 'rw'],
+  det: ['uniform', 'read', 'read', 'read', 'rw', 'rw'],
   pair: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   colsum: ['uniform', 'rw'],
-  grad_m: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
-  grad_a: ['uniform', 'read', 'read', 'read', 'read', 'read', 'rw'],
+  grad_m: ['uniform', 'rw', 'read', 'read', 'read', 'read', 'rw'],
+  grad_a: ['uniform', 'rw', 'read', 'read', 'read', 'read', 'rw'],
+  grad_m_epi: ['uniform', 'rw', 'read', 'read', 'read', 'read', 'rw'],
+  grad_a_epi: ['uniform', 'rw', 'read', 'read', 'read', 'read', 'rw'],
 };
 
 function kernel(entry: Entry, K: number, ln: Lanes = { S: 1, wg: 64 }): Kernel {
@@ -540,17 +516,20 @@ function kernel(entry: Entry, K: number, ln: Lanes = { S: 1, wg: 64 }): Kernel {
         KMKM: Km * Km,
         DET_FNS: detFunctions(K),
         CROSS: entry === 'cross' ? wgslCross(K, bc, ln) : '',
-        GRAD_M: entry === 'grad_m' ? `${GM_BINDINGS}\n\n${wgslGradM(K, bm, ln)}` : entry === 'grad_a' ? GM_BINDINGS : '',
+        GRAD_M: entry === 'grad_m' ? wgslGradM(K, bm, ln) : '',
         GRAD_A: entry === 'grad_a' ? wgslGradA(K, ba, ln) : '',
       }),
   };
 }
 
-/** Dispatches a generated kernel over rows (shared, `rows` per workgroup) × columns (`wg·cols` per workgroup). */
-function dispatchBlocks(rt: GpuRuntime, entry: Entry, K: number, b: Blocking, p: ArrayBuffer, buffers: GPUBuffer[], rows: number, cols: number, describe: string): void {
+/**
+ * Dispatches a generated kernel over rows (shared, `rows` per workgroup) × columns (`wg·cols` per
+ * workgroup), plus `extraRows` rows of workgroups (grad_m's column sums).
+ */
+function dispatchBlocks(rt: GpuRuntime, entry: Entry, K: number, b: Blocking, p: ArrayBuffer, buffers: GPUBuffer[], rows: number, cols: number, describe: string, extraRows = 0): void {
   const ln = lanesFor(rt);
   const x = Math.ceil(cols / (ln.wg * b.cols));
-  const y = Math.ceil(rows / b.rows);
+  const y = Math.ceil(rows / b.rows) + extraRows;
   const max = rt.limits.maxComputeWorkgroupsPerDimension;
   if (x > max || y > max) throw new GpuError(`gram_${entry}: ${x}×${y} workgroups exceed the adapter's ${max} per dimension; use a smaller batch`);
   rt.dispatch(kernel(entry, K, ln), p, buffers, [x, y], describe);
@@ -568,15 +547,29 @@ export interface GramPrepBuffers {
   aux: GPUBuffer;
 }
 
-function params(B: number, D: number, o: { aOff?: number; oOff?: number; gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number; blk?: Blocking } = {}): ArrayBuffer {
+interface ParamOpts {
+  aOff?: number;
+  oOff?: number;
+  gOff?: number;
+  mode?: number;
+  eps?: number;
+  scale?: number;
+  smooth?: number;
+  c?: number;
+  blk?: Blocking;
+  fold?: boolean;
+}
+
+function params(B: number, D: number, o: ParamOpts = {}): ArrayBuffer {
   return new Params()
     .u32(B, D, o.blk?.rows ?? 0, o.aOff ?? 0)
     .u32(o.oOff ?? 0, o.gOff ?? 0, o.mode ?? 0, o.blk?.cols ?? 0)
     .f32(o.eps ?? 0, o.scale ?? 1, o.smooth ?? 0, o.c ?? 0)
+    .u32(o.fold ? 1 : 0, 0, 0, 0)
     .build();
 }
 
-function inputParams(pr: GramPrepBuffers, extra: { gOff?: number; mode?: number; eps?: number; scale?: number; smooth?: number; c?: number; blk?: Blocking } = {}): ArrayBuffer {
+function inputParams(pr: GramPrepBuffers, extra: Omit<ParamOpts, 'aOff' | 'oOff'> = {}): ArrayBuffer {
   return params(pr.B, pr.D, { aOff: pr.a.offset, oOff: pr.o.offset, ...extra });
 }
 
@@ -590,13 +583,42 @@ export function runGramPrep(rt: GpuRuntime, a: View, o: View, B: number, K: numb
 
 const handle = (v: View) => v.storage.handle as GPUBuffer;
 
+/**
+ * Whether the three B×B×(K−1)×D contractions run as matmuls (src/kernels/matmul.ts, whose packed
+ * vec4 panels load ~8× fewer values per FMA on lavapipe than the generated kernels) with small
+ * elementwise epilogues, rather than as the generated kernels with fused epilogues (fewer
+ * dispatches: faster while the fixed cost of a dispatch dominates).
+ */
+export function usesMatmul(B: number, K: number, D: number): boolean {
+  if (tuning.path) return tuning.path === 'matmul';
+  return B * B * (K - 1) * D >= MATMUL_MIN_MACS;
+}
+
+/** Contraction size (multiply-adds) from which the matmul path is faster (measured on lavapipe). */
+const MATMUL_MIN_MACS = 8 * 1024 * 1024;
+
+/** A row-major [rows, cols] view of `buffer` at `offset` (elements), for runMatmul. */
+function matView(like: View, buffer: GPUBuffer, offset: number, rows: number, cols: number, transposed = false): View {
+  const storage = buffer === handle(like) ? like.storage : new Storage(like.storage.backend, buffer, buffer.size / 4);
+  return { storage, shape: transposed ? [cols, rows] : [rows, cols], strides: transposed ? [1, cols] : [cols, 1], offset, dtype: 'float32' };
+}
+
 /** V [B, B] and C [B, B, K−1]. */
 export function runGramCross(rt: GpuRuntime, pr: GramPrepBuffers, eps: number): { V: GPUBuffer; C: GPUBuffer } {
   const { B, K, D } = pr;
-  const b = blocking('cross', K);
+  const Km = K - 1;
   const V = rt.alloc(B * B * 4, `gram volumes ${shapeStr([B, B])}`);
-  const C = rt.alloc(B * B * (K - 1) * 4, `gram cross products ${shapeStr([B, B, K - 1])}`);
-  dispatchBlocks(rt, 'cross', K, b, inputParams(pr, { eps, blk: b }), [handle(pr.a), handle(pr.o), pr.aux, V, C], B, B, `B=${B} K=${K} D=${D}`);
+  const C = rt.alloc(B * B * Km * 4, `gram cross products ${shapeStr([B, B, Km])}`);
+  const describe = `B=${B} K=${K} D=${D}`;
+  if (usesMatmul(B, K, D)) {
+    // raw o_ik·a_j [B·KM, B] = O @ Aᵀ, then each pair's normalization and determinant
+    const raw = runMatmul(rt, matView(pr.a, handle(pr.o), pr.o.offset, B * Km, D), matView(pr.a, handle(pr.a), pr.a.offset, B, D, true), null, 'none');
+    rt.dispatch(kernel('det', K), inputParams(pr, { eps }), [raw, handle(pr.o), pr.aux, V, C], grid1D(B * B, 64, rt.limits.maxComputeWorkgroupsPerDimension), describe);
+    rt.free(raw);
+    return { V, C };
+  }
+  const b = blocking('cross', K);
+  dispatchBlocks(rt, 'cross', K, b, inputParams(pr, { eps, blk: b }), [handle(pr.a), handle(pr.o), pr.aux, V, C], B, B, describe);
   return { V, C };
 }
 
@@ -604,40 +626,71 @@ export function runGramCross(rt: GpuRuntime, pr: GramPrepBuffers, eps: number): 
  * The per-pair backward. `grad`: dL/dV (contiguous [B, B] view). `contrastive`: the upstream scalar
  * gradient view, the contrastive stats buffer (lr, lc), the logit scale, smoothing and factor c.
  */
-export function runGramPair(
-  rt: GpuRuntime,
-  pr: GramPrepBuffers,
-  C: GPUBuffer,
-  src: { kind: 'grad'; gV: View } | { kind: 'contrastive'; g: View; stats: GPUBuffer; scale: number; smooth: number; c: number },
-): { WT: GPUBuffer; U: GPUBuffer } {
+export type PairSource = { kind: 'grad'; gV: View } | { kind: 'contrastive'; g: View; stats: GPUBuffer; scale: number; smooth: number; c: number };
+
+function runGramPair(rt: GpuRuntime, pr: GramPrepBuffers, C: GPUBuffer, src: PairSource): { WT: GPUBuffer; U: GPUBuffer } {
   const { B, K } = pr;
   const Km = K - 1;
   const WT = rt.alloc((B * B * (2 * Km + 2) + 2 * B) * 4, `gram pair coefficients ${shapeStr([B * (2 * Km + 2) + 2, B])}`);
   const U = rt.alloc(B * (Km * Km + Km) * 4, `gram per-sample coefficients ${shapeStr([B, Km * Km + Km])}`);
   const contrastive = src.kind === 'contrastive';
   const g = contrastive ? src.g : src.gV;
-  const p = params(B, pr.D, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c } : { gOff: g.offset, mode: 0 });
+  const fold = usesMatmul(B, K, pr.D);
+  const p = params(B, pr.D, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c, fold } : { gOff: g.offset, mode: 0, fold });
   const stats = contrastive ? src.stats : pr.aux; // unused in GRAD mode; any read buffer will do
   rt.dispatch(kernel('pair', K), p, [C, pr.aux, handle(g), stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
-  rt.dispatch(kernel('colsum', K), p, [WT], grid1D(B, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
   return { WT, U };
 }
 
-/** dL/d others [B, K−1, D] (contiguous). */
-export function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number): GPUBuffer {
+/**
+ * The whole backward: pair, then the gradients asked for ([anchor, others]; null where not).
+ * grad_a needs the column sums of T and Q: the generated grad_m computes them on the side, else
+ * the colsum kernel does.
+ */
+export function runGramBackward(rt: GpuRuntime, pr: GramPrepBuffers, C: GPUBuffer, src: PairSource, eps: number, need: [boolean, boolean]): [GPUBuffer | null, GPUBuffer | null] {
   const { B, K, D } = pr;
+  const { WT, U } = runGramPair(rt, pr, C, src);
+  const sumsInGradM = need[0] && need[1] && !usesMatmul(B, K, D);
+  const gO = need[1] ? runGramGradOthers(rt, pr, WT, U, eps, sumsInGradM) : null;
+  if (need[0] && !sumsInGradM) rt.dispatch(kernel('colsum', K), params(B, D), [WT], grid1D(B, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
+  const gA = need[0] ? runGramGradAnchor(rt, pr, WT, U, eps) : null;
+  rt.free(WT);
+  rt.free(U);
+  return [gA, gO];
+}
+
+/** dL/d others [B, K−1, D] (contiguous); the generated kernel also stores the column sums when `sums`. */
+function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number, sums: boolean): GPUBuffer {
+  const { B, K, D } = pr;
+  const Km = K - 1;
+  const buffers = (out: GPUBuffer) => [WT, handle(pr.a), handle(pr.o), U, pr.aux, out];
+  if (usesMatmul(B, K, D)) {
+    // W/‖a_j‖ [B·KM, B] @ A [B, D] (pair folded the norms in), then the epilogue in place
+    const out = runMatmul(rt, matView(pr.a, WT, 0, B * Km, B), matView(pr.a, handle(pr.a), pr.a.offset, B, D), null, 'none');
+    rt.dispatch(kernel('grad_m_epi', K), inputParams(pr, { eps }), buffers(out), grid1D(B * D, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K} D=${D}`);
+    return out;
+  }
   const b = blocking('gradM', K);
-  const out = rt.alloc(B * (K - 1) * D * 4, `gram d(others) ${shapeStr([B, K - 1, D])}`);
-  dispatchBlocks(rt, 'grad_m', K, b, inputParams(pr, { eps, blk: b }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], B, D, `B=${B} K=${K} D=${D}`);
+  const out = rt.alloc(B * Km * D * 4, `gram d(others) ${shapeStr([B, Km, D])}`);
+  dispatchBlocks(rt, 'grad_m', K, b, inputParams(pr, { eps, blk: b }), buffers(out), B, D, `B=${B} K=${K} D=${D}`, sums ? 1 : 0);
   return out;
 }
 
 /** dL/d anchor [B, D] (contiguous). */
-export function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number): GPUBuffer {
+function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number): GPUBuffer {
   const { B, K, D } = pr;
+  const Km = K - 1;
+  const buffers = (out: GPUBuffer) => [WT, handle(pr.a), handle(pr.o), U, pr.aux, out];
+  if (usesMatmul(B, K, D)) {
+    // (W/‖m_ik‖)ᵀ [B, B·KM] (pair's Wᵀ region) @ O [B·KM, D], then the epilogue in place
+    const wtOff = B * B * Km + 2 * B * B;
+    const out = runMatmul(rt, matView(pr.a, WT, wtOff, B, B * Km), matView(pr.a, handle(pr.o), pr.o.offset, B * Km, D), null, 'none');
+    rt.dispatch(kernel('grad_a_epi', K), inputParams(pr, { eps }), buffers(out), grid1D(B * D, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K} D=${D}`);
+    return out;
+  }
   const b = blocking('gradA', K);
   const out = rt.alloc(B * D * 4, `gram d(anchor) ${shapeStr([B, D])}`);
-  dispatchBlocks(rt, 'grad_a', K, b, inputParams(pr, { eps, blk: b }), [WT, handle(pr.a), handle(pr.o), U, pr.aux, out], B, D, `B=${B} K=${K} D=${D}`);
+  dispatchBlocks(rt, 'grad_a', K, b, inputParams(pr, { eps, blk: b }), buffers(out), B, D, `B=${B} K=${K} D=${D}`);
   return out;
 }
 

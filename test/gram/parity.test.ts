@@ -132,3 +132,54 @@ describe('kernels without subgroups (the portable S = 1 path)', () => {
     }
   });
 });
+
+describe('the matmul contraction path (runMatmul + epilogue kernels) vs the CPU oracle', () => {
+  // Shapes above MATMUL_MIN_MACS take this path on their own; these force it on small, odd shapes.
+  const shapes: [number, number, number][] = [
+    [1, 2, 5],
+    [7, 3, 13],
+    [9, 8, 33],
+    [33, 4, 130],
+  ];
+  async function forced<T>(path: 'generated' | 'matmul', fn: () => Promise<T>): Promise<T> {
+    const { tuning } = await import('../../src/kernels/gram.js');
+    const prev = tuning.path;
+    tuning.path = path;
+    try {
+      return await fn();
+    } finally {
+      tuning.path = prev;
+    }
+  }
+  for (const [B, K, D] of shapes) {
+    it(`gramVolumeMatrix and the fused loss, B=${B} K=${K} D=${D}`, async () => {
+      const { a, o } = gramInputs(700 + B + K, B, K, D, 0.8);
+      const gV = randomArray(B * B, 11 + B);
+      const cpuV = await runVolume('cpu64', a, o, B, K, D, gV);
+      const gpuV = await forced('matmul', () => runVolume('gpu', a, o, B, K, D, gV));
+      expectClose(gpuV.V, cpuV.V, 1e-4, 'V');
+      expectClose(gpuV.gA, cpuV.gA, 1e-3, 'd anchor');
+      expectClose(gpuV.gO, cpuV.gO, 1e-3, 'd others');
+      const opts = { tau: 0.1, labelSmoothing: 0.05 };
+      const cpuL = await runLoss('cpu64', a, o, B, K, D, opts);
+      const gpuL = await forced('matmul', () => runLoss('gpu', a, o, B, K, D, opts));
+      expect(Math.abs(gpuL.L - cpuL.L)).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpuL.L))); // B = 1: the loss is 0
+      expectClose(gpuL.gA, cpuL.gA, 1e-3, 'd anchor');
+      expectClose(gpuL.gO, cpuL.gO, 1e-3, 'd others');
+    });
+  }
+  it('reads an offset anchor view (matmul operands at an offset)', async () => {
+    const B = 12, K = 3, D = 16;
+    const { a, o } = gramInputs(9, B, K, D, 0.7);
+    const big = new Float64Array((B + 2) * D);
+    big.set(a, 2 * D);
+    const gpu = await forced('matmul', async () => {
+      const V = tidy(() => gramVolumeMatrix(slice(leaf(big, [B + 2, D], 'gpu', false), 0, 2), leaf(o, [B, K - 1, D], 'gpu', false)));
+      const out = await V.data();
+      V.dispose();
+      return out;
+    });
+    const cpu = tidy(() => gramVolumeMatrix(leaf(a, [B, D], 'cpu64', false), leaf(o, [B, K - 1, D], 'cpu64', false)));
+    expectClose(gpu, await cpu.data(), 1e-4, 'offset anchor');
+  });
+});
