@@ -5,6 +5,8 @@
 //              whatever the repetition; f32 adds are a compare-exchange loop on the bits (WGSL has
 //              no float atomics), so repeated targets sum in arrival order. `clear` zeroes first.
 //   place:     writes a contiguous part into a concatenation: out[o, at + k] = S[o, k]
+//   check_range: a device-side assertion: writes its id (P.at) into Flag when an index lies
+//              outside [0, n); the runtime reads Flag with the next readback and throws
 //#include common
 
 struct Params {
@@ -13,7 +15,7 @@ struct Params {
   n: u32,      // size of the axis in X / out
   inner: u32,
   m: u32,      // length of the index list (gather/index_add), width of the part (place)
-  at: u32,     // place: offset of the part along the flattened axis·inner
+  at: u32,     // place: offset of the part along the flattened axis·inner; check_range: assertion id
   row: u32,    // place: flattened axis·inner of the output
   _pad: u32,
 }
@@ -72,4 +74,14 @@ fn place(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   let k = t % P.m;
   let o = t / P.m;
   Dst[o * P.row + P.at + k] = S[t];
+}
+
+// check_range binds (Idx, Idx, Flag).
+@group(0) @binding(3) var<storage, read_write> Flag: array<u32>;
+
+@compute @workgroup_size(256)
+fn check_range(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_id(gid, nwg, 256u);
+  if (t >= P.total) { return; }
+  if (u32(Idx[t]) >= P.n) { Flag[0] = P.at; } // a negative index wraps to a huge one
 }

@@ -68,6 +68,11 @@ export interface Backend {
   gather(x: View, axis: number, index: View): Storage;
   /** zeros(shape) with src added at index along axis (gather's adjoint). */
   indexAdd(shape: readonly number[], axis: number, index: View, src: View): Storage;
+  /**
+   * Asserts every index lies in [0, n): the CPU throws `message` at once; a GPU checks on the
+   * device and throws it at the next readback (read() / sync()), so the check costs no round trip.
+   */
+  checkIndices(index: View, n: number, message: string): void;
   /** Concatenation along `axis` into contiguous storage. */
   concat(parts: View[], axis: number, shape: readonly number[]): Storage;
   /** Philox4x32-10 stream `(seed, counter)`, one value per element: identical on every backend. */

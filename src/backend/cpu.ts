@@ -18,6 +18,7 @@ import {
   type View,
 } from './backend.js';
 import { erf } from './op-table.js';
+import { ShapeError } from '../gpu/errors.js';
 
 function arr(v: View): TypedArray {
   return v.storage.handle as TypedArray;
@@ -242,6 +243,12 @@ export class CpuBackend implements Backend {
       }
     }
     return { dx: this.wrap(dx), gxhat: this.wrap(gxhat) };
+  }
+
+  checkIndices(index: View, n: number, message: string): void {
+    const I = readContiguous(index);
+    const bad = I.findIndex((v) => !(v >= 0 && v < n));
+    if (bad >= 0) throw new ShapeError(`${message} (index ${I[bad]} at position ${bad})`);
   }
 
   gather(x: View, axis: number, index: View): Storage {

@@ -19,7 +19,7 @@ import { runReduce } from '../kernels/reduce.js';
 import { runMatmul } from '../kernels/matmul.js';
 import { runSoftmax } from '../kernels/softmax.js';
 import { runLayerNorm, runLayerNormGrad } from '../kernels/layernorm.js';
-import { runConcat, runGather, runIndexAdd } from '../kernels/indexing.js';
+import { runCheckRange, runConcat, runGather, runIndexAdd } from '../kernels/indexing.js';
 import { runRandom } from '../kernels/random.js';
 import { GpuError } from '../gpu/errors.js';
 
@@ -118,6 +118,12 @@ export class WebGpuBackend implements Backend {
     xd.done();
     id.done();
     return this.wrap(out, (sizeOf(x.shape) / (x.shape[axis] || 1)) * sizeOf(index.shape));
+  }
+
+  checkIndices(index: View, n: number, message: string): void {
+    const id = this.dense(index);
+    runCheckRange(this.rt, id.view, n, message);
+    id.done();
   }
 
   indexAdd(shape: readonly number[], axis: number, index: View, src: View): Storage {

@@ -80,6 +80,16 @@ export class GpuRuntime {
   private groupsOfBuffer = new Map<number, string[]>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
+  /**
+   * Device-side assertions: a kernel that finds its input invalid (a label out of range) writes
+   * its assertion's id into this one u32 flag; the next readback copies the flag with its data and
+   * throws the assertion's message. No extra round trip, and nothing when no assertion is pending.
+   */
+  private flag: GPUBuffer | null = null;
+  /** Assertions dispatched since the flag was last read: id → message, and message → id. */
+  private flagPending = new Map<number, string>();
+  private flagIdOf = new Map<string, number>();
+  private nextFlagId = 1;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
   /**
@@ -355,20 +365,44 @@ export class GpuRuntime {
     this.arenaUsed = 0;
   }
 
+  /**
+   * A device-side assertion for a kernel about to be dispatched: bind `buffer` (read_write, a u32)
+   * and write `id` into it when the check fails; the next read() or sync() throws `message`.
+   */
+  assertion(message: string): { buffer: GPUBuffer; id: number } {
+    this.flag ??= this.device.createBuffer({ size: 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label: 'assertion flag' });
+    let id = this.flagIdOf.get(message);
+    if (id === undefined) {
+      id = this.nextFlagId++;
+      this.flagIdOf.set(message, id);
+      this.flagPending.set(id, message);
+    }
+    return { buffer: this.flag, id };
+  }
+
   /** Reads `bytes` bytes of `buffer` back to the host after all recorded work. */
   async read(buffer: GPUBuffer, bytes: number, byteOffset = 0): Promise<ArrayBuffer> {
     this.checkAlive('read a tensor');
     const size = Math.ceil(bytes / 4) * 4;
-    if (size === 0) {
+    // Pending assertions: the flag is copied out with the data, after every kernel that could set it.
+    const checks = this.flagPending;
+    const pending = checks.size > 0;
+    if (pending) {
+      this.flagPending = new Map();
+      this.flagIdOf = new Map();
+    }
+    if (size === 0 && !pending) {
       this.flush();
       await this.checkErrors();
       return new ArrayBuffer(0);
     }
-    const staging = this.staging.acquire(size);
-    this.copy(buffer, byteOffset, staging, 0, size);
+    const total = size + (pending ? 4 : 0);
+    const staging = this.staging.acquire(total);
+    if (size > 0) this.copy(buffer, byteOffset, staging, 0, size);
+    if (pending) this.copy(this.flag!, 0, staging, size, 4);
     this.flush();
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, size);
+      await staging.mapAsync(GPUMapMode.READ, 0, total);
     } catch (e) {
       // A staging buffer whose mapping failed is not reused.
       this.staging.discard(staging);
@@ -376,15 +410,25 @@ export class GpuRuntime {
       await this.checkErrors();
       throw new GpuError(`reading a tensor back failed: ${(e as Error).message}`);
     }
-    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    const mapped = staging.getMappedRange(0, total);
+    const out = mapped.slice(0, bytes);
+    const flagValue = pending ? new Uint32Array(mapped, size, 1)[0] : 0;
     staging.unmap();
     this.staging.release(staging);
     await this.checkErrors();
+    if (flagValue !== 0) {
+      this.device.queue.writeBuffer(this.flag!, 0, new Uint32Array([0]));
+      throw new GpuError(checks.get(flagValue) ?? `a device-side check failed (assertion ${flagValue})`);
+    }
     return out;
   }
 
   /** Waits for all submitted work and throws the first error it raised. */
   async sync(): Promise<void> {
+    if (this.flagPending.size) {
+      await this.read(this.flag!, 0);
+      return;
+    }
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.checkAlive('finish GPU work');

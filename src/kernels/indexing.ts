@@ -16,7 +16,7 @@ const ADD_AT: Record<string, string> = {
   }`,
 };
 
-function kernel(entry: 'gather' | 'index_add' | 'clear' | 'place', dtype: DType): Kernel {
+function kernel(entry: 'gather' | 'index_add' | 'clear' | 'place' | 'check_range', dtype: DType): Kernel {
   const T = wgslType(dtype);
   return {
     name: entry,
@@ -55,6 +55,19 @@ export function runIndexAdd(rt: GpuRuntime, shape: readonly number[], axis: numb
   const p = new Params().u32(nSrc, outer, shape[axis], inner, m, 0, 0, 0).build();
   rt.dispatch(kernel('index_add', src.dtype), p, buffers, grid1D(nSrc, 256), what);
   return out;
+}
+
+/**
+ * A device-side assertion that every index lies in [0, n): the next readback throws `message`
+ * if one does not (no readback here). index contiguous, offset 0.
+ */
+export function runCheckRange(rt: GpuRuntime, index: View, n: number, message: string): void {
+  const m = sizeOf(index.shape);
+  if (m === 0) return;
+  const { buffer, id } = rt.assertion(message);
+  const idx = index.storage.handle as GPUBuffer;
+  const p = new Params().u32(m, 0, n, 0, 0, id, 0, 0).build();
+  rt.dispatch(kernel('check_range', 'int32'), p, [idx, idx, buffer], grid1D(m, 256), `index ${shapeStr(index.shape)} in [0, ${n})`);
 }
 
 /** parts contiguous, offset 0. */

@@ -85,4 +85,26 @@ describe('bad input', () => {
     expect(() => ones([2]).cast('float64')).toThrow(/float64/);
     expect(() => zeros([2], { dtype: 'float64' })).toThrow(/float64/);
   });
+
+  it('crossEntropy with a class index out of range throws at the next readback (PyTorch throws too)', async () => {
+    for (const bad of [3, -1]) {
+      const loss = T.crossEntropy(ones([4, 3]), int(0, 2, bad, 1));
+      await expect(loss.data()).rejects.toThrow(GpuError);
+      loss.dispose();
+    }
+    const loss = T.crossEntropy(ones([4, 3]), int(0, 2, 7, 1));
+    await expect(T.sync()).rejects.toThrow(/crossEntropy: a class index in target \[4\] int32 is outside \[0, 3\)/);
+    loss.dispose();
+    // The assertion is spent: valid labels afterwards read back normally, and the flag is clear.
+    const ok = T.crossEntropy(ones([4, 3]), int(0, 2, 2, 1));
+    expect((await ok.data())[0]).toBeCloseTo(Math.log(3), 5);
+    ok.dispose();
+    await T.sync();
+  });
+
+  it('crossEntropy on the CPU backend throws at the call, naming the index', () => {
+    const logits = tensor(new Float32Array(6), [2, 3], { backend: 'cpu' });
+    const target = tensor(new Int32Array([1, 3]), [2], { backend: 'cpu' });
+    expect(() => T.crossEntropy(logits, target)).toThrow(/outside \[0, 3\) \(index 3 at position 1\)/);
+  });
 });

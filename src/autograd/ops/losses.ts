@@ -6,6 +6,7 @@ import { mean, sum } from './reduce.js';
 import { oneHot } from './shape.js';
 import { logSoftmax } from './nn.js';
 import { tidy } from '../engine.js';
+import { backendOf } from './util.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -25,6 +26,10 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: { labelSmooth
     if (target.rank !== 1 || target.shape[0] !== N) throw new ShapeError(`crossEntropy: class indices must be int32 [${N}], got ${target.describe()}`);
   } else if (target.rank !== 2 || target.shape[0] !== N || target.shape[1] !== C) {
     throw new ShapeError(`crossEntropy: target probabilities must be [${N}, ${C}], got ${target.describe()}`);
+  }
+  if (target.dtype === 'int32') {
+    // PyTorch throws on a class index out of range; so do we (the GPU at the next readback).
+    backendOf('crossEntropy', logits, target).checkIndices(target, C, `crossEntropy: a class index in target ${target.describe()} is outside [0, ${C})`);
   }
   if (labelSmoothing < 0 || labelSmoothing > 1) throw new ShapeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
   return tidy(() => {
