@@ -159,6 +159,7 @@ for (const { suite, cases } of casesBySuite) {
       await ours.run();
       await L.sync();
       oursOut = ours.output ? await ours.output() : null;
+      rec.results.ours = {}; // first in the record (and the log line)
       impls.push({ id: 'ours', run: ours.run, fence: () => L.sync() });
     } catch (e) {
       rec.results.ours = { error: e.message };

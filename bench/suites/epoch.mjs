@@ -17,11 +17,11 @@ export async function run(ctx = {}) {
   const lib = ctx.lib;
   const log = ctx.log ?? ((...a) => console.log(...a));
   const quick = !!ctx.quick;
-  const samplesPerAction = quick ? 16 : 40;
+  const samplesPerAction = quick ? 16 : 24;
   const synthetic = quick ? { seed: 5, actions: ['01'], samplesPerAction, framesPerClip: 1, imageFrames: 8 } : { seed: 5, actions: ['01'], samplesPerAction };
   const { dataset } = lib.loadTrainingData({ synthetic });
   const batchSize = 8;
-  const reps = quick ? 0 : 2; // --quick: the first epoch only (a smoke test)
+  const reps = quick ? 0 : 1; // --quick: the first epoch only (a smoke test)
   const results = [];
   const times = [];
   let info = null;
