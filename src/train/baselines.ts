@@ -106,7 +106,13 @@ export function ridgeBaseline(action: ActionInfo, train: readonly Sample[], test
     const a = Float64Array.from(kTrain);
     for (let i = 0; i < n; i++) a[i * n + i] += lambda;
     const unit = Array.from({ length: n }, (_, i) => Float64Array.from({ length: n }, (_, j) => (i === j ? 1 : 0)));
-    const [alpha, ...cols] = choleskySolve(a, n, [yc, ...unit]);
+    let solved: Float64Array[];
+    try {
+      solved = choleskySolve(a, n, [yc, ...unit]);
+    } catch {
+      continue; // K + λI numerically singular at this λ (rank-deficient K, tiny λ): a larger λ is tried
+    }
+    const [alpha, ...cols] = solved;
     let loo = 0;
     for (let i = 0; i < n; i++) loo += (alpha![i]! / cols[i]![i]!) ** 2;
     if (loo < bestLoo) [bestLoo, bestLambda] = [loo, lambda];

@@ -196,7 +196,8 @@ function argmax(row: ArrayLike<number>): number {
 
 export const dualAlignKit: ModelKit<DualAlignKitConfig> = {
   name: 'dualalign',
-  supportsUnlabeled: false,
+  // DualAlign.loss takes L_grade over the labeled samples only (batch.hasGrade): unlabeled ones still feed the alignment terms.
+  supportsUnlabeled: true,
   describe(kc) {
     const r = resolveConfig(kc.model);
     const streams = r.streams.map((s) => `${s.name}${s.name === r.anchor ? '*' : ''}`).join('+');

@@ -31,13 +31,16 @@ describe('training DualAlign on synthetic MM-JDM', () => {
   const traces: number[][] = [];
   const trained = new Map<string, { model: Awaited<ReturnType<typeof trainAction>>['model']; config: unknown }>();
 
-  it('learns: test SRCC well above the constant baseline (ridge on pooled features reported alongside)', { timeout: 400_000 }, async () => {
+  it('learns what a linear model cannot: test SRCC above the constant and the ridge baseline', { timeout: 400_000 }, async () => {
     // SRCC of the predicted grades (Eq. 1, the paper's SRCC) and of the continuous score (expected
-    // grade). The ridge baseline is logged, not asserted: on this synthetic data pooled features are
-    // nearly linear in the grade, and a short run of a tiny DualAlign is on par with ridge, not reliably above.
+    // grade), at the best epoch (the paper's protocol). The synthetic grade lives in per-frame
+    // swings that time-mean pooling cancels (synthetic.ts): ridge on mean-pooled features stays
+    // near 0. Measured on data seeds 7 and 11: DualAlign 0.58 / 0.57 (score 0.47 / 0.33),
+    // ridge 0.03 / -0.09; the margins below leave room for that spread.
     const grades: number[] = [];
     const scores: number[] = [];
     const ridge: number[] = [];
+    const ridgeStd: number[] = [];
     const constant: number[] = [];
     for (const action of data.actions) {
       const r = await trainAction(base(action.id));
@@ -49,14 +52,18 @@ describe('training DualAlign on synthetic MM-JDM', () => {
       scores.push(r.best.srccScore);
       const { train, test } = actionSplit(data.samples, action);
       ridge.push(ridgeBaseline(action, train, test, { modalities: data.modalities }).metrics.srcc);
+      ridgeStd.push(ridgeBaseline(action, train, test, { modalities: data.modalities, pooling: 'mean+std' }).metrics.srcc);
       constant.push(constantBaseline(action, train, test).metrics.srcc);
       expect(r.history.at(-1)!.loss).toBeLessThan(r.history[0]!.loss);
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`test SRCC: DualAlign grades ${grades.map((v) => v.toFixed(3))} expected grade ${scores.map((v) => v.toFixed(3))}; ridge ${ridge.map((v) => v.toFixed(3))}; constant ${constant}`);
+    const f = (xs: number[]) => xs.map((v) => v.toFixed(3)).join(', ');
+    console.log(`test SRCC: DualAlign grades ${f(grades)} expected grade ${f(scores)}; ridge (mean pooling) ${f(ridge)}; ridge (mean+std pooling, reported only) ${f(ridgeStd)}; constant ${f(constant)}`);
     expect(mean(constant)).toBe(0);
-    expect(mean(grades)).toBeGreaterThan(0.25);
-    expect(mean(scores)).toBeGreaterThan(0.25);
+    expect(mean(ridge)).toBeLessThan(0.25);
+    expect(mean(grades)).toBeGreaterThan(0.4);
+    expect(mean(grades)).toBeGreaterThan(mean(ridge) + 0.3);
+    expect(mean(scores)).toBeGreaterThan(mean(ridge) + 0.2);
   });
 
   it('keeps the GPU buffer count flat across training steps', () => {
@@ -86,6 +93,17 @@ describe('training DualAlign on synthetic MM-JDM', () => {
     b.model.dispose();
     expect(b.history.map((h) => [h.loss, h.test])).toEqual(a.history.map((h) => [h.loss, h.test]));
     expect(b.best.predictions).toEqual(a.best.predictions);
+  });
+
+  it('trains with hidden labels: unlabeled samples stay in the batches for the alignment losses', async () => {
+    expect(dualAlignKit.supportsUnlabeled).toBe(true);
+    const steps: number[] = [];
+    const r = await trainAction(base('01', { dataset: small, epochs: 1, missingLabelRate: 0.5, onEvent: (e) => void (e.type === 'step' && steps.push(e.step)) }));
+    r.model.dispose();
+    const train = small.samples.filter((s) => s.split === 'train').length;
+    // Every training sample is batched (not only the labeled half), and the losses stay finite.
+    expect(Math.max(...steps)).toBe(Math.ceil(train / 8));
+    expect(Number.isFinite(r.history[0]!.loss)).toBe(true);
   });
 
   it('an interrupted or failing run leaves the previous checkpoint intact, and resuming continues it exactly', async () => {
