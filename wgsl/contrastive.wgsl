@@ -97,6 +97,17 @@ fn lse_blocks(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw
 
 var<workgroup> fin_red: array<f32, 256>;
 
+/** Sums the 256 invocations' parts of the loss (a tree in workgroup memory) and stores c · Σ. */
+fn store_loss(lid: u32, part: f32) {
+  fin_red[lid] = part;
+  workgroupBarrier();
+  for (var s = 128u; s > 0u; s >>= 1u) {
+    if (lid < s) { fin_red[lid] += fin_red[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u) { fin_loss[0] = P.c * fin_red[0]; }
+}
+
 @compute @workgroup_size(256)
 fn finalize(@builtin(local_invocation_index) lid: u32) {
   let B = P.B;
@@ -116,18 +127,10 @@ fn finalize(@builtin(local_invocation_index) lid: u32) {
     for (var b = 0u; b < nb; b++) { T += fin_St[2u * B + 2u * nb * B + b]; }
     part -= 2.0 * P.smoothing / f32(B) * T;
   }
-  fin_red[lid] = part;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { fin_red[lid] += fin_red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { fin_loss[0] = P.c * fin_red[0]; }
+  store_loss(lid, part);
 }
 
 // ---- lse_small: the whole forward in one workgroup (small B: one dispatch instead of two) -------
-
-var<workgroup> sm_red: array<f32, 256>;
 
 /** Row (dir 0) or column (dir 1) `r`: its log-sum-exp, stored to the stats, minus its target's logit. */
 fn ce_line(r: u32, dir: u32) -> f32 {
@@ -152,13 +155,7 @@ fn ce_line(r: u32, dir: u32) -> f32 {
 fn lse_small(@builtin(local_invocation_index) lid: u32) {
   var part = 0.0;
   for (var r = lid; r < P.B; r += 256u) { part += ce_line(r, 0u) + ce_line(r, 1u); }
-  sm_red[lid] = part;
-  workgroupBarrier();
-  for (var s = 128u; s > 0u; s >>= 1u) {
-    if (lid < s) { sm_red[lid] += sm_red[lid + s]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { fin_loss[0] = P.c * sm_red[0]; }
+  store_loss(lid, part);
 }
 
 // ---- backward ------------------------------------------------------------------------------------

@@ -8,8 +8,11 @@
 // No normalized copy is stored: the kernels read the raw inputs and scale by 1/max(‖x‖, eps).
 //
 // Entry points:
-//   prep     one workgroup per sample: norms and the per-sample Gram (one pass over its K vectors)
-//   cross    the B×B×KM dot products along D + each pair's determinant -> V, C      (generated)
+//   prep     one workgroup per sample: norms and the per-sample Gram (one pass over its K vectors);
+//            only before the matmul path's det (the generated cross computes them itself)
+//   cross    the B×B×KM dot products along D, the norms and per-sample Grams on the side (-> Aux),
+//            and each pair's determinant -> V, C                                       (generated)
+//   det      the matmul path's forward epilogue: raw O @ Aᵀ -> V, C
 //   pair     one workgroup per sample i, threads over anchors j: dVol/dG = adj(G)ᵀ/(2 Vol) (cofactors,
 //            finite for singular G), gathered into the coefficient matrices W, T, Q and per-sample U, r
 //   colsum   Σ_i T_ij and Σ_i Q_ij per anchor j (one invocation per anchor, contiguous reads); the
@@ -20,10 +23,10 @@
 // normalized Gram [K, K]; C [B(i), B(j), KM]; WT = W [B·KM, B] then T [B, B] then Q [B, B];
 // U [B, KM·KM + KM] = U then r.
 //
-// The three matmul-like kernels are generated in src/kernels/gram.ts as straight-line code with
-// 16×16 register blocks per invocation (scalar accumulators, 4×4 workgroups at most, no workgroup
-// memory): on a software adapter (lavapipe) a storage load costs ~20 FMAs and workgroup-memory
-// tiles are no cheaper, so the block size — loads per FMA — is what decides the speed.
+// The three matmul-like contractions are either generated in src/kernels/gram.ts (subgroup register
+// blocks with fused epilogues: few dispatches, for small problems) or run as matmuls
+// (src/kernels/matmul.ts, packed vec4 panels: far fewer loads per FMA on lavapipe, for large ones)
+// followed by det / grad_m_epi / grad_a_epi. Both end in the same WGSL functions below.
 
 struct Params {
   B: u32,
@@ -55,6 +58,15 @@ const VOL_CLAMP: f32 = 1e-12;
 const NEG_BIG: f32 = -3.0e38;
 
 {{DET_FNS}}
+
+/**
+ * Entry (k, l) of a normalized Gram from raw inner products (x̂ = x / max(‖x‖, eps)): 1 on the
+ * diagonal (raw / eps² below eps), raw / (max(n_k, eps) max(n_l, eps)) off it.
+ */
+fn norm_gram(raw_kl: f32, raw_kk: f32, raw_ll: f32, diag: bool) -> f32 {
+  if (diag) { return select(raw_kk / (P.eps * P.eps), 1.0, sqrt(raw_kk) >= P.eps); }
+  return raw_kl / (max(sqrt(raw_kk), P.eps) * max(sqrt(raw_ll), P.eps));
+}
 
 // ---- prep ------------------------------------------------------------------------------------
 
@@ -97,22 +109,11 @@ fn prep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var k = 0u; k < K; k++) {
     for (var l = k; l < K; l++) { raw[k * K + l] = prep_res[q]; raw[l * K + k] = prep_res[q]; q++; }
   }
-  var nn: array<f32, K>;
-  for (var k = 0u; k < K; k++) { nn[k] = max(sqrt(raw[k * K + k]), P.eps); }
   if (lid == 0u) {
     let ab = i * AUXS;
     for (var k = 0u; k < K; k++) {
-      let n = sqrt(raw[k * K + k]);
-      prep_Aux[ab + k] = n;
-      for (var l = 0u; l < K; l++) {
-        var g: f32;
-        if (k == l) {
-          g = select(raw[k * K + k] / (P.eps * P.eps), 1.0, n >= P.eps);
-        } else {
-          g = raw[k * K + l] / (nn[k] * nn[l]);
-        }
-        prep_Aux[ab + K + k * K + l] = g;
-      }
+      prep_Aux[ab + k] = sqrt(raw[k * K + k]);
+      for (var l = 0u; l < K; l++) { prep_Aux[ab + K + k * K + l] = norm_gram(raw[k * K + l], raw[k * K + k], raw[l * K + l], k == l); }
     }
   }
 }
@@ -121,20 +122,19 @@ fn prep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 @group(0) @binding(1) var<storage, read> cr_A: array<f32>;
 @group(0) @binding(2) var<storage, read> cr_O: array<f32>;
-@group(0) @binding(3) var<storage, read> cr_Aux: array<f32>;
+@group(0) @binding(3) var<storage, read_write> cr_Aux: array<f32>; // cross writes it, det reads it
 @group(0) @binding(4) var<storage, read_write> cr_V: array<f32>;
 @group(0) @binding(5) var<storage, read_write> cr_C: array<f32>;
 
-/** Pair (i, j) from its raw cross products o_ik·a_j: stores the normalized C[i, j, :] and V[i, j]. */
-fn store_pair(i: u32, j: u32, raw: array<f32, KM>) {
-  var g: array<f32, KK>;
-  for (var k = 1u; k < K; k++) {
-    for (var l = 1u; l < K; l++) { g[k * K + l] = cr_Aux[i * AUXS + K + k * K + l]; }
-  }
-  g[0] = cr_Aux[j * AUXS + K];
-  let ia = 1.0 / max(cr_Aux[j * AUXS], P.eps);
+/**
+ * Pair (i, j) from its raw cross products o_ik·a_j: stores the normalized C[i, j, :] and V[i, j].
+ * gin holds G00 of anchor j and sample i's normalized Gram block [1.., 1..]; ia and im the inverse
+ * (eps-clamped) norms of anchor j and of sample i's others.
+ */
+fn store_pair(i: u32, j: u32, raw: array<f32, KM>, gin: array<f32, KK>, ia: f32, im: array<f32, KM>) {
+  var g = gin;
   for (var k = 0u; k < KM; k++) {
-    let cv = raw[k] * ia / max(cr_Aux[i * AUXS + 1u + k], P.eps);
+    let cv = raw[k] * ia * im[k];
     cr_C[(i * P.B + j) * KM + k] = cv;
     g[1u + k] = cv;
     g[(1u + k) * K] = cv;
@@ -155,8 +155,17 @@ fn det(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
   let i = e / B;
   let j = e % B;
   var raw: array<f32, KM>;
-  for (var k = 0u; k < KM; k++) { raw[k] = dt_Cr[(i * KM + k) * B + j]; }
-  store_pair(i, j, raw);
+  var g: array<f32, KK>;
+  var im: array<f32, KM>;
+  for (var k = 0u; k < KM; k++) {
+    raw[k] = dt_Cr[(i * KM + k) * B + j];
+    im[k] = 1.0 / max(cr_Aux[i * AUXS + 1u + k], P.eps);
+  }
+  for (var k = 1u; k < K; k++) {
+    for (var l = 1u; l < K; l++) { g[k * K + l] = cr_Aux[i * AUXS + K + k * K + l]; }
+  }
+  g[0] = cr_Aux[j * AUXS + K];
+  store_pair(i, j, raw, g, 1.0 / max(cr_Aux[j * AUXS], P.eps), im);
 }
 
 // ---- pair: the per-pair backward -------------------------------------------------------------

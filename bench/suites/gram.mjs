@@ -17,6 +17,7 @@
 // bench/results/gram-<date>.json; DUALALIGN_DIST=path/to/index.js benches another build).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -318,8 +319,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const lib = await import(dist.startsWith('/') ? `file://${dist}` : dist);
   const info = await lib.init();
   console.log(`adapter: ${info.vendor} ${info.architecture} ${info.description}`);
+  const loadStart = loadavg();
   const results = await run({ lib, quick: process.argv.includes('--quick'), tf, torch: process.argv.includes('--no-torch') ? false : undefined, cases });
-  const doc = { suite: name, date: new Date().toISOString(), adapter: info, tau: TAU, results };
+  // the machine is shared: the 1/5/15-minute load averages at the start and the end of the run
+  const doc = { suite: name, date: new Date().toISOString(), adapter: info, tau: TAU, cpus: cpus().length, loadavg: { start: loadStart, end: loadavg() }, results };
   if (process.argv.includes('--write')) {
     const dir = join(HERE, '..', 'results');
     mkdirSync(dir, { recursive: true });

@@ -91,8 +91,8 @@ function scaleByTau(x: Tensor, o: Resolved, sign: number): Tensor {
  * The GRAM alignment loss L_gram = L_da + L_ad (DualAlign Definition 1, Eqs. 4–10; Eq. 15 with
  * K = 2): contrastiveSoftmaxLoss(−V / τ) with V = gramVolumeMatrix(anchor, others).
  * anchor [B, D]; others [B, K−1, D] (2 ≤ K ≤ 8; a [B, D] tensor is K = 2).
- * With a fixed τ the whole loss is one fused autograd node (volumes, both softmax directions and
- * the backward in 4 + 3 GPU dispatches).
+ * With a fixed τ the whole loss is one fused autograd node: 2 forward + 3 backward GPU dispatches
+ * for small problems (B²·(K−1)·D below 8M multiply-adds), matmuls with small epilogues above.
  */
 export function gramContrastiveLoss(anchor: Tensor, others: Tensor, opts: AlignmentLossOptions = {}): Tensor {
   const op = 'gramContrastiveLoss';

@@ -10,7 +10,7 @@ import { noGrad, record } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { contiguous } from '../autograd/ops/shape.js';
 import { wrap } from '../autograd/ops/util.js';
-import { runGramBackward, runGramCross, runGramPrep, type GramPrepBuffers, type PairSource } from '../kernels/gram.js';
+import { runGramBackward, runGramForward, type GramPrepBuffers, type PairSource } from '../kernels/gram.js';
 import { runContrastiveBackward, runContrastiveForward, statsLength } from '../kernels/contrastive.js';
 import * as ref from './reference.js';
 
@@ -120,8 +120,7 @@ function gpuGramForward(anchor: Tensor, others: Tensor, s: GramShape, eps: numbe
   const rt = rtOf(backend);
   const a = dense(anchor);
   const o = dense(others);
-  const pr = runGramPrep(rt, a, o, s.B, s.K, s.D, eps);
-  const { V, C } = runGramCross(rt, pr, eps);
+  const { pr, V, C } = runGramForward(rt, a, o, s.B, s.K, s.D, eps);
   return {
     a,
     o,

@@ -296,16 +296,23 @@ function chunkLoop(ln: Lanes, n: string, body: (L: string[]) => void, perT: (t: 
 }
 
 /**
- * cross: shared rows = RS samples' KM others rows; lane columns = anchors. After the loop: C
- * (scaled by the inverse norms), then each pair's Gram from C and Aux and its determinant in a
- * loop (one det_g call site keeps the code small for large K).
+ * cross: shared rows = RS samples' KM others rows; lane columns = anchors. On the side it sums the
+ * rows' raw Gram (lane partials over its share of d, then subgroupAdd) and each lane's anchor
+ * norms, so no separate prep pass is needed: workgroups of column block 0 store their samples'
+ * norms and Grams to Aux, those of row block 0 their anchors' (for the backward). After the loop
+ * each pair goes to store_pair (gram.wgsl).
  */
 function wgslCross(K: number, b: Blocking, ln: Lanes): string {
   const Km = K - 1;
+  const NU = (Km * (Km + 1)) / 2;
   const RS = b.rows;
   const CB = b.cols;
+  const pairsU: [number, number][] = [];
+  for (let k = 0; k < Km; k++) for (let l = k; l < Km; l++) pairsU.push([k, l]);
+  const lane = laneIdx(ln);
   const L: string[] = [];
   L.push(stageDecl(ln, RS * Km * CB));
+  L.push(`var<workgroup> stage2: array<f32, ${(RS * NU + CB) * ln.wg}>;`);
   L.push('');
   L.push(entryHead('cross', ln));
   L.push('  let B = P.B;');
@@ -315,15 +322,19 @@ function wgslCross(K: number, b: Blocking, ln: Lanes): string {
   for (const c of range(CB)) L.push(`  let j${c} = ${colExpr(ln, CB, c)};\n  let ao${c} = P.a_off + min(j${c}, B - 1u) * D;`);
   for (const s of range(RS)) for (const k of range(Km)) L.push(`  let mo${s}_${k} = P.o_off + (min(s0 + ${s}u, B - 1u) * KM + ${k}u) * D;`);
   for (const s of range(RS)) for (const k of range(Km)) for (const c of range(CB)) L.push(`  var c${s}_${k}_${c} = 0.0;`);
+  for (const s of range(RS)) for (const u of range(NU)) L.push(`  var q${s}_${u} = 0.0;`);
+  for (const c of range(CB)) L.push(`  var na${c} = 0.0;`);
   L.push(
     ...chunkLoop(
       ln,
       'D',
       (B_) => {
         for (const s of range(RS)) for (const k of range(Km)) B_.push(`    let x${s}_${k} = select(0.0, cr_O[mo${s}_${k} + redl], redok);`);
+        for (const s of range(RS)) pairsU.forEach(([k, l], u) => B_.push(`    q${s}_${u} = fma(x${s}_${k}, x${s}_${l}, q${s}_${u});`));
       },
       (t, B_) => {
-        for (const c of range(CB)) B_.push(`      let a${c} = cr_A[ao${c} + redt];`);
+        B_.push(`      let am = select(0.0, 1.0, red0 + ${t}u < D);`); // the clamped tail adds nothing to the norms
+        for (const c of range(CB)) B_.push(`      let a${c} = cr_A[ao${c} + redt];\n      na${c} = fma(a${c} * am, a${c}, na${c});`);
         for (const s of range(RS)) {
           for (const k of range(Km)) {
             B_.push(`      let xb${s}_${k} = ${bcast(ln, `x${s}_${k}`, t)};`);
@@ -333,20 +344,50 @@ function wgslCross(K: number, b: Blocking, ln: Lanes): string {
       },
     ),
   );
-  // Epilogue: the accumulators go to workgroup memory (straight-line, branch-free), then one
-  // rolled loop (runtime bounds) hands each pair to store_pair (gram.wgsl). Every storage access
-  // costs lavapipe a per-lane branch ladder in code size, so no straight-line storage accesses
-  // after the main loop: this keeps compile times around a second.
+  // Epilogue: the accumulators go to workgroup memory (straight-line, branch-free, one slot per
+  // lane), then rolled loops (runtime bounds) do the rest. Every storage access costs lavapipe a
+  // per-lane branch ladder in code size, so no straight-line storage accesses after the main loop:
+  // this keeps compile times around a second.
   L.push(...stageAccumulators(ln, RS * Km * CB, (q) => `c${Math.floor(q / (Km * CB))}_${Math.floor(q / CB) % Km}_${q % CB}`));
+  for (const s of range(RS)) for (const u of range(NU)) L.push(`  stage2[${(s * NU + u) * ln.wg}u + ${lane}] = ${ln.S > 1 ? `subgroupAdd(q${s}_${u})` : `q${s}_${u}`};`);
+  for (const c of range(CB)) L.push(`  stage2[${(RS * NU + c) * ln.wg}u + ${lane}] = na${c};`);
   L.push('  for (var s = 0u; s < P.blk_rows; s++) {');
   L.push('    let i = s0 + s;');
   L.push('    if (i >= B) { break; }');
+  L.push(`    var rg: array<f32, ${Km * Km}>;`);
+  L.push('    var u = 0u;');
+  L.push('    for (var k = 0u; k < KM; k++) {');
+  L.push('      for (var l = k; l < KM; l++) {');
+  L.push(`        let v = stage2[(s * ${NU}u + u) * ${ln.wg}u + ${lane}];`);
+  L.push('        rg[k * KM + l] = v;');
+  L.push('        rg[l * KM + k] = v;');
+  L.push('        u++;');
+  L.push('      }');
+  L.push('    }');
+  L.push('    var g: array<f32, KK>;');
+  L.push('    var im: array<f32, KM>;');
+  L.push(`    let rowOwner = wid.x == 0u && ${lane} == 0u;`);
+  L.push('    for (var k = 0u; k < KM; k++) {');
+  L.push('      im[k] = 1.0 / max(sqrt(rg[k * KM + k]), P.eps);');
+  L.push('      if (rowOwner) { cr_Aux[i * AUXS + 1u + k] = sqrt(rg[k * KM + k]); }');
+  L.push('      for (var l = 0u; l < KM; l++) {');
+  L.push('        let v = norm_gram(rg[k * KM + l], rg[k * KM + k], rg[l * KM + l], k == l);');
+  L.push('        g[(1u + k) * K + 1u + l] = v;');
+  L.push('        if (rowOwner) { cr_Aux[i * AUXS + K + (1u + k) * K + 1u + l] = v; }');
+  L.push('      }');
+  L.push('    }');
   L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
   L.push(`      let j = ${colLoop(ln, CB)};`);
   L.push('      if (j >= B) { continue; }');
+  L.push(`      let an = stage2[(${RS * NU}u + c) * ${ln.wg}u + ${lane}];`);
+  L.push('      g[0] = norm_gram(an, an, an, true);');
+  L.push('      if (wid.y == 0u && s == 0u) {');
+  L.push('        cr_Aux[j * AUXS] = sqrt(an);');
+  L.push('        cr_Aux[j * AUXS + K] = g[0];');
+  L.push('      }');
   L.push('      var raw: array<f32, KM>;');
-  L.push(`      for (var k = 0u; k < KM; k++) { raw[k] = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}]; }`);
-  L.push('      store_pair(i, j, raw);');
+  L.push(`      for (var k = 0u; k < KM; k++) { raw[k] = stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${lane}]; }`);
+  L.push('      store_pair(i, j, raw, g, 1.0 / max(sqrt(an), P.eps), im);');
   L.push('    }');
   L.push('  }');
   L.push('}');
@@ -477,8 +518,8 @@ type Entry = 'prep' | 'cross' | 'det' | 'pair' | 'colsum' | 'grad_m' | 'grad_a' 
 
 const BINDINGS: Record<Entry, BindingKind[]> = {
   prep: ['uniform', 'read', 'read', 'rw'],
-  cross: ['uniform', 'read', 'read', 'read', 'rw', 'rw'],
-  det: ['uniform', 'read', 'read', 'read', 'rw', 'rw'],
+  cross: ['uniform', 'read', 'read', 'rw', 'rw', 'rw'],
+  det: ['uniform', 'read', 'read', 'rw', 'rw', 'rw'],
   pair: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   colsum: ['uniform', 'rw'],
   grad_m: ['uniform', 'rw', 'read', 'read', 'read', 'read', 'rw'],
@@ -573,14 +614,6 @@ function inputParams(pr: GramPrepBuffers, extra: Omit<ParamOpts, 'aOff' | 'oOff'
   return params(pr.B, pr.D, { aOff: pr.a.offset, oOff: pr.o.offset, ...extra });
 }
 
-/** anchor [B, D] and others [B, K−1, D], both contiguous views (offsets honoured). */
-export function runGramPrep(rt: GpuRuntime, a: View, o: View, B: number, K: number, D: number, eps: number): GramPrepBuffers {
-  const aux = rt.alloc(B * (K + K * K) * 4, `gram per-sample Grams ${shapeStr([B, K + K * K])}`);
-  const p = params(B, D, { aOff: a.offset, oOff: o.offset, eps });
-  rt.dispatch(kernel('prep', K), p, [a.storage.handle as GPUBuffer, o.storage.handle as GPUBuffer, aux], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `anchor ${shapeStr(a.shape)} others ${shapeStr(o.shape)}`);
-  return { B, K, D, a, o, aux };
-}
-
 const handle = (v: View) => v.storage.handle as GPUBuffer;
 
 /**
@@ -603,23 +636,28 @@ function matView(like: View, buffer: GPUBuffer, offset: number, rows: number, co
   return { storage, shape: transposed ? [cols, rows] : [rows, cols], strides: transposed ? [1, cols] : [cols, 1], offset, dtype: 'float32' };
 }
 
-/** V [B, B] and C [B, B, K−1]. */
-export function runGramCross(rt: GpuRuntime, pr: GramPrepBuffers, eps: number): { V: GPUBuffer; C: GPUBuffer } {
-  const { B, K, D } = pr;
+/**
+ * The forward: V [B, B], C [B, B, K−1] and the pass buffers (norms and per-sample Grams in Aux).
+ * anchor [B, D] and others [B, K−1, D], both contiguous views (offsets honoured).
+ */
+export function runGramForward(rt: GpuRuntime, a: View, o: View, B: number, K: number, D: number, eps: number): { pr: GramPrepBuffers; V: GPUBuffer; C: GPUBuffer } {
   const Km = K - 1;
+  const pr: GramPrepBuffers = { B, K, D, a, o, aux: rt.alloc(B * (K + K * K) * 4, `gram per-sample Grams ${shapeStr([B, K + K * K])}`) };
   const V = rt.alloc(B * B * 4, `gram volumes ${shapeStr([B, B])}`);
   const C = rt.alloc(B * B * Km * 4, `gram cross products ${shapeStr([B, B, Km])}`);
   const describe = `B=${B} K=${K} D=${D}`;
+  const max = rt.limits.maxComputeWorkgroupsPerDimension;
   if (usesMatmul(B, K, D)) {
+    rt.dispatch(kernel('prep', K), inputParams(pr, { eps }), [handle(a), handle(o), pr.aux], grid1D(B, 1, max), `anchor ${shapeStr(a.shape)} others ${shapeStr(o.shape)}`);
     // raw o_ik·a_j [B·KM, B] = O @ Aᵀ, then each pair's normalization and determinant
-    const raw = runMatmul(rt, matView(pr.a, handle(pr.o), pr.o.offset, B * Km, D), matView(pr.a, handle(pr.a), pr.a.offset, B, D, true), null, 'none');
-    rt.dispatch(kernel('det', K), inputParams(pr, { eps }), [raw, handle(pr.o), pr.aux, V, C], grid1D(B * B, 64, rt.limits.maxComputeWorkgroupsPerDimension), describe);
+    const raw = runMatmul(rt, matView(a, handle(o), o.offset, B * Km, D), matView(a, handle(a), a.offset, B, D, true), null, 'none');
+    rt.dispatch(kernel('det', K), inputParams(pr, { eps }), [raw, handle(o), pr.aux, V, C], grid1D(B * B, 64, max), describe);
     rt.free(raw);
-    return { V, C };
+  } else {
+    const b = blocking('cross', K);
+    dispatchBlocks(rt, 'cross', K, b, inputParams(pr, { eps, blk: b }), [handle(a), handle(o), pr.aux, V, C], B, B, describe);
   }
-  const b = blocking('cross', K);
-  dispatchBlocks(rt, 'cross', K, b, inputParams(pr, { eps, blk: b }), [handle(pr.a), handle(pr.o), pr.aux, V, C], B, B, describe);
-  return { V, C };
+  return { pr, V, C };
 }
 
 /**
