@@ -43,3 +43,14 @@ export function loadDataset(args: DataArgs): { dataset: Dataset; source: string;
     throw new CliError(error.message, EXIT.data, hint);
   }
 }
+
+/** The load summary, for stderr: what was read per action, which modalities some samples lack (masked), and any warnings. */
+export function describeLoad(dataset: Dataset, source: string): string {
+  const { perAction, missingModalities, warnings } = dataset.summary;
+  const actions = Object.entries(perAction).map(([a, n]) => `${a}: ${n}`).join(', ');
+  const missing = Object.entries(missingModalities).filter(([, n]) => n > 0).map(([m, n]) => `${m} ${n}`);
+  const lines = [`data: ${source} — ${dataset.samples.length} samples (${actions}), modalities ${dataset.modalities.join(', ')}`];
+  if (missing.length > 0) lines.push(`  samples without a modality (masked, not dropped): ${missing.join(', ')}`);
+  for (const w of warnings) lines.push(`  warning: ${w}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -35,7 +35,7 @@ import { perActionTable, type ActionMetrics } from '../train/metrics.js';
 import { averageMetrics, runTableMarkdown, type RunSummary } from '../report/report.js';
 import { writeJsonAtomic } from '../train/atomic.js';
 import { CliError, EXIT, processIO, type CliIO } from './io.js';
-import { loadDataset } from './data.js';
+import { describeLoad, loadDataset } from './data.js';
 import { counterProgress, formatDuration, TrainProgress } from './progress.js';
 
 // ---- option tables ----------------------------------------------------------------------------
@@ -514,7 +514,7 @@ async function cmdTrain(v: Values, io: CliIO): Promise<number> {
   const s = trainSettings(v);
   if (v.folds !== undefined) return cmdCrossValidate(v, io, dataset, s);
   const run = runName(v, 'train');
-  if (!v.quiet) io.stderr(`data: ${source} — ${dataset.samples.length} samples, modalities ${dataset.modalities.join(', ')}\nresults: ${run.dir}\n`);
+  if (!v.quiet) io.stderr(`${describeLoad(dataset, source)}results: ${run.dir}\n`);
   const { summary, files } = await trainRun(v, io, dataset, source, s, run);
   if (v.json) io.stdout(`${JSON.stringify(summaryJson(summary, run.dir, files), null, 2)}\n`);
   else io.stdout(`\n${runTableMarkdown(summary, s.kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP')}\nresults in ${run.dir} (${formatDuration(summary.seconds)})\n`);

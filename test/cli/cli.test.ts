@@ -78,6 +78,18 @@ describe('dualalign CLI', () => {
     rmSync(broken, { recursive: true, force: true });
   });
 
+  it('a missing modality file: the sample is kept (masked), the load summary says so, progress shows an ETA', async () => {
+    const gappy = join(work, 'gappy');
+    execFileSync('cp', ['-r', data, gappy]);
+    rmSync(join(gappy, 'flow', readdirSync(join(gappy, 'flow'))[0]!));
+    const r = await run(['train', '--data', gappy, '--actions', '01', '--model', 'mlp', '--epochs', '1', '--out', join(work, 'gappy-run'), '--no-plots', '--no-baselines']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('20 samples (01: 10, 02: 10)');
+    expect(r.stderr).toContain('samples without a modality (masked, not dropped): flow 1');
+    expect(r.stderr).toMatch(/epoch 1\/1 .*ETA/);
+    rmSync(gappy, { recursive: true, force: true });
+  });
+
   it('train --json, then eval and predict on its checkpoints', async () => {
     const r = await run([...TRAIN, '--json']);
     expect(r.code, r.stderr).toBe(0);
