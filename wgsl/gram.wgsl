@@ -19,9 +19,11 @@
 //            generated grad_m runs it in an extra row of workgroups (one dispatch fewer)
 //   grad_m   d/d others = W @ Â + 2 U M̂_i, then the normalization backward                 (generated)
 //   grad_a   d/d anchor = Wᵀ @ M̂ + 2 ΣT â, then the normalization backward               (generated)
+//   grad_m_epi / grad_a_epi  the matmul path's gradient epilogues (in place on the matmul product)
 // Buffers: A [B, D], O [B, KM, D] (raw, at a_off / o_off); Aux [B, AUXS] = raw norms [K] then the
-// normalized Gram [K, K]; C [B(i), B(j), KM]; WT = W [B·KM, B] then T [B, B] then Q [B, B];
-// U [B, KM·KM + KM] = U then r.
+// normalized Gram [K, K] (the generated cross leaves the unused G0k, k ≥ 1, unwritten); C [B(i), B(j), KM];
+// WT = W [B·KM, B], T [B, B], Q [B, B], Wᵀ [B, B·KM], then the column sums ΣT [B], ΣQ [B];
+// U [B, KM·KM + KM] = U then r. On the matmul path W is stored as W/‖a_j‖ and Wᵀ as W/‖m_ik‖.
 //
 // The three matmul-like contractions are either generated in src/kernels/gram.ts (subgroup register
 // blocks with fused epilogues: few dispatches, for small problems) or run as matmuls
@@ -285,10 +287,29 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(5) var<storage, read> gm_Aux: array<f32>;
 @group(0) @binding(6) var<storage, read_write> gm_out: array<f32>;
 
+/** Sample i's backward coefficients (loaded once per sample, not per feature). */
+struct SampleCoef {
+  u2: array<f32, {{KMKM}}>, // 2·U_ikl
+  rr: array<f32, KM>, // r_ik, 0 below eps (x / eps: no radial projection)
+  inv: array<f32, KM>, // 1 / max(‖m_ik‖, eps)
+}
+
+fn sample_coef(i: u32) -> SampleCoef {
+  var sc: SampleCoef;
+  let ub = i * USTR;
+  for (var k = 0u; k < KM; k++) {
+    let n = gm_Aux[i * AUXS + 1u + k];
+    sc.inv[k] = 1.0 / max(n, P.eps);
+    sc.rr[k] = select(gm_U[ub + KM * KM + k], 0.0, n < P.eps);
+    for (var l = 0u; l < KM; l++) { sc.u2[k * KM + l] = 2.0 * gm_U[ub + k * KM + l]; }
+  }
+  return sc;
+}
+
 /** m̂_il[d] for l < KM. */
-fn others_hat(i: u32, d: u32) -> array<f32, KM> {
+fn others_hat(i: u32, d: u32, sc: SampleCoef) -> array<f32, KM> {
   var h: array<f32, KM>;
-  for (var l = 0u; l < KM; l++) { h[l] = gm_O[P.o_off + (i * KM + l) * P.D + d] / max(gm_Aux[i * AUXS + 1u + l], P.eps); }
+  for (var l = 0u; l < KM; l++) { h[l] = gm_O[P.o_off + (i * KM + l) * P.D + d] * sc.inv[l]; }
   return h;
 }
 
@@ -296,29 +317,33 @@ fn others_hat(i: u32, d: u32) -> array<f32, KM> {
  * dL/d others[i, k, d] from g = Σ_j W[(i,k), j] â_j[d]: dm̂_ik = g + 2 Σ_l U_ikl m̂_il, then the
  * normalization backward (x̂ = x / max(‖x‖, eps)) with r_ik = m̂_ik·dm̂_ik from the pair kernel.
  */
-fn grad_m_final(i: u32, k: u32, g0: f32, h: array<f32, KM>) -> f32 {
-  let ub = i * USTR;
-  let n = gm_Aux[i * AUXS + 1u + k];
+fn grad_m_final(k: u32, g0: f32, h: array<f32, KM>, sc: SampleCoef) -> f32 {
   var g = g0;
-  for (var l = 0u; l < KM; l++) { g = fma(2.0 * gm_U[ub + k * KM + l], h[l], g); }
-  let rr = select(gm_U[ub + KM * KM + k], 0.0, n < P.eps); // below eps: x / eps, no radial projection
-  return (g - h[k] * rr) / max(n, P.eps);
+  for (var l = 0u; l < KM; l++) { g = fma(sc.u2[k * KM + l], h[l], g); }
+  return (g - h[k] * sc.rr[k]) * sc.inv[k];
+}
+
+/** Anchor j's backward coefficients: Σ_i T_ij, â_j·dâ_j = Σ_i Q_ij (0 below eps), 1 / max(‖a_j‖, eps). */
+struct AnchorCoef {
+  ts: f32,
+  q: f32,
+  inv: f32,
+}
+
+fn anchor_coef(j: u32) -> AnchorCoef {
+  let B = P.B;
+  let s_off = B * KM * B + 2u * B * B + B * B * KM; // the column sums (colsum_at)
+  let n = gm_Aux[j * AUXS];
+  return AnchorCoef(gm_WT[s_off + j], select(gm_WT[s_off + B + j], 0.0, n < P.eps), 1.0 / max(n, P.eps));
 }
 
 /**
  * dL/d anchor[j, d] from g = Σ_{i,k} W[(i,k), j] m̂_ik[d]: dâ_j = g + 2 (Σ_i T_ij) â_j, then the
- * normalization backward with â_j·dâ_j = Σ_i Q_ij (column sums from the colsum kernel).
+ * normalization backward with â_j·dâ_j = Σ_i Q_ij.
  */
-fn grad_a_final(j: u32, d: u32, g: f32) -> f32 {
-  let B = P.B;
-  let s_off = B * KM * B + 2u * B * B + B * B * KM;
-  let ts = gm_WT[s_off + j];
-  let qs = gm_WT[s_off + B + j];
-  let n = gm_Aux[j * AUXS];
-  let ia = 1.0 / max(n, P.eps);
-  let q = select(qs, 0.0, n < P.eps);
-  let h = gm_A[P.a_off + j * P.D + d] * ia;
-  return (fma(2.0 * ts, h, g) - h * q) * ia;
+fn grad_a_final(j: u32, d: u32, g: f32, ac: AnchorCoef) -> f32 {
+  let h = gm_A[P.a_off + j * P.D + d] * ac.inv;
+  return (fma(2.0 * ac.ts, h, g) - h * ac.q) * ac.inv;
 }
 
 /** Σ_i T_ij and Σ_i Q_ij of anchor j (contiguous reads across anchors), stored after WT for grad_a_final. */
@@ -348,22 +373,32 @@ fn colsum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 
 {{GRAD_A}}
 
+// The epilogue kernels: one invocation per (row, EPI_D consecutive features at stride 64), so the
+// row's coefficients are loaded once per EPI_D features. Grid: x = ceil(D / (64·EPI_D)), y = rows.
+const EPI_D: u32 = 8u;
+
 @compute @workgroup_size(64)
-fn grad_m_epi(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * 64u;
-  if (e >= P.B * P.D) { return; }
-  let i = e / P.D;
-  let d = e % P.D;
-  let h = others_hat(i, d);
-  for (var k = 0u; k < KM; k++) {
-    let o = (i * KM + k) * P.D + d;
-    gm_out[o] = grad_m_final(i, k, gm_out[o], h);
+fn grad_m_epi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.y;
+  let sc = sample_coef(i);
+  for (var t = 0u; t < EPI_D; t++) {
+    let d = wid.x * 64u * EPI_D + t * 64u + lid;
+    if (d >= P.D) { break; }
+    let h = others_hat(i, d, sc);
+    for (var k = 0u; k < KM; k++) {
+      let o = (i * KM + k) * P.D + d;
+      gm_out[o] = grad_m_final(k, gm_out[o], h, sc);
+    }
   }
 }
 
 @compute @workgroup_size(64)
-fn grad_a_epi(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * 64u;
-  if (e >= P.B * P.D) { return; }
-  gm_out[e] = grad_a_final(e / P.D, e % P.D, gm_out[e]);
+fn grad_a_epi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let j = wid.y;
+  let ac = anchor_coef(j);
+  for (var t = 0u; t < EPI_D; t++) {
+    let d = wid.x * 64u * EPI_D + t * 64u + lid;
+    if (d >= P.D) { break; }
+    gm_out[j * P.D + d] = grad_a_final(j, d, gm_out[j * P.D + d], ac);
+  }
 }

@@ -1,7 +1,9 @@
 /**
- * GPU Gram-volume kernels (wgsl/gram.wgsl): prep (normalize + per-sample Grams), cross (V and the
- * B×B×(K−1) cross products), pair (per-pair cofactor backward) and grad_m / grad_a (the two
- * matmul-like gradient chains with the normalization backward in their epilogue).
+ * GPU Gram-volume kernels (wgsl/gram.wgsl): the forward (V and the B×B×(K−1) cross products, with
+ * the norms and per-sample Grams), pair (per-pair cofactor backward) and the two gradient chains
+ * with the normalization backward in their epilogue. The three B×B×(K−1)×D contractions run as
+ * generated subgroup kernels with fused epilogues (small problems: fewest dispatches) or as
+ * matmuls (src/kernels/matmul.ts) followed by small epilogue kernels (large problems); see usesMatmul.
  * Specialized per K (2..8): the determinant and cofactor code is generated here in straight-line
  * WGSL (closed forms for n ≤ 3, Gaussian elimination with partial pivoting above).
  */
@@ -447,12 +449,13 @@ function wgslGradM(K: number, b: Blocking, ln: Lanes): string {
   L.push('  for (var s = 0u; s < P.blk_rows; s++) {');
   L.push('    let i = s0 + s;');
   L.push('    if (i >= B) { break; }');
+  L.push('    let sc = sample_coef(i);');
   L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
   L.push(`      let d = ${colLoop(ln, CB)};`);
   L.push('      if (d >= D) { continue; }');
-  L.push('      let h = others_hat(i, d);');
+  L.push('      let h = others_hat(i, d, sc);');
   L.push('      for (var k = 0u; k < KM; k++) {');
-  L.push(`        gm_out[(i * KM + k) * D + d] = grad_m_final(i, k, stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}], h);`);
+  L.push(`        gm_out[(i * KM + k) * D + d] = grad_m_final(k, stage[((s * KM + k) * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}], h, sc);`);
   L.push('      }');
   L.push('    }');
   L.push('  }');
@@ -502,10 +505,11 @@ function wgslGradA(K: number, b: Blocking, ln: Lanes): string {
   L.push('  for (var a = 0u; a < P.blk_rows; a++) {');
   L.push('    let j = j0 + a;');
   L.push('    if (j >= B) { break; }');
+  L.push('    let ac = anchor_coef(j);');
   L.push('    for (var c = 0u; c < P.blk_cols; c++) {');
   L.push(`      let d = ${colLoop(ln, CB)};`);
   L.push('      if (d >= D) { continue; }');
-  L.push(`      gm_out[j * D + d] = grad_a_final(j, d, stage[(a * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}]);`);
+  L.push(`      gm_out[j * D + d] = grad_a_final(j, d, stage[(a * ${CB}u + c) * ${ln.wg}u + ${laneIdx(ln)}], ac);`);
   L.push('    }');
   L.push('  }');
   L.push('}');
@@ -697,6 +701,12 @@ export function runGramBackward(rt: GpuRuntime, pr: GramPrepBuffers, C: GPUBuffe
   return [gA, gO];
 }
 
+/** The grid of grad_m_epi / grad_a_epi: 64 invocations × EPI_D features per workgroup, one row of them per sample. */
+const EPI_D = 8;
+function epiGrid(rows: number, D: number): [number, number] {
+  return [Math.ceil(D / (64 * EPI_D)), rows];
+}
+
 /** dL/d others [B, K−1, D] (contiguous); the generated kernel also stores the column sums when `sums`. */
 function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U: GPUBuffer, eps: number, sums: boolean): GPUBuffer {
   const { B, K, D } = pr;
@@ -705,7 +715,7 @@ function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U
   if (usesMatmul(B, K, D)) {
     // W/‖a_j‖ [B·KM, B] @ A [B, D] (pair folded the norms in), then the epilogue in place
     const out = runMatmul(rt, matView(pr.a, WT, 0, B * Km, B), matView(pr.a, handle(pr.a), pr.a.offset, B, D), null, 'none');
-    rt.dispatch(kernel('grad_m_epi', K), inputParams(pr, { eps }), buffers(out), grid1D(B * D, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K} D=${D}`);
+    rt.dispatch(kernel('grad_m_epi', K), inputParams(pr, { eps }), buffers(out), epiGrid(B, D), `B=${B} K=${K} D=${D}`);
     return out;
   }
   const b = blocking('gradM', K);
@@ -723,7 +733,7 @@ function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U
     // (W/‖m_ik‖)ᵀ [B, B·KM] (pair's Wᵀ region) @ O [B·KM, D], then the epilogue in place
     const wtOff = B * B * Km + 2 * B * B;
     const out = runMatmul(rt, matView(pr.a, WT, wtOff, B, B * Km), matView(pr.a, handle(pr.o), pr.o.offset, B * Km, D), null, 'none');
-    rt.dispatch(kernel('grad_a_epi', K), inputParams(pr, { eps }), buffers(out), grid1D(B * D, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K} D=${D}`);
+    rt.dispatch(kernel('grad_a_epi', K), inputParams(pr, { eps }), buffers(out), epiGrid(B, D), `B=${B} K=${K} D=${D}`);
     return out;
   }
   const b = blocking('gradA', K);
