@@ -42,7 +42,7 @@
  *   testFraction 0.3 stratified by grade within each action (splitBy 'subject' holds out
  *   whole subjects instead), noise 1, misalignment 1 (0 aligns the modalities), worldSeed
  *   0x5eed (the fixed modality maps: keep it to draw train and test sets from one world).
- * Three actions at the defaults (about 100 samples) take roughly 0.1-0.3 s.
+ * Three actions at the defaults (about 100 samples) take well under a second of CPU time.
  *
  * Deterministic: one seed gives identical data (own PRNG, no Math.random), and each
  * sample's draws come from its own derived stream.
@@ -147,7 +147,8 @@ const GROUP_JOINTS: Readonly<Record<JointGroup, readonly number[]>> = {
   pelvisUp: Array.from({ length: 26 }, (_, j) => j).filter((j) => ![15, 16, 20, 21, 22, 23, 24, 25].includes(j)),
 };
 
-/** Per-modality constants of the synthetic world (lag in sequence fractions, noise, signal strengths). */
+/** Per-modality constants of the synthetic world (lag and jitter in sequence fractions, tremor and shake
+ * amplitudes, private-factor scale, per-element noise, output scale and offset). */
 const MODALITY_STYLE = {
   video: { lag: 0.06, jitter: 0.05, tremor: 2, shake: 0.6, privateScale: 1.3, noise: 0.3, outScale: 1.0, offset: 0.0 },
   flow: { lag: -0.08, jitter: 0.06, tremor: 2, shake: 0.7, privateScale: 1.2, noise: 0.25, outScale: 2.5, offset: 12 },
