@@ -2,6 +2,7 @@
 // `navigator.gpu`: give them Dawn's, from the same `webgpu` package the library uses, so every
 // GPU peer runs on the adapter ours runs on. One Dawn instance, kept alive for the process
 // (an instance must outlive its devices; see src/gpu/init.ts).
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,8 @@ export function installNavigatorGpu() {
 /** A package's installed version, or null. */
 export function versionOf(pkg) {
   try {
-    return requireFromRoot(`${pkg}/package.json`).version;
+    // Read from disk: a package whose `exports` omit ./package.json (@jax-js/jax) cannot be required for it.
+    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
   } catch {
     return null;
   }
