@@ -1,5 +1,6 @@
 // LayerNorm over the last axis of a contiguous [rows, n] tensor, forward and backward.
-// One workgroup per row (row reductions from ROW_REDUCE: subgroup operations or a tree). Rows
+// Each row owns L invocations, WG / L rows per workgroup (row reductions from ROW_REDUCE:
+// subgroup operations or a tree; short rows share a workgroup). Rows
 // whose length is a multiple of 4 are read as vec4 (VT), else as f32. The forward saves mean and
 // 1/std per row; the backward recomputes x̂ from them and writes dx plus g·x̂ (summed over rows
 // by a reduction for dgamma).
@@ -31,50 +32,65 @@ alias VT = {{VT}};
 @group(0) @binding(7) var<storage, read_write> GXhat: array<VT>;
 
 const WG: u32 = {{WG}}u;
+const L: u32 = {{L}}u;
 
 {{ROW_REDUCE}}
 
 fn hsum(v: VT) -> f32 { return {{HSUM}}; }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= P.rows) { return; } // uniform across the workgroup
+fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32{{SG_PARAM}}) {
+  let slot = {{SLOT}};
+  let row = (wid.x + wid.y * nwg.x) * (WG / L) + slot / L;
+  let lane = slot % L;
+  let live = row < P.rows; // the reductions below run in every invocation (uniform control flow)
   let base = row * P.n;
   var s = 0.0;
-  for (var j = lid; j < P.n; j += WG) { s += hsum(X[base + j]); }
-  let mean = row_sum2(lid, vec2<f32>(s, 0.0)).x / P.n_elems;
+  if (live) {
+    for (var j = lane; j < P.n; j += L) { s += hsum(X[base + j]); }
+  }
+  let mean = row_sum2(slot, vec2<f32>(s, 0.0)).x / P.n_elems;
   var v = 0.0;
-  for (var j = lid; j < P.n; j += WG) { let d = X[base + j] - VT(mean); v += hsum(d * d); }
-  let rstd = inverseSqrt(row_sum2(lid, vec2<f32>(v, 0.0)).x / P.n_elems + P.eps);
-  for (var j = lid; j < P.n; j += WG) {
+  if (live) {
+    for (var j = lane; j < P.n; j += L) { let d = X[base + j] - VT(mean); v += hsum(d * d); }
+  }
+  let rstd = inverseSqrt(row_sum2(slot, vec2<f32>(v, 0.0)).x / P.n_elems + P.eps);
+  if (!live) { return; }
+  for (var j = lane; j < P.n; j += L) {
     var y = (X[base + j] - VT(mean)) * rstd;
     if (P.has_affine != 0u) { y = y * Gamma[j] + Beta[j]; }
     Out[base + j] = y;
   }
-  if (lid == 0u) {
+  if (lane == 0u) {
     MeanOut[row] = mean;
     RstdOut[row] = rstd;
   }
 }
 
 @compute @workgroup_size(WG)
-fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= P.rows) { return; }
+fn backward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32{{SG_PARAM}}) {
+  let slot = {{SLOT}};
+  let row = (wid.x + wid.y * nwg.x) * (WG / L) + slot / L;
+  let lane = slot % L;
+  let live = row < P.rows;
   let base = row * P.n;
-  let mean = MeanIn[row];
-  let rstd = RstdIn[row];
+  var mean = 0.0;
+  var rstd = 0.0;
   var s = vec2<f32>(0.0);
-  for (var j = lid; j < P.n; j += WG) {
-    let xh = (X[base + j] - VT(mean)) * rstd;
-    var gy = Gup[base + j];
-    GXhat[base + j] = gy * xh;
-    if (P.has_affine != 0u) { gy = gy * Gamma[j]; }
-    s += vec2<f32>(hsum(gy), hsum(gy * xh));
+  if (live) {
+    mean = MeanIn[row];
+    rstd = RstdIn[row];
+    for (var j = lane; j < P.n; j += L) {
+      let xh = (X[base + j] - VT(mean)) * rstd;
+      var gy = Gup[base + j];
+      GXhat[base + j] = gy * xh;
+      if (P.has_affine != 0u) { gy = gy * Gamma[j]; }
+      s += vec2<f32>(hsum(gy), hsum(gy * xh));
+    }
   }
-  s = row_sum2(lid, s) / P.n_elems;
-  for (var j = lid; j < P.n; j += WG) {
+  s = row_sum2(slot, s) / P.n_elems;
+  if (!live) { return; }
+  for (var j = lane; j < P.n; j += L) {
     let xh = (X[base + j] - VT(mean)) * rstd;
     var gy = Gup[base + j];
     if (P.has_affine != 0u) { gy = gy * Gamma[j]; }

@@ -4,11 +4,9 @@ import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type View } from '../backend/backend.js';
 import { Params, wgsl } from './source.js';
 import { shapeStr } from '../gpu/errors.js';
-import { rowReduce, SCALAR_TOKENS, VEC4_TOKENS } from './rowreduce.js';
+import { rowLayout, SCALAR_TOKENS, VEC4_TOKENS, type RowLayout } from './rowreduce.js';
 
-function kernel(rt: GpuRuntime, backward: boolean, n: number): Kernel {
-  const rr = rowReduce(rt);
-  const vec4 = n % 4 === 0;
+function kernel(rr: RowLayout, backward: boolean, vec4: boolean): Kernel {
   return {
     name: backward ? 'layer_norm_backward' : 'layer_norm',
     key: `layernorm:${backward ? 'backward' : 'forward'}:${vec4 ? 4 : 1}:${rr.key}`,
@@ -18,9 +16,14 @@ function kernel(rt: GpuRuntime, backward: boolean, n: number): Kernel {
   };
 }
 
-/** Uniforms: rows, row length in loaded units (vec4 or f32), eps, affine flag, row length. */
-function params(rows: number, n: number, eps: number, affine: boolean): ArrayBuffer {
-  return new Params().u32(rows, n % 4 === 0 ? n / 4 : n).f32(eps).u32(affine ? 1 : 0).f32(n).build();
+/** Records one row-kernel dispatch: rows of n elements, loaded as vec4 when n allows. */
+function dispatchRows(rt: GpuRuntime, backward: boolean, rows: number, n: number, eps: number, affine: boolean, buffers: GPUBuffer[], describe: string): void {
+  const w = n % 4 === 0 ? 4 : 1;
+  const rr = rowLayout(rt, n / w);
+  // Uniforms: rows, row length in loaded units, eps, affine flag, row length in elements.
+  const p = new Params().u32(rows, n / w).f32(eps).u32(affine ? 1 : 0).f32(n).build();
+  const groups = Math.ceil(rows / rr.rowsPerGroup);
+  rt.dispatch(kernel(rr, backward, w === 4), p, buffers, grid1D(groups, 1, rt.limits.maxComputeWorkgroupsPerDimension), describe);
 }
 
 /** All views contiguous with offset 0 (the caller makes them so). */
@@ -33,10 +36,9 @@ export function runLayerNorm(rt: GpuRuntime, x: View, gamma: View | null, beta: 
   const rstd = rt.alloc(rows * 4, 'layerNorm rstd');
   if (total > 0) {
     const X = x.storage.handle as GPUBuffer;
-    const p = params(rows, n, eps, !!gamma);
     const gb = (gamma?.storage.handle as GPUBuffer) ?? X;
     const bb = (beta?.storage.handle as GPUBuffer) ?? X;
-    rt.dispatch(kernel(rt, false, n), p, [X, gb, bb, y, mean, rstd], grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
+    dispatchRows(rt, false, rows, n, eps, !!gamma, [X, gb, bb, y, mean, rstd], shapeStr(x.shape));
   }
   return { y, mean, rstd };
 }
@@ -49,14 +51,8 @@ export function runLayerNormGrad(rt: GpuRuntime, x: View, mean: View, rstd: View
   const gxhat = rt.alloc(total * 4, 'layerNorm g·x̂');
   if (total > 0) {
     const X = x.storage.handle as GPUBuffer;
-    const p = params(rows, n, 0, !!gamma);
-    rt.dispatch(
-      kernel(rt, true, n),
-      p,
-      [X, (gamma?.storage.handle as GPUBuffer) ?? X, g.storage.handle as GPUBuffer, dx, mean.storage.handle as GPUBuffer, rstd.storage.handle as GPUBuffer, gxhat],
-      grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension),
-      shapeStr(x.shape),
-    );
+    const buffers = [X, (gamma?.storage.handle as GPUBuffer) ?? X, g.storage.handle as GPUBuffer, dx, mean.storage.handle as GPUBuffer, rstd.storage.handle as GPUBuffer, gxhat];
+    dispatchRows(rt, true, rows, n, 0, !!gamma, buffers, shapeStr(x.shape));
   }
   return { dx, gxhat };
 }

@@ -1,28 +1,36 @@
 /**
- * Row reductions shared by the one-workgroup-per-row kernels (softmax, layerNorm): the WGSL
- * tokens that pick subgroup operations where the device has them (wgsl/rowreduce-subgroup.wgsl)
- * or workgroup-memory trees where it does not (wgsl/rowreduce-tree.wgsl). Results agree to
- * rounding; only the summation order differs.
+ * Row reductions shared by the row kernels (softmax, layerNorm): the WGSL tokens that pick
+ * subgroup operations where the device has them (wgsl/rowreduce-subgroup.wgsl) or workgroup-memory
+ * trees where it does not (wgsl/rowreduce-tree.wgsl), and the layout: L lanes per row, WG / L rows
+ * per workgroup, so short rows do not leave most of a workgroup idle. Results agree to rounding;
+ * only the summation order differs.
  */
 import subgroupCode from '../../wgsl/rowreduce-subgroup.wgsl';
 import treeCode from '../../wgsl/rowreduce-tree.wgsl';
 import type { GpuRuntime } from '../gpu/runtime.js';
 
-export interface RowReduce {
+export interface RowLayout {
   /** Workgroup size: one subgroup (the adapter's smallest) where subgroups exist, else 64. */
   wg: number;
-  /** Tokens ENABLE (the module's enable directive), ROW_REDUCE (the functions) and WG. */
+  /** Rows per workgroup (WG / L). */
+  rowsPerGroup: number;
+  /** Tokens ENABLE, ROW_REDUCE, WG, L, SG_PARAM (an extra entry-point parameter) and SLOT. */
   tokens: Record<string, string | number>;
   /** Part of a pipeline cache key. */
   key: string;
 }
 
-export function rowReduce(rt: GpuRuntime): RowReduce {
+/** The layout for rows of `units` loads each (vec4s or floats): L = the next power of two, at most WG. */
+export function rowLayout(rt: GpuRuntime, units: number): RowLayout {
   const sg = rt.subgroupMin;
-  if (sg !== null && sg >= 4 && sg <= 128 && (sg & (sg - 1)) === 0) {
-    return { wg: sg, key: `sg${sg}`, tokens: { ENABLE: 'enable subgroups;', ROW_REDUCE: subgroupCode, WG: sg } };
-  }
-  return { wg: 64, key: 'tree', tokens: { ENABLE: '', ROW_REDUCE: treeCode, WG: 64 } };
+  const useSg = sg !== null && sg >= 4 && sg <= 128 && (sg & (sg - 1)) === 0;
+  const wg = useSg ? sg : 64;
+  let L = 1;
+  while (L < units && L < wg) L *= 2;
+  const tokens = useSg
+    ? { ENABLE: 'enable subgroups;', ROW_REDUCE: subgroupCode, SG_PARAM: ', @builtin(subgroup_invocation_id) sgi: u32', SLOT: 'sgi' }
+    : { ENABLE: '', ROW_REDUCE: treeCode, SG_PARAM: '', SLOT: 'lid' };
+  return { wg, rowsPerGroup: wg / L, key: `${useSg ? `sg${wg}` : 'tree'}:L${L}`, tokens: { ...tokens, WG: wg, L } };
 }
 
 /** Tokens VT, HMAX, HSUM for kernels that load rows as vec4 or as f32. */

@@ -4,10 +4,9 @@ import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type View } from '../backend/backend.js';
 import { Params, wgsl } from './source.js';
 import { shapeStr } from '../gpu/errors.js';
-import { rowReduce, SCALAR_TOKENS, VEC4_TOKENS } from './rowreduce.js';
+import { rowLayout, SCALAR_TOKENS, VEC4_TOKENS, type RowLayout } from './rowreduce.js';
 
-function kernel(rt: GpuRuntime, log: boolean, backward: boolean, vec4: boolean): Kernel {
-  const rr = rowReduce(rt);
+function kernel(rr: RowLayout, log: boolean, backward: boolean, vec4: boolean): Kernel {
   return {
     name: `${log ? 'log_' : ''}softmax${backward ? '_backward' : ''}`,
     key: `softmax:${log}:${backward}:${vec4 ? 4 : 1}:${rr.key}`,
@@ -29,6 +28,8 @@ export function runSoftmax(rt: GpuRuntime, x: View, log: boolean, g: View | null
   const buffers = [x.storage.handle as GPUBuffer];
   if (g) buffers.push(g.storage.handle as GPUBuffer);
   buffers.push(out);
-  rt.dispatch(kernel(rt, log, !!g, w === 4), p, buffers, grid1D(rows, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
+  const rr = rowLayout(rt, n / w);
+  const groups = Math.ceil(rows / rr.rowsPerGroup);
+  rt.dispatch(kernel(rr, log, !!g, w === 4), p, buffers, grid1D(groups, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
   return out;
 }

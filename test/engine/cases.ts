@@ -207,6 +207,10 @@ for (const [name, f] of [
   // Rows of a multiple of 4 take the vec4 path.
   add(`${name} [3,1024] vec4`, (x) => f(x, -1), [inp([3, 1024], { scale: 3 })]);
   add(`${name} [6,8] vec4 large logits`, (x) => f(x, -1), [inp([6, 8], { scale: 40 })], {}, true);
+  // Short rows share a workgroup (L lanes per row); 37 rows leave the last workgroup part-empty.
+  add(`${name} [37,3] short rows`, (x) => f(x, -1), [inp([37, 3])]);
+  add(`${name} [37,4] one vec4 per row`, (x) => f(x, -1), [inp([37, 4])]);
+  add(`${name} [37,20] rows of 5 vec4`, (x) => f(x, -1), [inp([37, 20])]);
 }
 // Rows past 65,535 workgroups fold the grid into 2-D. (A large eps keeps short rows well conditioned in f32.)
 add('softmax [65600,2] (grid folds)', (x) => x.softmax(), [inp([65600, 2])]);
@@ -216,6 +220,8 @@ add('layerNorm [3,7] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([3, 7]), i
 add('layerNorm [2,1023] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([2, 1023]), inp([1023]), inp([1023])], { rtol: 2e-4, atol: 2e-4 });
 add('layerNorm [5,1]', (x) => T.layerNorm(x), [inp([5, 1])]);
 add('layerNorm [3,8] affine vec4', (x, w, b) => T.layerNorm(x, w, b), [inp([3, 8]), inp([8]), inp([8])], {}, true);
+add('layerNorm [37,5] affine short rows', (x, w, b) => T.layerNorm(x, w, b, 1e-2), [inp([37, 5]), inp([5]), inp([5])]);
+add('layerNorm [37,12] affine rows of 3 vec4', (x, w, b) => T.layerNorm(x, w, b, 1e-2), [inp([37, 12]), inp([12]), inp([12])]);
 add('layerNorm [2,1024] vec4', (x) => T.layerNorm(x), [inp([2, 1024])], { rtol: 2e-4, atol: 2e-4 });
 add('layerNorm T view affine', (x, w, b) => T.layerNorm(x, w, b, 1e-3), [inp([2, 3, 4], { view: 'T' }), inp([4]), inp([4])], {}, true);
 add('layerNorm [0,4] affine', (x, w, b) => T.layerNorm(x, w, b), [inp([0, 4]), inp([4]), inp([4])]);
