@@ -23,17 +23,18 @@ const timed = (r) => r && !r.error && r.wall;
  * kernels' designs; the numbers themselves come from the results.
  */
 const BEHIND_NOTES = {
+  all:
+    'On lavapipe the "GPU" is these same CPU cores running llvmpipe-compiled shaders: tfjs-wasm (XNNPACK, native SIMD, no Vulkan layer in between) is a CPU library on its home ground, and a row where it leads says more about the adapter than about the kernel. Rows behind the other GPU peers (same adapter) are the ones that point at our kernels.',
   elementwise:
-    'Each of our ops is one kernel with its own full read and write of the tensor, and on lavapipe every dispatch also pays a fixed launch cost; jax-js (`jit`) and the hand-written gpu.js kernel do the whole chain in one pass. Closing the gap takes an elementwise fusion in the engine (a lazily built map expression compiled into one kernel), which the library does not have.',
+    'Every op of ours is its own kernel (no elementwise fusion in the engine), so the gelu(x·a+b) chain writes and reads the tensor 3 times where jax-js (`jit`) and the hand-written gpu.js kernel do one pass; and wgsl/elementwise.wgsl reads an operand broadcast along one dimension (b[n], s[rows, 1]) through its general strided path (per-element index arithmetic), only contiguous and scalar operands get direct loads. What it would take: a row/column-broadcast load path, and a fusion of elementwise chains into one generated kernel.',
   reductions:
-    'A reduction over columns (axis 0) is a strided read for a row-per-invocation kernel; it needs a tiled transpose-free column kernel (each workgroup reduces a band of columns with coalesced row loads) — src/kernels/reduce.ts does not specialize it.',
-  layernorm:
-    'layerNorm forward+backward runs the backward as several kernels (dx, dweight, dbias reductions); a fused backward (one pass for dx with the row statistics kept from the forward, one column reduction for dweight/dbias) would cut the traffic to the 5 passes counted.',
+    'wgsl/reduce.wgsl is one generic kernel for any axes (adjacent dims merged to one stride); jax-js generates a kernel per shape. What it would take: specialized row (vec4 loads, one workgroup per row) and column (coalesced loads across a band of columns) reductions.',
+  layernorm: 'Forward: behind tfjs-wasm only (see the first point).',
   optimizer:
-    'Our step copies every parameter and gradient into flat buffers and the parameters back (3 extra passes over the parameters per step) and runs a guard pass (gradient norm, non-finite count) before the fused update; tfjs-wasm updates each tensor in place on the CPU with no copy. Keeping the parameters resident in the flat buffer (tensors as views into it) would remove the copies.',
+    'Our step copies every parameter and gradient into flat buffers and the parameters back (src/optim/optimizer.ts: 3 extra passes over 14 M parameters per step) and runs a guard pass (gradient norm, non-finite count) before the fused update; tfjs updates each tensor in place. What it would take: parameters that live in the flat buffer (tensors as views into it), so a step is the update kernel alone.',
   matmul:
-    'On lavapipe a WGSL storage load is emulated per SIMD lane, so a GPU-style tiled kernel cannot reach the CPU SIMD rate XNNPACK (tfjs-wasm) gets on square sizes; see the roofline row. Only a different adapter (a real GPU) or a lavapipe-specific kernel shape with fewer, wider loads changes that.',
-  softmax: 'Row softmax reads the row twice (max, then exp-sum and write); an online-softmax single pass would save one read.',
+    'Square sizes: behind tfjs-wasm only. On lavapipe a WGSL storage load is emulated per SIMD lane, so a GPU-style tiled kernel does not reach the CPU SIMD rate XNNPACK gets; only a real GPU, or a lavapipe-specific kernel shape with fewer, wider loads, changes that.',
+  softmax: 'Behind tfjs-wasm only (see the first point).',
 };
 
 function readRuns(files) {
@@ -240,7 +241,7 @@ function adapterSection({ adapter, entries }) {
   else {
     lines.push(`${behindRows.length} row${behindRows.length > 1 ? 's' : ''} where a peer is faster (peer time / ours below 1):`, '');
     for (const r of behindRows) lines.push(`- ${r.suite} / ${r.case}: ${r.behind.map((b) => `${b.peer} ${f2(b.ratio)}×`).join(', ')}`);
-    lines.push('', '**What it would take:**', '');
+    lines.push('', '**Why, and what it would take:**', '', `- ${BEHIND_NOTES.all}`);
     for (const s of [...new Set(behindRows.map((r) => r.suite))]) if (BEHIND_NOTES[s]) lines.push(`- **${s}**: ${BEHIND_NOTES[s]}`);
     lines.push('');
   }
