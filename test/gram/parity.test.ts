@@ -183,3 +183,36 @@ describe('the matmul contraction path (runMatmul + epilogue kernels) vs the CPU 
     expectClose(gpu, await cpu.data(), 1e-4, 'offset anchor');
   });
 });
+
+describe('GPU memory', () => {
+  for (const path of ['generated', 'matmul'] as const) {
+    it(`repeated fused loss steps (${path} path) leave the pool's buffers in use flat`, async () => {
+      const { gpuRuntime } = await import('../../src/index.js');
+      const { tuning } = await import('../../src/kernels/gram.js');
+      const prev = tuning.path;
+      tuning.path = path;
+      try {
+        const B = 10, K = 3, D = 24;
+        const { a, o } = gramInputs(77, B, K, D, 0.7);
+        const A = leaf(a, [B, D], 'gpu');
+        const O = leaf(o, [B, K - 1, D], 'gpu');
+        const step = async () => {
+          A.zeroGrad();
+          O.zeroGrad();
+          const L = gramContrastiveLoss(A, O, { tau: 0.1 });
+          L.backward();
+          await Promise.all([A.grad!.data(), O.grad!.data()]);
+          L.dispose();
+        };
+        await step();
+        const inUse = gpuRuntime()!.poolStats().inUse;
+        for (let r = 0; r < 3; r++) await step();
+        expect(gpuRuntime()!.poolStats().inUse).toBe(inUse);
+        A.dispose();
+        O.dispose();
+      } finally {
+        tuning.path = prev;
+      }
+    });
+  }
+});
