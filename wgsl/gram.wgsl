@@ -377,13 +377,17 @@ fn colsum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
 // row's coefficients are loaded once per EPI_D features. Grid: x = ceil(D / (64·EPI_D)), y = rows.
 const EPI_D: u32 = 8u;
 
+/** Feature t (0..EPI_D−1) of invocation lid in feature strip x. */
+fn epi_feature(x: u32, t: u32, lid: u32) -> u32 {
+  return x * 64u * EPI_D + t * 64u + lid;
+}
+
 @compute @workgroup_size(64)
 fn grad_m_epi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let i = wid.y;
   let sc = sample_coef(i);
-  for (var t = 0u; t < EPI_D; t++) {
-    let d = wid.x * 64u * EPI_D + t * 64u + lid;
-    if (d >= P.D) { break; }
+  for (var t = 0u; t < EPI_D && epi_feature(wid.x, t, lid) < P.D; t++) {
+    let d = epi_feature(wid.x, t, lid);
     let h = others_hat(i, d, sc);
     for (var k = 0u; k < KM; k++) {
       let o = (i * KM + k) * P.D + d;
@@ -394,11 +398,9 @@ fn grad_m_epi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_i
 
 @compute @workgroup_size(64)
 fn grad_a_epi(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let j = wid.y;
-  let ac = anchor_coef(j);
-  for (var t = 0u; t < EPI_D; t++) {
-    let d = wid.x * 64u * EPI_D + t * 64u + lid;
-    if (d >= P.D) { break; }
-    gm_out[j * P.D + d] = grad_a_final(j, d, gm_out[j * P.D + d], ac);
+  let ac = anchor_coef(wid.y);
+  for (var t = 0u; t < EPI_D && epi_feature(wid.x, t, lid) < P.D; t++) {
+    let d = epi_feature(wid.x, t, lid);
+    gm_out[wid.y * P.D + d] = grad_a_final(wid.y, d, gm_out[wid.y * P.D + d], ac);
   }
 }
