@@ -211,6 +211,8 @@ for (const [name, f] of [
   add(`${name} [37,3] short rows`, (x) => f(x, -1), [inp([37, 3])]);
   add(`${name} [37,4] one vec4 per row`, (x) => f(x, -1), [inp([37, 4])]);
   add(`${name} [37,20] rows of 5 vec4`, (x) => f(x, -1), [inp([37, 20])]);
+  // Rows too long for the forward's register cache stream through twice.
+  add(`${name} [2,9000] long rows`, (x) => f(x, -1), [inp([2, 9000], { scale: 3 })]);
 }
 // Rows past 65,535 workgroups fold the grid into 2-D. (A large eps keeps short rows well conditioned in f32.)
 add('softmax [65600,2] (grid folds)', (x) => x.softmax(), [inp([65600, 2])]);
