@@ -5,27 +5,27 @@
 // Q, K, V are read through (offset, batch stride, row stride) with a unit stride inside a row, so
 // the slices of a fused KV / QKV projection are bound without a copy.
 //
-// Work split: one invocation per query row (forward, dQ) or per key row (dK/dV); the row's head
-// vector and accumulators live in function-local arrays of DH floats. The other operand is walked
-// in blocks staged in workgroup memory (K/V blocks for forward and dQ, Q/dO blocks for dK/dV), and
-// every invocation of a workgroup reads the same staged element at the same time (a broadcast).
-// Control flow stays uniform: rows past the end are clamped for reading and skipped when storing.
-//
-// Forward keeps a running max m and sum l per row (online softmax) and rescales its output
+// Forward keeps a running max m and sum l per query row (online softmax) and rescales its output
 // accumulator as the max grows; it stores O and the row's log-sum-exp only. The backward
-// recomputes P = exp(S - LSE) blockwise: one kernel parallel over key blocks accumulates dK and dV
-// over all queries, another parallel over query blocks accumulates dQ over all keys, so no float
+// recomputes P = exp(S - LSE) blockwise: one kernel parallel over key rows accumulates dK and dV
+// over all queries, another parallel over query rows accumulates dQ over all keys, so no float
 // atomics and no [B, H, Tq, Tk] buffer. Delta_i = rowsum(dO_i ∘ O_i) is precomputed per row.
+//   dS_ij = P_ij (z_ij dO_i·v_j − Delta_i) · scale,  dQ_i = Σ_j dS_ij k_j,
+//   dK_j = Σ_i dS_ij q_i,  dV_j = Σ_i z_ij P_ij dO_i.
 //
 // Masked keys (Mask[b, j] == 0) get probability exactly 0; a row with every key masked yields 0
 // (LSE is stored as NEG) and zero gradients. Attention dropout regenerates its keep mask from
-// Philox4x32-10 (wgsl/random.wgsl's function): pair (b, h, i, j) uses counter
+// Philox4x32-10 (wgsl/philox.wgsl): pair (b, h, i, j) uses counter
 // ctr + ((b*H + h)*Tq + i) * ceil(Tk/4) + j/4 and word j%4, and is kept when its 24-bit
 // unit value ((x >> 8) + 0.5) / 2^24 is below 1 - p (compared as integers: x >> 8 < keep_thr).
 //
-// Tokens: DH head dim, WG invocations per workgroup (rows per block), BLK rows of the other operand
-// per staged block (a multiple of 4), MASK / DROP (bool).
+// Two kernel families (src/kernels/attention.ts joins the shared section with the others):
+//  staged — for GPUs: one invocation per row, the row's head vector and accumulators in
+//           function-local arrays; the other operand walked in blocks staged in workgroup memory.
+//  direct — for CPU-emulated adapters (lavapipe / llvmpipe, SwiftShader): register-blocked,
+//           subgroup broadcasts, nothing staged (see its section).
 
+//#section shared
 {{ENABLE}}
 struct Params {
   H: u32,
@@ -61,13 +61,35 @@ struct Params {
 }
 
 const DH: u32 = {{DH}}u;
+const NEG: f32 = -3.0e38;
+
+@group(0) @binding(0) var<uniform> P: Params;
+
+//#include philox
+
+// Dropout multipliers (0 or 1/keep_p) of keys j4*4 .. j4*4+3 for query row `row` = (b*H + h)*Tq + i.
+fn drop4(row: u32, j4: u32) -> vec4<f32> {
+  // counter = ctr + row * tk4 + j4 in 64 bits (row * tk4 passes 2^32 for long, wide batches)
+  let n = mulhilo(row, P.tk4);
+  let alo = n.y + j4;
+  let ahi = n.x + select(0u, 1u, alo < j4);
+  let lo = P.ctr_lo + alo;
+  let hi = P.ctr_hi + ahi + select(0u, 1u, lo < alo);
+  let r = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P.seed_lo, P.seed_hi));
+  return select(vec4<f32>(0.0), vec4<f32>(P.inv_keep), (r >> vec4<u32>(8u)) < vec4<u32>(P.keep_thr));
+}
+
+//#section staged
+// Tokens: WG invocations per workgroup (rows per block), BLK rows of the other operand per staged
+// block (a multiple of 4), MASK / DROP (bool). Control flow stays uniform: rows past the end are
+// clamped for reading and skipped when storing; every invocation reads the same staged element at
+// the same time (a broadcast).
+
 const WG: u32 = {{WG}}u;
 const BLK: u32 = {{BLK}}u;
 const MASK: bool = {{MASK}};
 const DROP: bool = {{DROP}};
-const NEG: f32 = -3.0e38;
 
-@group(0) @binding(0) var<uniform> P: Params;
 // Each entry point binds a prefix of these (a binding number is reused where no entry uses both).
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> K: array<f32>;
@@ -90,46 +112,26 @@ var<workgroup> sk: array<f32, BLK>; // keep flag per key (forward, dq) or LSE pe
 var<workgroup> sd: array<f32, BLK>; // Delta per query (dkdv)
 var<workgroup> sz: array<f32, {{SZ}}>; // dropout multipliers [BLK queries][WG keys] (dkdv)
 
-// ---- Philox4x32-10, as wgsl/random.wgsl and src/backend/philox.ts -----------------------------
-
-fn mulhi(a: u32, b: u32) -> u32 {
-  let a_lo = a & 0xffffu;
-  let a_hi = a >> 16u;
-  let b_lo = b & 0xffffu;
-  let b_hi = b >> 16u;
-  let lolo = a_lo * b_lo;
-  let lohi = a_lo * b_hi;
-  let hilo = a_hi * b_lo;
-  let hihi = a_hi * b_hi;
-  let cross = (lolo >> 16u) + (lohi & 0xffffu) + (hilo & 0xffffu);
-  return hihi + (lohi >> 16u) + (hilo >> 16u) + (cross >> 16u);
+// Element d of the 4 staged rows starting at e0 (= row * DH), and flags / LSE of 4 staged rows.
+fn sa4(e0: u32, d: u32) -> vec4<f32> {
+  return vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
+}
+fn sb4(e0: u32, d: u32) -> vec4<f32> {
+  return vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]);
+}
+fn sk4(j: u32) -> vec4<f32> {
+  return vec4<f32>(sk[j], sk[j + 1u], sk[j + 2u], sk[j + 3u]);
 }
 
-fn philox(ctr_in: vec4<u32>, key_in: vec2<u32>) -> vec4<u32> {
-  var c = ctr_in;
-  var k = key_in;
-  for (var r = 0u; r < 10u; r++) {
-    let h0 = mulhi(0xd2511f53u, c.x);
-    let l0 = 0xd2511f53u * c.x;
-    let h1 = mulhi(0xcd9e8d57u, c.z);
-    let l1 = 0xcd9e8d57u * c.z;
-    c = vec4<u32>(h1 ^ c.y ^ k.x, l1, h0 ^ c.w ^ k.y, l0);
-    k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u);
+// (S, dP) of one row against the 4 staged rows at e0: a · (sa rows), b · (sb rows).
+fn dots4(a: ptr<function, array<f32, DH>>, b: ptr<function, array<f32, DH>>, e0: u32) -> array<vec4<f32>, 2> {
+  var s = vec4<f32>(0.0);
+  var dp = vec4<f32>(0.0);
+  for (var d = 0u; d < P.dh; d++) {
+    s = fma(vec4<f32>((*a)[d]), sa4(e0, d), s);
+    dp = fma(vec4<f32>((*b)[d]), sb4(e0, d), dp);
   }
-  return c;
-}
-
-// Dropout multipliers (0 or 1/keep_p) of keys j4*4 .. j4*4+3 for query row `row` = (b*H + h)*Tq + i.
-fn drop4(row: u32, j4: u32) -> vec4<f32> {
-  // counter = ctr + row * tk4 + j4 in 64 bits (row * tk4 passes 2^32 for long, wide batches)
-  let nlo = row * P.tk4;
-  let nhi = mulhi(row, P.tk4);
-  let alo = nlo + j4;
-  let ahi = nhi + select(0u, 1u, alo < j4);
-  let lo = P.ctr_lo + alo;
-  let hi = P.ctr_hi + ahi + select(0u, 1u, lo < alo);
-  let r = philox(vec4<u32>(lo, hi, 0u, 0u), vec2<u32>(P.seed_lo, P.seed_hi));
-  return select(vec4<f32>(0.0), vec4<f32>(P.inv_keep), (r >> vec4<u32>(8u)) < vec4<u32>(P.keep_thr));
+  return array<vec4<f32>, 2>(s, dp);
 }
 
 // ---- forward ---------------------------------------------------------------------------------
@@ -270,22 +272,17 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
     stage_keep(lid, j0, b);
     workgroupBarrier();
     for (var c = 0u; c < BLK / 4u; c++) {
-      var s = vec4<f32>(0.0);
-      var dp = vec4<f32>(0.0);
       let e0 = c * 4u * DH;
-      for (var d = 0u; d < P.dh; d++) {
-        let qd = q[d];
-        let gd = g[d];
-        s = fma(vec4<f32>(qd), vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]), s);
-        dp = fma(vec4<f32>(gd), vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]), dp);
-      }
-      let keep = vec4<f32>(sk[c * 4u], sk[c * 4u + 1u], sk[c * 4u + 2u], sk[c * 4u + 3u]) != vec4<f32>(0.0);
+      let sdp = dots4(&q, &g, e0);
+      let s = sdp[0];
+      let dp = sdp[1];
+      let keep = sk4(c * 4u) != vec4<f32>(0.0);
       let p = select(vec4<f32>(0.0), exp(s - vec4<f32>(lse)), keep);
       var z = vec4<f32>(1.0);
       if (DROP) { z = drop4(row, j0 / 4u + c); }
       let ds = p * (dp * z - vec4<f32>(dlt)) * P.scale;
       for (var d = 0u; d < P.dh; d++) {
-        let kv = vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
+        let kv = sa4(e0, d);
         dqa[d] += dot(ds, kv);
       }
     }
@@ -353,16 +350,11 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     workgroupBarrier();
     for (var c = 0u; c < BLK / 4u; c++) {
-      var s = vec4<f32>(0.0);
-      var dp = vec4<f32>(0.0);
       let e0 = c * 4u * DH;
-      for (var d = 0u; d < P.dh; d++) {
-        let kd = k[d];
-        let vd = v[d];
-        s = fma(vec4<f32>(kd), vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]), s);
-        dp = fma(vec4<f32>(vd), vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]), dp);
-      }
-      let lse = vec4<f32>(sk[c * 4u], sk[c * 4u + 1u], sk[c * 4u + 2u], sk[c * 4u + 3u]);
+      let sdp = dots4(&k, &v, e0);
+      let s = sdp[0];
+      let dp = sdp[1];
+      let lse = sk4(c * 4u);
       let dl = vec4<f32>(sd[c * 4u], sd[c * 4u + 1u], sd[c * 4u + 2u], sd[c * 4u + 3u]);
       let p = select(vec4<f32>(0.0), exp(s - lse), vec4<bool>(keep));
       var z = vec4<f32>(1.0);
@@ -372,8 +364,8 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let pz = p * z;
       let ds = p * (dp * z - dl) * P.scale;
       for (var d = 0u; d < P.dh; d++) {
-        let qv = vec4<f32>(sa[e0 + d], sa[e0 + DH + d], sa[e0 + 2u * DH + d], sa[e0 + 3u * DH + d]);
-        let gv = vec4<f32>(sb[e0 + d], sb[e0 + DH + d], sb[e0 + 2u * DH + d], sb[e0 + 3u * DH + d]);
+        let qv = sa4(e0, d);
+        let gv = sb4(e0, d);
         dka[d] += dot(ds, qv);
         dva[d] += dot(pz, gv);
       }
@@ -388,10 +380,9 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }
 
-// ==== "direct" variant (src/kernels/attention.ts drops this section, through the end of the file, from
-// the staged kernels' source, so they compile without the subgroups extension)
-//#direct
-// ====: register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader) =====
+//#section direct
+// Register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader); compiled after the staged
+// section (it uses its bindings).
 // Where a "GPU" is a SIMD loop on a CPU core (one subgroup = one vector register), every load
 // from a storage buffer or workgroup memory inside a loop is emulated lane by lane, while
 // arithmetic and subgroup shuffles are single vector instructions. So these kernels stage
@@ -407,29 +398,34 @@ const R: u32 = {{R}}u;
 const KB: u32 = {{KB}}u;
 const SG: u32 = {{SG}}u;
 
+// forward_direct, dq_direct, dkdv_direct: one skeleton, the statements generated per kind.
+//  forward: lanes own query rows; per step of KB keys S, the online softmax, then O += P V.
+//  dq:      lanes own query rows; per step of KB keys S and dP, dS = P ∘ (z ∘ dP − Delta) · scale,
+//           then dQ += dS K.
+//  dkdv:    lanes own key rows (key lid*R + r of the block, so a lane's keys share dropout draws);
+//           per step of KB queries Sᵀ and dPᵀ, then dV += (z ∘ P)ᵀ dO and dK += dSᵀ Q.
+// INIT: row bases and accumulators; LOAD: the lane's head vectors; STEP: the KB other rows of this
+// step; DOT / ACC: per SG head dims, the products and the accumulation; MID: between them.
 @compute @workgroup_size(SG)
-fn forward_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn {{ENTRY}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let bh = wid.y;
   let b = bh / P.H;
   let h = bh % P.H;
-  let i0 = wid.x * (SG * R) + lid;
-  let kbase = P.k_off + b * P.k_bs + h * DH;
-  let vbase = P.v_off + b * P.v_bs + h * DH;
-{{FD_INIT}}
+{{INIT}}
   for (var d = 0u; d < P.dh; d++) {
-{{FD_LOADQ}}
+{{LOAD}}
   }
-  for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
-{{FD_KEYS}}
+  for (var {{C0}} = 0u; {{C0}} < {{NC}}; {{C0}} += KB) {
+{{STEP}}
     for (var d0 = 0u; d0 < P.dh; d0 += SG) {
-{{FD_QK}}
+{{DOT}}
     }
-{{FD_SOFTMAX}}
+{{MID}}
     for (var d0 = 0u; d0 < P.dh; d0 += SG) {
-{{FD_PV}}
+{{ACC}}
     }
   }
-{{FD_STORE}}
+{{STORE}}
 }
 
 // Delta_i = rowsum(dO_i ∘ O_i): one subgroup per row, each lane summing every SG-th element.
@@ -450,58 +446,4 @@ fn delta_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     let s = subgroupAdd(acc);
     if (lid == t && r0 + t < P.stat_n) { StatsW[P.stat_n + r] = s; }
   }
-}
-
-// dQ: lanes own query rows (as forward_direct); per step of KB keys recompute S and dP, then
-//   dS = P ∘ (z ∘ dP − Delta) · scale,  dQ += dS K.
-@compute @workgroup_size(SG)
-fn dq_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let bh = wid.y;
-  let b = bh / P.H;
-  let h = bh % P.H;
-  let i0 = wid.x * (SG * R) + lid;
-  let kbase = P.k_off + b * P.k_bs + h * DH;
-  let vbase = P.v_off + b * P.v_bs + h * DH;
-{{DQ_INIT}}
-  for (var d = 0u; d < P.dh; d++) {
-{{DQ_LOAD}}
-  }
-  for (var j0 = 0u; j0 < P.Tk; j0 += KB) {
-{{DQ_KEYS}}
-    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
-{{DQ_SDP}}
-    }
-{{DQ_DS}}
-    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
-{{DQ_ACC}}
-    }
-  }
-{{DQ_STORE}}
-}
-
-// dK, dV: lanes own key rows (key lid*R + r of the block, so a lane's keys share dropout draws);
-// per step of KB queries recompute Sᵀ and dPᵀ, then dV += (z ∘ P)ᵀ dO and dK += dSᵀ Q.
-@compute @workgroup_size(SG)
-fn dkdv_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let bh = wid.y;
-  let b = bh / P.H;
-  let h = bh % P.H;
-  let j0 = wid.x * (SG * R) + lid * R;
-  let qbase = P.q_off + b * P.q_bs + h * DH;
-  let gbase = P.g_off + b * P.g_bs + h * DH;
-{{KV_INIT}}
-  for (var d = 0u; d < P.dh; d++) {
-{{KV_LOAD}}
-  }
-  for (var i0 = 0u; i0 < P.Tq; i0 += KB) {
-{{KV_QUERIES}}
-    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
-{{KV_SDP}}
-    }
-{{KV_DS}}
-    for (var d0 = 0u; d0 < P.dh; d0 += SG) {
-{{KV_ACC}}
-    }
-  }
-{{KV_STORE}}
 }

@@ -11,14 +11,14 @@
  * Inputs are read through their strides when their last dimension is contiguous, so the halves
  * of a fused KV projection (slices of [B, Tk, 2D]) go in without a copy.
  */
-import { Storage, type Backend, type View } from '../backend/backend.js';
+import { Storage, type Backend } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import { defaultGenerator } from '../autograd/ops/random.js';
 import { contiguous } from '../autograd/ops/shape.js';
 import { backendOf, wrap } from '../autograd/ops/util.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { gpuRuntime } from '../gpu/init.js';
-import { runAttentionBackward, runAttentionForward, type AttnDropout, type AttnGeometry } from '../kernels/attention.js';
+import { runAttentionBackward, runAttentionForward, type AttnDropout, type AttnOperands } from '../kernels/attention.js';
 import { attentionBackwardCpu, attentionForwardCpu, read3, readMask } from './cpu.js';
 import { crossAttentionUnfused } from './reference.js';
 import { checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAttentionOptions } from './args.js';
@@ -43,7 +43,7 @@ export function crossAttention(q: Tensor, k: Tensor, v: Tensor, opts: CrossAtten
   const kc = kernelReady(k);
   const vc = kernelReady(v);
   const mask = opts.keyMask ? (opts.keyMask.strides[1] === 1 || g.Tk <= 1 ? opts.keyMask : contiguous(opts.keyMask)) : null;
-  const fwd = backend.name === 'cpu' ? forwardCpu(backend, g, qc, kc, vc, mask, drop, q.dtype) : forwardGpu(backend, g, qc, kc, vc, mask, drop);
+  const fwd = backend.name === 'cpu' ? forwardCpu(backend, { g, q: qc, k: kc, v: vc, mask, drop }, q.dtype) : forwardGpu(backend, { g, q: qc, k: kc, v: vc, mask, drop });
   const out = wrap(fwd.out, [g.B, g.Tq, D], q.dtype);
   const stats = wrap(fwd.stats, [g.B, g.H, g.Tq], fwd.statsDtype);
   const save = mask ? [qc, kc, vc, out, stats, mask] : [qc, kc, vc, out, stats];
@@ -53,10 +53,8 @@ export function crossAttention(q: Tensor, k: Tensor, v: Tensor, opts: CrossAtten
     [q, k, v],
     (grad, [qs, ks, vs, os, ss, ms]) => {
       const need = { q: q.requiresGrad, kv: k.requiresGrad || v.requiresGrad };
-      const r =
-        backend.name === 'cpu'
-          ? backwardCpu(backend, g, qs, ks, vs, ms ?? null, drop, os, ss, grad, q.dtype)
-          : backwardGpu(backend, g, qs, ks, vs, ms ?? null, drop, os, ss, grad, need);
+      const ops: AttnOperands = { g, q: qs, k: ks, v: vs, mask: ms ?? null, drop };
+      const r = backend.name === 'cpu' ? backwardCpu(backend, ops, os, ss, grad, q.dtype) : backwardGpu(backend, ops, os, ss, grad, need);
       // an input that needs no gradient has its buffer disposed by the engine
       return [r.dq ? wrap(r.dq, q.shape, q.dtype) : null, r.dk ? wrap(r.dk, k.shape, k.dtype) : null, r.dv ? wrap(r.dv, v.shape, v.dtype) : null];
     },
@@ -73,14 +71,14 @@ interface Fwd {
   statsDtype: 'float32' | 'float64';
 }
 
-function forwardGpu(backend: Backend, g: AttnGeometry, q: View, k: View, v: View, mask: View | null, drop: AttnDropout | null): Fwd {
-  const rt = gpuRuntime()!;
-  const r = runAttentionForward(rt, g, q, k, v, mask, drop);
+function forwardGpu(backend: Backend, a: AttnOperands): Fwd {
+  const { g } = a;
+  const r = runAttentionForward(gpuRuntime()!, a);
   const n = g.B * g.Tq * g.H * g.DH;
   return { out: new Storage(backend, r.out, n), stats: new Storage(backend, r.stats, 2 * g.B * g.H * g.Tq), statsDtype: 'float32' };
 }
 
-function forwardCpu(backend: Backend, g: AttnGeometry, q: View, k: View, v: View, mask: View | null, drop: AttnDropout | null, dtype: string): Fwd {
+function forwardCpu(backend: Backend, { g, q, k, v, mask, drop }: AttnOperands, dtype: string): Fwd {
   const r = attentionForwardCpu(g, read3(q), read3(k), read3(v), readMask(mask, g.B, g.Tk), drop);
   const out = dtype === 'float64' ? r.out : Float32Array.from(r.out);
   return { out: new Storage(backend, out, out.length), stats: new Storage(backend, r.lse, r.lse.length), statsDtype: 'float64' };
@@ -92,22 +90,10 @@ interface Bwd {
   dv: Storage | null;
 }
 
-function backwardGpu(
-  backend: Backend,
-  g: AttnGeometry,
-  q: View,
-  k: View,
-  v: View,
-  mask: View | null,
-  drop: AttnDropout | null,
-  out: Tensor,
-  stats: Tensor,
-  grad: Tensor,
-  need: { q: boolean; kv: boolean },
-): Bwd {
-  const rt = gpuRuntime()!;
+function backwardGpu(backend: Backend, a: AttnOperands, out: Tensor, stats: Tensor, grad: Tensor, need: { q: boolean; kv: boolean }): Bwd {
+  const { g } = a;
   const gr = kernelReady(grad);
-  const r = runAttentionBackward(rt, g, q, k, v, mask, drop, out.storage.handle as GPUBuffer, stats.storage.handle as GPUBuffer, gr, need);
+  const r = runAttentionBackward(gpuRuntime()!, a, out.storage.handle as GPUBuffer, stats.storage.handle as GPUBuffer, gr, need);
   if (gr !== grad) gr.dispose();
   const nq = g.B * g.Tq * g.H * g.DH;
   const nk = g.B * g.Tk * g.H * g.DH;
@@ -118,32 +104,11 @@ function backwardGpu(
   };
 }
 
-function backwardCpu(
-  backend: Backend,
-  g: AttnGeometry,
-  q: View,
-  k: View,
-  v: View,
-  mask: View | null,
-  drop: AttnDropout | null,
-  out: Tensor,
-  stats: Tensor,
-  grad: Tensor,
-  dtype: string,
-): Bwd {
-  const r = attentionBackwardCpu(
-    g,
-    read3(q),
-    read3(k),
-    read3(v),
-    readMask(mask, g.B, g.Tk),
-    drop,
-    read3(out),
-    stats.storage.handle as Float64Array,
-    read3(grad),
-  );
-  const st = (a: Float64Array) => {
-    const d = dtype === 'float64' ? a : Float32Array.from(a);
+function backwardCpu(backend: Backend, { g, q, k, v, mask, drop }: AttnOperands, out: Tensor, stats: Tensor, grad: Tensor, dtype: string): Bwd {
+  const lse = stats.storage.handle as Float64Array;
+  const r = attentionBackwardCpu(g, read3(q), read3(k), read3(v), readMask(mask, g.B, g.Tk), drop, read3(out), lse, read3(grad));
+  const st = (x: Float64Array) => {
+    const d = dtype === 'float64' ? x : Float32Array.from(x);
     return new Storage(backend, d, d.length);
   };
   return { dq: st(r.dq), dk: st(r.dk), dv: st(r.dv) };

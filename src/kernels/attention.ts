@@ -38,11 +38,16 @@ const BINDINGS: Record<Entry, Kernel['bindings']> = {
   dkdv_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
 };
 
-const BLOCK_TOKENS = [
-  ...['INIT', 'LOADQ', 'KEYS', 'QK', 'SOFTMAX', 'PV', 'STORE'].map((t) => `FD_${t}`),
-  ...['INIT', 'LOAD', 'KEYS', 'SDP', 'DS', 'ACC', 'STORE'].map((t) => `DQ_${t}`),
-  ...['INIT', 'LOAD', 'QUERIES', 'SDP', 'DS', 'ACC', 'STORE'].map((t) => `KV_${t}`),
-];
+/** Tokens of the direct kernels' skeleton (wgsl/attention.wgsl); empty where unused (delta_direct). */
+const SKELETON: Record<string, string> = { ENTRY: 'unused_direct', C0: 'c0', NC: '0u', INIT: '', LOAD: '', STEP: '', DOT: '', MID: '', ACC: '', STORE: '' };
+
+/** The `//#section NAME` parts of attention.wgsl. */
+const SECTIONS: Record<string, string> = (() => {
+  const parts = template.split(/^\/\/#section (\w+)[ \t]*$/m);
+  const out: Record<string, string> = {};
+  for (let i = 1; i < parts.length; i += 2) out[parts[i]] = parts[i + 1];
+  return out;
+})();
 
 /** Which kernel family runs: 'staged' (workgroup-memory tiles, for GPUs) or 'direct' (register-blocked subgroup broadcasts, for CPU-emulated adapters). */
 export type AttnVariant = 'auto' | 'staged' | 'direct';
@@ -111,29 +116,39 @@ function pickBlock(DH: number, wg: number, entry: Entry, drop: boolean, limitByt
   return blk;
 }
 
-function kernel(entry: Entry, DH: number, wg: number, blk: number, maskIn: boolean, drop: boolean, R = 1): Kernel {
-  const mask = entry.endsWith('_direct') ? false : maskIn; // direct kernels take the mask as a run-time flag
+function stagedKernel(entry: Entry, DH: number, wg: number, blk: number, mask: boolean, drop: boolean): Kernel {
   return {
     name: `attention_${entry}`,
-    key: `attention:${entry}:${DH}:${wg}:${blk}:${mask}:${drop}:${R}`,
+    key: `attention:${entry}:${DH}:${wg}:${blk}:${mask}:${drop}`,
+    bindings: BINDINGS[entry],
+    entryPoint: entry,
+    code: () => wgsl(SECTIONS.shared + SECTIONS.staged, { ENABLE: '', DH, WG: wg, BLK: blk, MASK: String(mask), DROP: String(drop), SZ: drop && entry === 'dkdv' ? blk * wg : 4 }),
+  };
+}
+
+/** A direct kernel (the mask is a run-time flag there: one pipeline serves masked and unmasked calls). */
+function directKernel(entry: Entry, DH: number, SG: number, KB: number, drop: boolean, R: number): Kernel {
+  return {
+    name: `attention_${entry}`,
+    key: `attention:${entry}:${DH}:${SG}:${KB}:${drop}:${R}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
-      wgsl(entry.endsWith('_direct') ? template : template.slice(0, template.indexOf('//#direct')), {
+      wgsl(SECTIONS.shared + SECTIONS.staged + SECTIONS.direct, {
+        ENABLE: 'enable subgroups;',
         DH,
-        WG: wg,
-        BLK: entry.endsWith('_direct') ? 4 : blk,
-        MASK: String(mask),
+        WG: SG,
+        BLK: 4,
+        MASK: 'false',
         DROP: String(drop),
-        SZ: drop && entry === 'dkdv' ? blk * wg : 4,
+        SZ: 4,
         R,
-        KB: entry.endsWith('_direct') ? blk : 4,
-        SG: entry.endsWith('_direct') ? wg : 4,
-        ENABLE: entry.endsWith('_direct') ? 'enable subgroups;' : '',
-        ...Object.fromEntries(BLOCK_TOKENS.map((t) => [t, ''])),
-        ...(entry === 'forward_direct' ? genForwardDirect(DH, wg, R, blk, drop) : {}),
-        ...(entry === 'dq_direct' ? genDqDirect(DH, wg, R, blk, drop) : {}),
-        ...(entry === 'dkdv_direct' ? genDkdvDirect(DH, wg, R, blk, drop) : {}),
+        KB,
+        SG,
+        ...SKELETON,
+        ...(entry === 'forward_direct' ? genForwardDirect(DH, SG, R, KB, drop) : {}),
+        ...(entry === 'dq_direct' ? genDqDirect(DH, SG, R, KB, drop) : {}),
+        ...(entry === 'dkdv_direct' ? genDkdvDirect(DH, SG, R, KB, drop) : {}),
       }),
   };
 }
@@ -142,6 +157,25 @@ function kernel(entry: Entry, DH: number, wg: number, blk: number, maskIn: boole
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lines = (xs: string[], indent: string) => xs.map((x) => indent + x).join('\n');
+
+/** The skeleton's tokens from the generated statements of one kind. */
+function skeleton(entry: Entry, c0: string, nc: string, ...[init, load, step, dot, mid, acc, store]: string[][]): Record<string, string> {
+  return {
+    ENTRY: entry,
+    C0: c0,
+    NC: nc,
+    INIT: lines(init, '  '),
+    LOAD: lines(load, '    '),
+    STEP: lines(step, '    '),
+    DOT: lines(dot, '      '),
+    MID: lines(mid, '    '),
+    ACC: lines(acc, '      '),
+    STORE: lines(store, '  '),
+  };
+}
+
+/** Rows of forward_direct and dq_direct: query i0 + r*SG of lane lid; the key and value bases. */
+const queryRows = 'let i0 = wid.x * (SG * R) + lid; let kbase = P.k_off + b * P.k_bs + h * DH; let vbase = P.v_off + b * P.v_bs + h * DH;';
 
 /** Keep flags of keys j0 + c (c < KB): past Tk or masked -> false; mask read one element per lane. */
 function genKeys(KB: number, SG: number): string[] {
@@ -210,15 +244,7 @@ function genForwardDirect(DH: number, SG: number, R: number, KB: number, drop: b
     store.push(`  for (var d = 0u; d < DH; d++) { O[ob + d] = o${r}[d] * inv; }`);
     store.push(`  Lse[row${r}] = select(NEG, m${r} + log(l${r}), l${r} > 0.0);`, `} }`);
   }
-  return {
-    FD_INIT: lines(init, '  '),
-    FD_LOADQ: lines(loadq, '    '),
-    FD_KEYS: lines(keys, '    '),
-    FD_QK: lines(qk, '      '),
-    FD_SOFTMAX: lines(sm, '    '),
-    FD_PV: lines(pv, '      '),
-    FD_STORE: lines(store, '  '),
-  };
+  return skeleton('forward_direct', 'j0', 'P.Tk', [queryRows, ...init], loadq, keys, qk, sm, pv, store);
 }
 
 /**
@@ -270,15 +296,7 @@ function genDqDirect(DH: number, SG: number, R: number, KB: number, drop: boolea
   const store = rs.map(
     (r) => `{ let i = i0 + ${r * SG}u; if (i < P.Tq) { let ob = b * P.o_bs + i * P.o_rs + h * DH; for (var d = 0u; d < DH; d++) { DA[ob + d] = dq${r}[d]; } } }`,
   );
-  return {
-    DQ_INIT: lines(init, '  '),
-    DQ_LOAD: lines(load, '    '),
-    DQ_KEYS: lines(keys, '    '),
-    DQ_SDP: lines(sdp, '      '),
-    DQ_DS: lines(ds, '    '),
-    DQ_ACC: lines(acc, '      '),
-    DQ_STORE: lines(store, '  '),
-  };
+  return skeleton('dq_direct', 'j0', 'P.Tk', [queryRows, ...init], load, keys, sdp, ds, acc, store);
 }
 
 function genDkdvDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
@@ -341,31 +359,26 @@ function genDkdvDirect(DH: number, SG: number, R: number, KB: number, drop: bool
     (r) =>
       `{ let j = j0 + ${r}u; if (j < P.Tk) { let ob = b * P.o_bs + j * P.o_rs + h * DH; for (var d = 0u; d < DH; d++) { DA[ob + d] = dk${r}[d]; DB[ob + d] = dv${r}[d]; } } }`,
   );
-  return {
-    KV_INIT: lines(init, '  '),
-    KV_LOAD: lines(load, '    '),
-    KV_QUERIES: lines(qs, '    '),
-    KV_SDP: lines(sdp, '      '),
-    KV_DS: lines(ds, '    '),
-    KV_ACC: lines(acc, '      '),
-    KV_STORE: lines(store, '  '),
-  };
+  const keyRows = 'let j0 = wid.x * (SG * R) + lid * R; let qbase = P.q_off + b * P.q_bs + h * DH; let gbase = P.g_off + b * P.g_bs + h * DH;';
+  return skeleton('dkdv_direct', 'i0', 'P.Tq', [keyRows, ...init], load, qs, sdp, ds, acc, store);
 }
 
 function buf(v: View): GPUBuffer {
   return v.storage.handle as GPUBuffer;
 }
 
-function params(
-  g: AttnGeometry,
-  q: View,
-  k: View,
-  v: View,
-  mask: View | null,
-  grad: View | null,
-  drop: AttnDropout | null,
-  outRows: number,
-): ArrayBuffer {
+/** The operands of one attention call: geometry, q, k, v views (rank 3, unit last stride), mask, dropout. */
+export interface AttnOperands {
+  g: AttnGeometry;
+  q: View;
+  k: View;
+  v: View;
+  /** int32 [B, Tk] */
+  mask: View | null;
+  drop: AttnDropout | null;
+}
+
+function params({ g, q, k, v, mask, drop }: AttnOperands, grad: View | null, outRows: number): ArrayBuffer {
   const keep = drop ? 1 - drop.p : 1;
   const thr = keepThreshold(keep);
   const D = g.H * g.DH;
@@ -382,45 +395,46 @@ function params(
   return p.build();
 }
 
-function describe(g: AttnGeometry, mask: boolean, drop: boolean): string {
+function describe({ g, mask, drop }: AttnOperands): string {
   return `q ${shapeStr([g.B, g.Tq, g.H * g.DH])} kv ${shapeStr([g.B, g.Tk, g.H * g.DH])} heads=${g.H}${mask ? ' masked' : ''}${drop ? ' dropout' : ''}`;
 }
 
+/** The one limit the GPU adds to the argument checks of src/attention/args.ts. */
 function checkGrid(rt: GpuRuntime, g: AttnGeometry): void {
   const max = rt.limits.maxComputeWorkgroupsPerDimension;
   if (g.B * g.H > max) throw new GpuError(`attention: B×heads = ${g.B * g.H} exceeds ${max} workgroups per dimension`);
 }
 
 /**
+ * Dispatches one row-parallel kernel (forward, dq or dkdv) of the family that `sg` picks
+ * (0: staged): `rows` rows of the kernel's own operand per (batch, head).
+ */
+function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: number, a: AttnOperands, rows: number, p: ArrayBuffer, bufs: GPUBuffer[]): void {
+  const { g } = a;
+  const drop = !!a.drop;
+  if (sg) {
+    const [R, kb] = tuning[kind === 'forward' ? 'fwd' : kind];
+    rt.dispatch(directKernel(`${kind}_direct`, g.DH, sg, kb, drop, R), p, bufs, [Math.ceil(rows / (sg * R)), g.B * g.H], describe(a));
+    return;
+  }
+  const wg = pickWorkgroup(rows);
+  const blk = pickBlock(g.DH, wg, kind, drop, rt.limits.maxComputeWorkgroupStorageSize);
+  rt.dispatch(stagedKernel(kind, g.DH, wg, blk, !!a.mask, drop), p, bufs, [Math.ceil(rows / wg), g.B * g.H], describe(a));
+}
+
+/**
  * Forward. Returns the output [B, Tq, H*DH] (contiguous) and a stats buffer of 2·B·H·Tq floats
  * whose first half is the per-row log-sum-exp (the second half is the backward's scratch).
  */
-export function runAttentionForward(
-  rt: GpuRuntime,
-  g: AttnGeometry,
-  q: View,
-  k: View,
-  v: View,
-  mask: View | null,
-  drop: AttnDropout | null,
-): { out: GPUBuffer; stats: GPUBuffer } {
+export function runAttentionForward(rt: GpuRuntime, a: AttnOperands): { out: GPUBuffer; stats: GPUBuffer } {
+  const { g, q, k, v, mask } = a;
   checkGrid(rt, g);
   const D = g.H * g.DH;
   const out = rt.alloc(g.B * g.Tq * D * 4, `attention output ${shapeStr([g.B, g.Tq, D])}`);
   const stats = rt.alloc(2 * g.B * g.H * g.Tq * 4, 'attention log-sum-exp');
   if (g.B * g.Tq * D === 0) return { out, stats };
-  const p = params(g, q, k, v, mask, null, drop, g.Tq);
   const bufs = [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), out, stats];
-  const sg = directSubgroup(rt, g.DH);
-  if (sg) {
-    const [R, kb] = tuning.fwd;
-    rt.dispatch(kernel('forward_direct', g.DH, sg, kb, !!mask, !!drop, R), p, bufs, [Math.ceil(g.Tq / (sg * R)), g.B * g.H], describe(g, !!mask, !!drop));
-    return { out, stats };
-  }
-  const wg = pickWorkgroup(g.Tq);
-  const blk = pickBlock(g.DH, wg, 'forward', !!drop, rt.limits.maxComputeWorkgroupStorageSize);
-  const kern = kernel('forward', g.DH, wg, blk, !!mask, !!drop);
-  rt.dispatch(kern, p, bufs, [Math.ceil(g.Tq / wg), g.B * g.H], describe(g, !!mask, !!drop));
+  dispatchRows(rt, 'forward', directSubgroup(rt, g.DH), a, g.Tq, params(a, null, g.Tq), bufs);
   return { out, stats };
 }
 
@@ -430,63 +444,28 @@ export function runAttentionForward(
  */
 export function runAttentionBackward(
   rt: GpuRuntime,
-  g: AttnGeometry,
-  q: View,
-  k: View,
-  v: View,
-  mask: View | null,
-  drop: AttnDropout | null,
+  a: AttnOperands,
   o: GPUBuffer,
   stats: GPUBuffer,
   grad: View,
   need: { q: boolean; kv: boolean },
 ): { dq: GPUBuffer | null; dk: GPUBuffer | null; dv: GPUBuffer | null } {
+  const { g, q, k, v, mask } = a;
   checkGrid(rt, g);
   const D = g.H * g.DH;
   const dq = need.q ? rt.alloc(g.B * g.Tq * D * 4, `attention dQ ${shapeStr([g.B, g.Tq, D])}`) : null;
   const dk = need.kv ? rt.alloc(g.B * g.Tk * D * 4, `attention dK ${shapeStr([g.B, g.Tk, D])}`) : null;
   const dv = need.kv ? rt.alloc(g.B * g.Tk * D * 4, `attention dV ${shapeStr([g.B, g.Tk, D])}`) : null;
-  const desc = describe(g, !!mask, !!drop);
-  const limit = rt.limits.maxComputeWorkgroupStorageSize;
-  const mbuf = mask ? buf(mask) : buf(q);
   if (g.B * D === 0) return { dq, dk, dv };
   const sg = directSubgroup(rt, g.DH);
-  if (sg) {
-    const maxWg = rt.limits.maxComputeWorkgroupsPerDimension;
-    if (g.Tq > 0) {
-      const p = params(g, q, k, v, mask, grad, drop, g.Tq);
-      rt.dispatch(kernel('delta_direct', g.DH, sg, 4, false, false), p, [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, sg, maxWg), desc);
-    }
-    if (dq) {
-      const [R, kb] = tuning.dq;
-      const p = params(g, q, k, v, mask, grad, drop, g.Tq);
-      rt.dispatch(kernel('dq_direct', g.DH, sg, kb, !!mask, !!drop, R), p, [buf(q), buf(k), buf(v), mbuf, buf(grad), stats, dq], [Math.ceil(g.Tq / (sg * R)), g.B * g.H], desc);
-    }
-    if (dk && dv) {
-      const [R, kb] = tuning.dkdv;
-      const p = params(g, q, k, v, mask, grad, drop, g.Tk);
-      rt.dispatch(kernel('dkdv_direct', g.DH, sg, kb, !!mask, !!drop, R), p, [buf(q), buf(k), buf(v), mbuf, buf(grad), stats, dk, dv], [Math.ceil(g.Tk / (sg * R)), g.B * g.H], desc);
-    }
-    return { dq, dk, dv };
-  }
+  const common = [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), buf(grad), stats];
   // Delta = rowsum(dO ∘ O) into the second half of stats
-  {
-    const wg = 64;
-    const kern = kernel('delta', g.DH, wg, 4, false, false);
-    const p = params(g, q, k, v, mask, grad, drop, g.Tq);
-    rt.dispatch(kern, p, [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, wg, rt.limits.maxComputeWorkgroupsPerDimension), desc);
+  if (g.Tq > 0) {
+    const wg = sg || 64;
+    const kern = sg ? directKernel('delta_direct', g.DH, sg, 4, false, 1) : stagedKernel('delta', g.DH, wg, 4, false, false);
+    rt.dispatch(kern, params(a, grad, g.Tq), [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, wg, rt.limits.maxComputeWorkgroupsPerDimension), describe(a));
   }
-  if (dq) {
-    const wg = pickWorkgroup(g.Tq);
-    const blk = pickBlock(g.DH, wg, 'dq', !!drop, limit);
-    const p = params(g, q, k, v, mask, grad, drop, g.Tq);
-    rt.dispatch(kernel('dq', g.DH, wg, blk, !!mask, !!drop), p, [buf(q), buf(k), buf(v), mbuf, buf(grad), stats, dq], [Math.ceil(g.Tq / wg), g.B * g.H], desc);
-  }
-  if (dk && dv) {
-    const wg = pickWorkgroup(g.Tk);
-    const blk = pickBlock(g.DH, wg, 'dkdv', !!drop, limit);
-    const p = params(g, q, k, v, mask, grad, drop, g.Tk);
-    rt.dispatch(kernel('dkdv', g.DH, wg, blk, !!mask, !!drop), p, [buf(q), buf(k), buf(v), mbuf, buf(grad), stats, dk, dv], [Math.ceil(g.Tk / wg), g.B * g.H], desc);
-  }
+  if (dq) dispatchRows(rt, 'dq', sg, a, g.Tq, params(a, grad, g.Tq), [...common, dq]);
+  if (dk && dv) dispatchRows(rt, 'dkdv', sg, a, g.Tk, params(a, grad, g.Tk), [...common, dk, dv]);
   return { dq, dk, dv };
 }

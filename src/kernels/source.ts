@@ -3,8 +3,9 @@
  * specialization. Text substitution only; nothing is evaluated.
  */
 import common from '../../wgsl/common.wgsl';
+import philox from '../../wgsl/philox.wgsl';
 
-const includes: Record<string, string> = { common };
+const includes: Record<string, string> = { common, philox };
 
 export function wgsl(template: string, tokens: Record<string, string | number> = {}): string {
   let src = template.replace(/^\/\/#include (\w+)\s*$/gm, (_, name: string) => {
