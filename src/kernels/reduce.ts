@@ -1,9 +1,11 @@
 /** GPU reductions over arbitrary axes (wgsl/reduce.wgsl). */
 import template from '../../wgsl/reduce.wgsl';
+import rowSumTemplate from '../../wgsl/rowsum.wgsl';
 import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
 import { sizeOf, type DType, type ReduceOp, type View } from '../backend/backend.js';
 import { Params, wgsl, wgslType } from './source.js';
 import { shapeStr } from '../gpu/errors.js';
+import { rowLayout, SCALAR_TOKENS, VEC4_TOKENS } from './rowreduce.js';
 
 const OP_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4, logsumexp: 5 };
 
@@ -55,6 +57,13 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
     red.shape.push(1);
     red.strides.push(0);
   }
+  const describe = `${shapeStr(x.shape)} axes [${axes.join(',')}]`;
+  // A float sum over contiguous rows (the reduced run innermost, rows back to back) takes the row kernel.
+  const rowsBackToBack = kept.shape.length === 0 || (kept.shape.length === 1 && kept.strides[0] === nRed);
+  if (op === 'sum' && x.dtype === 'float32' && red.strides.length === 1 && red.strides[0] === 1 && rowsBackToBack) {
+    runRowSum(rt, x.storage.handle as GPUBuffer, x.offset, nOut, nRed, scale, out, describe);
+    return out;
+  }
   const serial = nRed <= 128 || nOut >= 16384;
   const p = new Params()
     .u32(nOut, nRed, kept.shape.length, red.shape.length)
@@ -66,6 +75,20 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
     .dims8(red.shape)
     .dims8(red.strides);
   const [gx, gy] = serial ? grid1D(nOut, 64, rt.limits.maxComputeWorkgroupsPerDimension) : grid1D(nOut, 1, rt.limits.maxComputeWorkgroupsPerDimension);
-  rt.dispatch(reduceKernel(op, x.dtype, outDtype, serial), p.build(), [x.storage.handle as GPUBuffer, out], [gx, gy], `${shapeStr(x.shape)} axes [${axes.join(',')}]`);
+  rt.dispatch(reduceKernel(op, x.dtype, outDtype, serial), p.build(), [x.storage.handle as GPUBuffer, out], [gx, gy], describe);
   return out;
+}
+
+/** out[r] = scale · sum of x[offset + r·n .. + n) for r < rows (wgsl/rowsum.wgsl). */
+function runRowSum(rt: GpuRuntime, x: GPUBuffer, offset: number, rows: number, n: number, scale: number, out: GPUBuffer, describe: string): void {
+  const w = n % 4 === 0 && offset % 4 === 0 ? 4 : 1;
+  const rr = rowLayout(rt, n / w);
+  const kernel: Kernel = {
+    name: 'reduce_sum',
+    key: `reduce:rowsum:${w}:${rr.key}`,
+    bindings: ['uniform', 'read', 'rw'],
+    code: () => wgsl(rowSumTemplate, { ...(w === 4 ? VEC4_TOKENS : SCALAR_TOKENS), ...rr.tokens }),
+  };
+  const p = new Params().u32(rows, n / w, offset / w).f32(scale).build();
+  rt.dispatch(kernel, p, [x, out], grid1D(Math.ceil(rows / rr.rowsPerGroup), 1, rt.limits.maxComputeWorkgroupsPerDimension), describe);
 }

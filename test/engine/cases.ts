@@ -153,6 +153,10 @@ for (const [name, r, emptyOk] of reductions) {
   add(`${name} [2,0,3] axis 2`, (x) => r(x, 2), [inp([2, 0, 3])]);
   if (emptyOk) add(`${name} [2,0,3] axis 1 (empty reduction)`, (x) => r(x, 1), [inp([2, 0, 3])]);
 }
+// Float sums over back-to-back rows take the row kernel (src/kernels/reduce.ts): short rows, vec4 rows.
+add('sum [37,5] axis -1 (row kernel)', (x) => x.sum(-1), [inp([37, 5])], {}, true);
+add('mean [37,8] axis 1 keepDims (row kernel, vec4)', (x) => x.mean(1, true), [inp([37, 8])]);
+add('sum [3,4,256] axes [1,2] (row kernel, merged axes)', (x) => x.sum([1, 2]), [inp([3, 4, 256])]);
 add('max with ties splits the gradient', (x) => x.max(1), [inp([2, 4], { kind: 'values', values: [1, 3, 3, 0, -1, -1, -2, -1] })]);
 add('min with ties, all', (x) => x.min(), [inp([5], { kind: 'values', values: [2, 1, 1, 5, 1] })]);
 for (const op of ['argmax', 'argmin'] as const) {
