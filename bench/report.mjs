@@ -28,7 +28,7 @@ const BEHIND_NOTES = {
   elementwise:
     'Every op of ours is its own kernel (no elementwise fusion in the engine), so the gelu(x·a+b) chain writes and reads the tensor 3 times where jax-js (`jit`) and the hand-written gpu.js kernel do one pass; and wgsl/elementwise.wgsl reads an operand broadcast along one dimension (b[n], s[rows, 1]) through its general strided path (per-element index arithmetic), only contiguous and scalar operands get direct loads. What it would take: a row/column-broadcast load path, and a fusion of elementwise chains into one generated kernel.',
   reductions:
-    'wgsl/reduce.wgsl is one generic kernel for any axes (adjacent dims merged to one stride); jax-js generates a kernel per shape. What it would take: specialized row (vec4 loads, one workgroup per row) and column (coalesced loads across a band of columns) reductions.',
+    'Float sum / mean over contiguous rows go through the row kernel (subgroup reductions, vec4 loads); max and logsumexp over rows and every reduction over columns still go through wgsl/reduce.wgsl, one generic kernel for any axes, while jax-js generates a kernel per shape. What it would take: the row kernel for max / logsumexp, and a column kernel that reads a band of columns with coalesced row loads.',
   layernorm: 'Forward: behind tfjs-wasm only (see the first point).',
   optimizer:
     'Our step copies every parameter and gradient into flat buffers and the parameters back (src/optim/optimizer.ts: 3 extra passes over 14 M parameters per step) and runs a guard pass (gradient norm, non-finite count) before the fused update; tfjs updates each tensor in place. What it would take: parameters that live in the flat buffer (tensors as views into it), so a step is the update kernel alone.',
