@@ -2,33 +2,7 @@
  * dualalign-gpu: a WebGPU tensor + autograd engine with hand-written WGSL kernels, and the
  * DualAlign model for multi-modal action quality assessment built on it.
  */
-export { init, deviceInfo, sync, shutdown, gpuRuntime, isInitialized, type InitOptions, type DeviceInfo, type BackendChoice } from './gpu/init.js';
-export { GpuError, ShapeError, NoAdapterError } from './gpu/errors.js';
-export { Tensor } from './autograd/tensor.js';
-export type { DType, TypedArray } from './backend/backend.js';
-export { noGrad, tidy, scope, keep, isGradEnabled } from './autograd/engine.js';
-export { tensor, zeros, ones, full, arange, eye, rand, randn, to, type CreateOptions } from './autograd/ops/creation.js';
-export { manualSeed, Generator } from './autograd/ops/random.js';
-export {
-  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, neg, exp, log, sqrt, rsqrt, abs, relu, gelu, sigmoid, tanh, clamp, where, cast,
-} from './autograd/ops/elementwise.js';
-export { sum, mean, max, min, argmax, argmin, logsumexp } from './autograd/ops/reduce.js';
-export { reshape, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, split, concat, stack, indexSelect, oneHot, contiguous, zerosLike, onesLike } from './autograd/ops/shape.js';
-export { matmul, linear } from './autograd/ops/linalg.js';
-export { softmax, logSoftmax, layerNorm, l2Normalize, dropout } from './autograd/ops/nn.js';
-export { crossEntropy, mseLoss, type Reduction } from './autograd/ops/losses.js';
-export { fromNdarray, toNdarray } from './interop.js';
-export { Module, ModuleList, ModuleDict, StateDictError, writeTensor, describeStateDictDiff, type StateDict, type LoadStateDictResult, type HostArray } from './nn/module.js';
-export { Linear, LayerNorm, Dropout, GELU, ReLU, Identity, Sequential, MLP, TemporalConv1d, type LinearOptions, type MLPOptions } from './nn/layers.js';
-export { GraphConv, normalizedAdjacency, resolveLayout, JOINT_LAYOUTS, COCO17, HALPE26, KINECT25, UIPRMD22, type JointLayout, type JointLayoutSpec, type JointLayoutName, type Edge } from './nn/graph.js';
-export { withParamOptions, paramOptions, kaimingUniform, xavierUniform, xavierNormal, type ParamOptions } from './nn/init.js';
-export { Optimizer, SGD, Adam, AdamW, cosineAnnealing, linearWarmup, constantLr, clipGradNorm, optimizerPreset, type OptimizerState, type StepStatus, type LrScheduler, type PresetName } from './optim/index.js';
-export { DualAlign, collate, disposeBatch, resolveConfig, skeletonOnlyConfig, simplexEtf, type Batch, type DualAlignConfig, type ResolvedConfig, type StreamSpec, type ForwardOutput, type LossOutput, type Prediction, type ModelSummary } from './models/index.js';
-export {
-  gramVolumeMatrix, contrastiveSoftmaxLoss, gramContrastiveLoss, cosineContrastiveLoss, oneStageGramLoss, safeL2Normalize,
-  composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, MAX_MODALITIES, VOL_CLAMP,
-  type GramVolumeOptions, type ContrastiveOptions as ContrastiveSoftmaxOptions, type ContrastiveReduction, type AlignmentLossOptions,
-} from './alignment/index.js';
+export * from './core.js';
 // Training, evaluation, robustness experiments, checkpoints and result folders (Node: files on disk).
 export {
   trainAction, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate, loadTrainingData, detectDataFormat,
@@ -41,8 +15,3 @@ export { svgToPng, writeFigure } from './report/png.js';
 export { loadPlainDataset, writePlainDataset } from './data/plain.node.js';
 export { loadMMJDM } from './data/mmjdm.node.js';
 export { loadUIPRMD, isUIPRMDAvailable, defaultUIPRMDDir } from './data/uiprmd.node.js';
-// Fused multi-head cross-attention (src/attention, wgsl/attention.wgsl) and its module.
-export { crossAttention, checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAttentionOptions } from './attention/crossAttention.js';
-export { crossAttentionUnfused } from './attention/reference.js';
-export { setAttentionTuning, type AttnTuning, type AttnVariant } from './kernels/attention.js';
-export { MultiHeadCrossAttention, type MultiHeadCrossAttentionOptions } from './nn/attention.js';

@@ -33,7 +33,7 @@ import { actionSplit, findAction, InterruptedError, UnknownActionError } from '.
 import type { ModelKit } from '../train/types.js';
 import { perActionTable, type ActionMetrics } from '../train/metrics.js';
 import { averageMetrics, runTableMarkdown, type RunSummary } from '../report/report.js';
-import { writeJsonAtomic } from '../train/atomic.js';
+import { writeJsonAtomic } from '../io/atomic.node.js';
 import { CliError, EXIT, processIO, type CliIO } from './io.js';
 import { describeLoad, loadDataset } from './data.js';
 import { counterProgress, formatDuration, TrainProgress } from './progress.js';
@@ -556,7 +556,7 @@ async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: Train
   progress.stop();
   const table = perActionTable(rows);
   writeJsonAtomic(join(run.dir, 'metrics.json'), { name: run.name, folds, actions: out, average: averageMetrics(rows) });
-  const { writeFileAtomic } = await import('../train/atomic.js');
+  const { writeFileAtomic } = await import('../io/atomic.node.js');
   writeFileAtomic(join(run.dir, 'table.md'), `# ${run.name}: subject-wise ${folds}-fold cross-validation\n\n${table}`);
   if (v.json) io.stdout(`${JSON.stringify({ name: run.name, runDir: run.dir, folds, actions: out, average: averageMetrics(rows) }, null, 2)}\n`);
   else io.stdout(`\nSubject-wise ${folds}-fold cross-validation (pooled out-of-fold predictions):\n\n${table}\nresults in ${run.dir}\n`);

@@ -1,7 +1,7 @@
 /**
  * Checkpoints: safetensors files holding the model's state dict (float32), with the model
  * configuration (and any extra JSON, e.g. epoch, optimizer hyper-parameters, metrics) in the
- * metadata. Writes are atomic (src/train/atomic.ts, a Node file utility): the folder is created
+ * metadata. Writes are atomic (src/io/atomic.node.ts, a Node file utility): the folder is created
  * if needed, the bytes go to a temporary file in the same folder which is fsynced, then renamed
  * over the target, so a crash leaves the old file or the new one, never a truncated mix.
  *
@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { Tensor } from '../autograd/tensor.js';
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../data/safetensors.js';
 import type { LoadStateDictResult, HostArray } from '../nn/module.js';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../io/atomic.node.js';
 import { DualAlign } from './dualalign.js';
 import type { DualAlignConfig } from './config.js';
 

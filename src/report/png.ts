@@ -1,6 +1,6 @@
 /** SVG -> PNG with @resvg/resvg-js (system fonts; DejaVu Sans preferred). Node only. */
 import { createRequire } from 'node:module';
-import { writeFileAtomic } from '../train/atomic.js';
+import { writeFileAtomic } from '../io/atomic.node.js';
 
 type ResvgCtor = new (svg: string, opts: Record<string, unknown>) => { render(): { asPng(): Uint8Array } };
 

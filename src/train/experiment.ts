@@ -23,7 +23,7 @@ import {
   type RobustnessSummary,
   type RunSummary,
 } from '../report/report.js';
-import { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.node.js';
 import { constantBaseline, ridgeBaseline } from './baselines.js';
 import { confusionMatrix, evaluate } from './evaluate.js';
 import { gradeDiversity } from './metrics.js';

@@ -36,5 +36,5 @@ export { constantBaseline, ridgeBaseline, type BaselineResult, type RidgeOptions
 export { dualAlignKit, dualAlignConfigForData } from './dualalignKit.js';
 export { pooledMlpKit, PooledMlp, type PooledMlpConfig } from './pooledMlp.js';
 export { KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
-export { writeFileAtomic, writeJsonAtomic } from './atomic.js';
+export { writeFileAtomic, writeJsonAtomic } from '../io/atomic.node.js';
 export { loadTrainingData, detectDataFormat, DataFolderError, type TrainingDataOptions, type DataFormat } from './datasets.js';

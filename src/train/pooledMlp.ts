@@ -15,7 +15,7 @@ import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '..
 import type { ActionInfo, Sample } from '../data/types.js';
 import { Module } from '../nn/module.js';
 import { MLP } from '../nn/layers.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.node.js';
 import { columnStats, pooledFeatures, pooledLayout, standardize, type PooledLayout } from './features.js';
 import type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
 

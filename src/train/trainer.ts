@@ -28,7 +28,7 @@ import { deriveRng, hashString, shuffleInPlace } from '../data/prng.js';
 import type { ActionInfo, Dataset, Sample } from '../data/types.js';
 import { optimizerPreset, type PresetName } from '../optim/presets.js';
 import type { OptimizerState } from '../optim/optimizer.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../io/atomic.node.js';
 import { evaluate, toModelGrades, type EvaluationResult } from './evaluate.js';
 import type { ActionMetrics } from './metrics.js';
 import type { AQAModel, ModelKit } from './types.js';

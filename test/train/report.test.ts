@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chartGrid, heatmap, lineChart, niceTicks, scatterPlot } from '../../src/report/svg.js';
 import { svgToPng, writeFigure } from '../../src/report/png.js';
 import { robustnessMarkdown, robustnessSvg, runTableMarkdown, type RunSummary } from '../../src/report/report.js';
-import { writeFileAtomic } from '../../src/train/atomic.js';
+import { writeFileAtomic } from '../../src/io/atomic.node.js';
 
 const action = { id: '01', name: 'Head Lift', minGrade: 0, maxGrade: 2, numGrades: 3 };
 
