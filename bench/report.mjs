@@ -122,7 +122,7 @@ function suiteTable(suite, run, behindRows) {
     const ceiling = c.flops ? roof.flops : roof.bytes;
     const row = [c.name, c.plan ? `\`${c.plan}\`` : '–'];
     if (!timed(o)) row.push(`error: ${o?.error ?? 'not run'}`, '–', '–');
-    else row.push(`${ms(o.wall.median)} (±${f2(o.wall.rme)}%)`, f2(o.rate), ceiling ? `${f2((o.rate / ceiling) * 100)}%` : '–');
+    else row.push(`${ms(o.wall.median)} (±${f2(o.wall.rme)}%)${o.gpu ? `; GPU ${ms(o.gpu.median)}` : ''}`, f2(o.rate), ceiling ? `${f2((o.rate / ceiling) * 100)}%` : '–');
     for (const p of peers) {
       const r = c.results[p];
       if (!r) row.push('–');
@@ -227,6 +227,7 @@ function adapterSection({ adapter, entries }) {
     `- **Method**: interleaved samples (each implementation takes one sample per round), each sample ${d.options.sampleMs} ms or one run, ` +
       `until the 95% margin of error of the mean is ≤ ${d.options.targetRme}% or ${d.options.budgetMs / 1000} s per implementation ` +
       `(at least ${d.options.minSamples} samples); medians shown. GPU work is timed to completion (our \`sync()\`, tfjs-webgpu's and gpu.js's queue drained, jax-js's \`blockUntilReady\` after every run — it is lazy). ` +
+      `Where the adapter has 'timestamp-query', "GPU" after our median is the median of five timings of the queue's execution alone (timestamp queries around the recorded work; wall time also counts recording and submitting). ` +
       `Every peer's output was checked against ours before its timing counted. "×faster" = peer median / our median, same run; **behind** marks a row where a peer's median is lower than ours.`,
   );
   lines.push('');

@@ -129,6 +129,20 @@ const results = {
   suites: [],
 };
 
+const timed = (r) => r && !r.error && r.wall;
+/** Median and min of n GPU-timestamp timings of run() (null where the adapter lacks 'timestamp-query'). */
+async function gpuTimes(run, n) {
+  const rt = L.gpuRuntime?.();
+  if (!rt?.timeGpu) return null;
+  const t = [];
+  for (let i = 0; i < n; i++) {
+    const ms = await rt.timeGpu(run);
+    if (ms === null) return null;
+    t.push(ms);
+  }
+  t.sort((a, b) => a - b);
+  return { median: t[Math.floor(t.length / 2)], min: t[0], n: t.length };
+}
 const fmt = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const started = performance.now();
 
@@ -204,10 +218,12 @@ for (const { suite, cases } of casesBySuite) {
     for (const [id, m] of Object.entries(measured)) {
       rec.results[id] = { ...(rec.results[id] ?? {}), ...m, rate: work / m.wall.median / 1e6, cpuRate: work / m.cpu.median / 1e6 };
     }
+    // Our kernels' execution time on the queue, from GPU timestamp queries where the adapter has them.
+    if (timed(rec.results.ours)) rec.results.ours.gpu = await gpuTimes(impls[0].run, quick ? 2 : 5);
     for (const d of disposers) d();
     await L.sync();
     const line = Object.entries(rec.results)
-      .map(([id, r]) => (r.error ? `${id}: error` : `${id} ${fmt(r.wall.median)} ms ${fmt(r.rate)} ${per} (±${fmt(r.wall.rme)}%)`))
+      .map(([id, r]) => (r.error ? `${id}: error` : `${id} ${fmt(r.wall.median)} ms ${fmt(r.rate)} ${per} (±${fmt(r.wall.rme)}%)${r.gpu ? ` [GPU ${fmt(r.gpu.median)} ms]` : ''}`))
       .join(' | ');
     console.log(`${suite.name} / ${c.name}${rec.plan ? ` [${rec.plan}]` : ''}: ${line}`);
   }

@@ -423,6 +423,46 @@ export class GpuRuntime {
     return out;
   }
 
+  /**
+   * GPU time in milliseconds of the work `fn` records, from timestamp queries written by an empty
+   * compute pass submitted before it and one after it (so every batch `fn` flushes lies between
+   * them); null where the device lacks 'timestamp-query'. For benchmarks: wall-clock time also
+   * counts the host's recording and submit overhead, this counts only the queue's execution.
+   */
+  async timeGpu(fn: () => unknown): Promise<number | null> {
+    if (!this.device.features.has('timestamp-query')) return null;
+    this.checkAlive('time GPU work');
+    this.flush();
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 });
+    const resolved = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const readback = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    const stamp = (index: 0 | 1, finish?: (e: GPUCommandEncoder) => void) => {
+      const e = this.device.createCommandEncoder();
+      const w = index === 0 ? { querySet, beginningOfPassWriteIndex: 0 } : { querySet, endOfPassWriteIndex: 1 };
+      e.beginComputePass({ timestampWrites: w }).end();
+      finish?.(e);
+      this.device.queue.submit([e.finish()]);
+    };
+    try {
+      stamp(0);
+      await fn();
+      this.flush();
+      stamp(1, (e) => {
+        e.resolveQuerySet(querySet, 0, 2, resolved, 0);
+        e.copyBufferToBuffer(resolved, 0, readback, 0, 16);
+      });
+      await readback.mapAsync(GPUMapMode.READ);
+      const [t0, t1] = new BigInt64Array(readback.getMappedRange());
+      readback.unmap();
+      await this.checkErrors();
+      return Number(t1 - t0) / 1e6;
+    } finally {
+      querySet.destroy();
+      resolved.destroy();
+      readback.destroy();
+    }
+  }
+
   /** Waits for all submitted work and throws the first error it raised. */
   async sync(): Promise<void> {
     if (this.flagPending.size) {

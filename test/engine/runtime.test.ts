@@ -164,6 +164,22 @@ describe('GPU runtime', () => {
     }
   });
 
+  it('timeGpu: timestamp queries bracket the recorded work (null without the feature)', async () => {
+    const a = randn([256, 256]);
+    const once = () => tidy(() => void a.matmul(a));
+    const many = () => tidy(() => { for (let i = 0; i < 8; i++) a.matmul(a); });
+    if (!rt().device.features.has('timestamp-query')) {
+      expect(await rt().timeGpu(once)).toBeNull();
+    } else {
+      await rt().timeGpu(once); // compile outside the timings
+      const t1 = Math.min(...[await rt().timeGpu(once), await rt().timeGpu(once), await rt().timeGpu(once)].map(Number));
+      const t8 = Math.min(...[await rt().timeGpu(many), await rt().timeGpu(many), await rt().timeGpu(many)].map(Number));
+      expect(t1).toBeGreaterThan(0);
+      expect(t8).toBeGreaterThan(2 * t1); // eight products take longer than one
+    }
+    a.dispose();
+  });
+
   it('device loss: operations throw a GpuError; init() recovers', async () => {
     const t = ones([2]);
     rt().device.destroy();
