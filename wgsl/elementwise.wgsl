@@ -1,7 +1,9 @@
 // Elementwise map over up to four broadcast inputs: Y[i] = EXPR(a, b, c, d; p0, p1).
 // Specialized per op (EXPR, from src/backend/op-table.ts), dtypes and input layouts (LOADS):
 // a contiguous input is read at base + i, a broadcast scalar at base, any other view through
-// its strides. One invocation per output element.
+// its strides. One invocation per output element, or (the vec4 variant, when every input is
+// contiguous or broadcast in runs of 4) per 4 consecutive elements with vec4 loads and stores:
+// on lavapipe, which emulates loads lane by lane, one vec4 load moves 4x the data of an f32 load.
 //#include common
 
 struct Params {
@@ -51,10 +53,9 @@ fn pow_t(x: f32, e: f32) -> f32 {
 
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_id(gid, nwg, 256u);
-  if (i >= P.n) { return; }
+  let t = linear_id(gid, nwg, 256u);
+  if (t >= P.n) { return; } // P.n counts invocations: elements, or groups of 4 in the vec4 variant
   let p0 = P.p0;
   let p1 = P.p1;
-{{LOADS}}
-  Y[i] = {{STORE}};
+{{BODY}}
 }
