@@ -161,6 +161,9 @@ function tfjsImpl(tf, fenceFn, c) {
   };
 }
 
+/** Max |difference| / max |ours| allowed before a peer is timed (fp32, different summation orders). */
+const CHECK_TOL = 1e-3;
+
 function maxRelDiff(a, b) {
   let e = 0;
   let m = 0;
@@ -215,6 +218,10 @@ export async function run(ctx = {}) {
         if (id !== 'fused') {
           r.maxRelDiff = maxRelDiff(await impl.output(), ref);
           r.maxRelDiffDq = maxRelDiff(await impl.gradOut(), refGrad);
+          // A peer's timing counts only when it computes what ours does.
+          if (!(r.maxRelDiff <= CHECK_TOL && r.maxRelDiffDq <= CHECK_TOL)) {
+            throw new Error(`output differs from ours (max rel diff ${r.maxRelDiff.toExponential(1)} forward, ${r.maxRelDiffDq.toExponential(1)} dq), not timed`);
+          }
         }
         r.fwd = await time(impl.fwd, impl.fence, reps);
         r.fwdbwd = await time(impl.fwdbwd, impl.fence, reps);

@@ -140,6 +140,27 @@ export function runTorch(cases, { log = console.log, naiveMaxPairs = 32 * 32, re
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
 
+// ---- checking -----------------------------------------------------------------------------------------
+
+/** Max |difference| / max |ours| allowed before an implementation is timed (fp32 vs fp32). */
+const CHECK_TOL = 1e-3;
+
+function maxRelDiff(a, b) {
+  let e = 0;
+  let m = 0;
+  for (let i = 0; i < b.length; i++) {
+    e = Math.max(e, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return a.length === b.length ? e / Math.max(m, 1e-30) : Infinity;
+}
+
+/** Runs one of our steps and returns the gradients it left in A and O. */
+async function gradsOf(step, A, O) {
+  await step();
+  return [await A.grad.data(), await O.grad.data()];
+}
+
 // ---- timing -----------------------------------------------------------------------------------------
 
 /**
@@ -187,17 +208,35 @@ export async function run(ctx = {}) {
     };
     const impls = { fused: libStep(lib.gramContrastiveLoss) };
     if (K <= 4) impls.unfused = libStep(lib.composedGramContrastiveLoss);
-    let ta, to;
+    let ta, to, tfGrads;
     if (tf && K <= 4) {
       ta = tf.tensor2d(a, [B, D]);
       to = tf.tensor3d(o, [B, K - 1, D]);
       const g = tf.grads((x, y) => tfGramLoss(tf, x, y, B, K, D));
+      tfGrads = async () => {
+        const [ga, go] = tf.tidy(() => g([ta, to]));
+        const out = [await ga.data(), await go.data()];
+        ga.dispose();
+        go.dispose();
+        return out;
+      };
       impls.tfjs = async () => {
         const [ga, go] = tf.tidy(() => g([ta, to]));
         await Promise.all([ga.data(), go.data()]);
         ga.dispose();
         go.dispose();
       };
+    }
+    // Every implementation's gradients are checked against the fused kernels' before it is timed.
+    const ref = await gradsOf(impls.fused, A, O);
+    for (const k of Object.keys(impls)) {
+      if (k === 'fused') continue;
+      const got = k === 'tfjs' ? await tfGrads() : await gradsOf(impls[k], A, O);
+      const diff = Math.max(maxRelDiff(got[0], ref[0]), maxRelDiff(got[1], ref[1]));
+      if (!(diff <= CHECK_TOL)) {
+        log(`${k} at B=${B},K=${K},D=${D}: gradients differ from ours (max rel diff ${diff.toExponential(1)}), not timed`);
+        delete impls[k];
+      }
     }
     const big = B * B * D >= 256 * 256 * 1024;
     const stats = await timeBlocks(impls, { rounds: quick ? 3 : big ? 3 : 15, budgetMs: quick ? 5_000 : big ? 20_000 : 60_000 });
