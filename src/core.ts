@@ -17,6 +17,7 @@ export { sum, mean, max, min, argmax, argmin, logsumexp } from './autograd/ops/r
 export { reshape, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, split, concat, stack, indexSelect, oneHot, contiguous, zerosLike, onesLike } from './autograd/ops/shape.js';
 export { matmul, linear } from './autograd/ops/linalg.js';
 export { softmax, logSoftmax, layerNorm, l2Normalize, dropout } from './autograd/ops/nn.js';
+export { fuse, Expr, MAX_FUSED_INPUTS } from './autograd/ops/fuse.js';
 export { crossEntropy, mseLoss, type Reduction } from './autograd/ops/losses.js';
 export { fromNdarray, toNdarray } from './interop.js';
 export { Module, ModuleList, ModuleDict, StateDictError, writeTensor, describeStateDictDiff, type StateDict, type LoadStateDictResult, type HostArray } from './nn/module.js';

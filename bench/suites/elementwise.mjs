@@ -1,7 +1,7 @@
 // Elementwise suite: broadcast add / mul and the chain gelu(x·a + b) over a [rows, n] fp32 tensor.
 // GB/s of the minimum traffic: read x once, write y once (the broadcast operands are small).
-// The library has no elementwise fusion: its chain runs op by op (3 kernels: mul, add, gelu), like
-// tfjs's; gpu.js runs the chain as the one kernel written for it, jax-js as one jit-compiled kernel.
+// Our chain runs op by op (3 kernels: mul, add, gelu, like tfjs's) and fused (`fuse`: one kernel);
+// gpu.js runs the chain as the one kernel written for it, jax-js as one jit-compiled kernel.
 // gelu is the tanh approximation everywhere (tfjs has no gelu: composed from its ops).
 import { randomData } from '../harness.mjs';
 import { oursImpl, tfjsPeers } from '../lib/impl.mjs';
@@ -15,8 +15,12 @@ function tfGelu(tf, x) {
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
-/** One case: `kind` is 'add-row' (x + b[n]), 'mul-col' (x · s[rows, 1]) or 'gelu-chain' (gelu(x·a + b)). */
-function ewCase({ kind, rows, n, quick = false }) {
+/**
+ * One case: `kind` is 'add-row' (x + b[n]), 'mul-col' (x · s[rows, 1]) or 'gelu-chain' (gelu(x·a + b));
+ * `fused` runs our chain through `fuse` (one kernel) instead of op by op.
+ */
+function ewCase({ kind, rows, n, quick = false, fused = false }) {
+  let fusedChain = null;
   const x = { data: randomData(rows * n, 11), shape: [rows, n] };
   const a = { data: randomData(n, 12), shape: [n] };
   const b = { data: randomData(n, 13), shape: [n] };
@@ -43,9 +47,11 @@ function ewCase({ kind, rows, n, quick = false }) {
       },
     },
     'gelu-chain': {
-      name: `gelu(x·a + b), ${rows}×${n}`,
+      name: `gelu(x·a + b)${fused ? ' fused (`fuse`)' : ' op by op'}, ${rows}×${n}`,
       inputs: [x, a, b],
-      ours: (L, X, A, B) => L.tidy(() => L.gelu(L.add(L.mul(X, A), B), { approximate: 'tanh' })),
+      ours: fused
+        ? (L, X, A, B) => (fusedChain ??= L.fuse((x, a, b) => x.mul(a).add(b).gelu({ approximate: 'tanh' })))(X, A, B)
+        : (L, X, A, B) => L.tidy(() => L.gelu(L.add(L.mul(X, A), B), { approximate: 'tanh' })),
       tf: (tf, X, A, B) => tfGelu(tf, tf.add(tf.mul(X, A), B)),
       jax: null, // jit-compiled below
       gpujs: function (X, A, B) {
@@ -80,14 +86,15 @@ export default {
   title: 'Elementwise (broadcast, and a chain op by op vs fused)',
   unit: 'GB/s',
   description:
-    'GB/s of the minimum traffic (read x, write y). Ours runs every op as its own kernel (the library has no elementwise fusion), ' +
-    'so the gelu(x·a+b) chain is 3 kernels for us and for tfjs (more: its gelu is composed), 1 for gpu.js (hand-written) and jax-js (`jit`).',
+    'GB/s of the minimum traffic (read x, write y). The gelu(x·a+b) chain runs op by op (3 kernels, as in tfjs, whose gelu is composed: more) ' +
+    'and fused (`fuse`: 1 kernel, as gpu.js\'s hand-written kernel and jax-js\'s `jit`).',
   cases: ({ quick }) => {
     const [rows, n] = quick ? [256, 1024] : [4096, 1024];
     return [
       ewCase({ kind: 'add-row', rows, n }),
       ewCase({ kind: 'mul-col', rows, n }),
       ewCase({ kind: 'gelu-chain', rows, n, quick: true }),
+      ewCase({ kind: 'gelu-chain', rows, n, quick: true, fused: true }),
     ];
   },
 };
