@@ -23,6 +23,7 @@ import json
 import os
 
 import torch
+from mulberry32 import mulberry32  # tools/mulberry32.py: the tests' generator
 
 torch.set_default_dtype(torch.float64)
 
@@ -42,22 +43,6 @@ CASES = [
 
 SAMPLES = 48
 WHOLE = 256
-
-
-def mulberry32(seed):
-    a = seed & 0xFFFFFFFF
-
-    def imul(x, y):
-        return (x * y) & 0xFFFFFFFF
-
-    def nxt():
-        nonlocal a
-        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
-        t = imul(a ^ (a >> 15), 1 | a)
-        t = ((t + imul(t ^ (t >> 7), 61 | t)) & 0xFFFFFFFF) ^ t
-        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296.0
-
-    return nxt
 
 
 def draw(r, n, mult):

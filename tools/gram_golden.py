@@ -25,24 +25,9 @@ import os
 
 import torch
 import torch.nn.functional as F
+from mulberry32 import mulberry32  # tools/mulberry32.py: the tests' generator
 
 torch.set_default_dtype(torch.float64)
-
-
-def mulberry32(seed):
-    a = seed & 0xFFFFFFFF
-
-    def imul(x, y):
-        return (x * y) & 0xFFFFFFFF
-
-    def nxt():
-        nonlocal a
-        a = (a + 0x6D2B79F5) & 0xFFFFFFFF
-        t = imul(a ^ (a >> 15), 1 | a)
-        t = ((t + imul(t ^ (t >> 7), 61 | t)) & 0xFFFFFFFF) ^ t
-        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296.0
-
-    return nxt
 
 
 def gram_inputs(seed, B, K, D, noise):

@@ -475,23 +475,30 @@ function trainSettings(v: Values, defaults: { epochs?: number; overrides?: Recor
   };
 }
 
+/** The options every training run of the CLI shares (train, robustness): run folder, data, settings. */
+function runOptions(v: Values, dataset: Dataset, s: TrainSettings, run: { name: string; dir: string }) {
+  return {
+    name: run.name,
+    runDir: run.dir,
+    kit: s.kit,
+    dataset,
+    actions: actionKeys(v, dataset),
+    epochs: s.epochs,
+    batchSize: s.batchSize,
+    seed: seedOf(v),
+    preset: s.preset,
+    lr: s.lr,
+    modelOverrides: s.overrides,
+  };
+}
+
 async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}) {
   const progress = new TrainProgress(io, Boolean(v.quiet));
   try {
     return await withInterrupt(
       (signal) =>
         runExperiment({
-          name: run.name,
-          runDir: run.dir,
-          kit: s.kit,
-          dataset,
-          actions: actionKeys(v, dataset),
-          epochs: s.epochs,
-          batchSize: s.batchSize,
-          seed: seedOf(v),
-          preset: s.preset,
-          lr: s.lr,
-          modelOverrides: s.overrides,
+          ...runOptions(v, dataset, s, run),
           resume: Boolean(v.resume),
           baselines: !v['no-baselines'],
           plots: !v['no-plots'],
@@ -753,17 +760,7 @@ async function cmdRobustness(v: Values, io: CliIO): Promise<number> {
       result = await withInterrupt(
         (signal) =>
           runLabelRobustness({
-            name: run.name,
-            runDir: run.dir,
-            kit: s.kit,
-            dataset,
-            actions: actionKeys(v, dataset),
-            epochs: s.epochs,
-            batchSize: s.batchSize,
-            seed: seedOf(v),
-            preset: s.preset,
-            lr: s.lr,
-            modelOverrides: s.overrides,
+            ...runOptions(v, dataset, s, run),
             rates,
             onEvent: progress.handle,
             signal,

@@ -4,16 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { crossAttention, crossAttentionUnfused, setAttentionTuning, tensor, type Tensor } from '../../src/index.js';
 import type { AttnVariant } from '../../src/kernels/attention.js';
 
-/** mulberry32 -> uniform [0, 1); tools/attention_golden.py has the same generator. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a) >>> 0;
-    t = ((t + Math.imul(t ^ (t >>> 7), 61 | t)) >>> 0) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../prng.js';
+import { mulberry32 } from '../prng.js';
 
 export interface Shape {
   B: number;

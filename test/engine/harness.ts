@@ -13,17 +13,8 @@ import { Tensor, tensor, noGrad, tidy, sum, mul, permute, slice, expand, gpuRunt
 
 // ---- deterministic data -------------------------------------------------------------------
 
-/** mulberry32: a tiny seeded PRNG for test data (independent of the engine's Philox). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../prng.js';
+import { mulberry32 as prng } from '../prng.js';
 
 const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 

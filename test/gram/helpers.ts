@@ -2,16 +2,8 @@
 import { expect } from 'vitest';
 import { tensor, type Tensor } from '../../src/index.js';
 
-/** mulberry32 -> uniform [0, 1); tools/gram_golden.py has the same generator. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a) >>> 0;
-    t = ((t + Math.imul(t ^ (t >>> 7), 61 | t)) >>> 0) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../prng.js';
+import { mulberry32 } from '../prng.js';
 
 /** a = z + noise·n_a [B, D], m_k = z + noise·n_k [B, K−1, D], as float64 (golden.py's gram_inputs). */
 export function gramInputs(seed: number, B: number, K: number, D: number, noise: number): { a: Float64Array; o: Float64Array } {
