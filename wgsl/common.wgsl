@@ -21,3 +21,9 @@ fn strided_offset(i: u32, rank: u32, shape: array<vec4<u32>, 2>, strides: array<
 fn linear_id(gid: vec3<u32>, nwg: vec3<u32>, wg: u32) -> u32 {
   return gid.x + gid.y * nwg.x * wg;
 }
+
+// NaN test on the bits (exponent all ones, mantissa nonzero): compilers may fold `x != x` to
+// false under fast-math assumptions (lavapipe does), which would silently drop NaN propagation.
+fn is_nan(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}

@@ -48,8 +48,8 @@ fn is_max_like() -> bool {
 fn better(v: f32, i: u32, acc: f32, acc_i: u32) -> bool {
   if (i == NONE) { return false; }
   if (acc_i == NONE) { return true; }
-  if (v != v) { return acc == acc || i < acc_i; }
-  if (acc != acc) { return false; }
+  if (is_nan(v)) { return !is_nan(acc) || i < acc_i; }
+  if (is_nan(acc)) { return false; }
   if (v == acc) { return i < acc_i; }
   if (is_max_like()) { return v > acc; }
   return v < acc;
@@ -65,7 +65,7 @@ fn finish(o: u32, acc: f32, acc_i: u32, lse_sum: f32) {
     var v = P.neg_inf;
     if (acc_i != NONE) {
       v = acc;
-      if (acc == acc && acc != P.neg_inf && acc != -P.neg_inf) { v = acc + log(lse_sum); }
+      if (!is_nan(acc) && acc != P.neg_inf && acc != -P.neg_inf) { v = acc + log(lse_sum); }
     }
     Y[o] = {{OUT_T}}(v);
   } else {

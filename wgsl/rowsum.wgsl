@@ -1,14 +1,18 @@
-// Sum (scaled: mean) over the last, contiguous axis of a float32 [rows, n] view: the row layout
-// and reductions of the row kernels (ROW_REDUCE: subgroup operations or a tree, L invocations per
-// row, vec4 loads when n and the offset allow). src/kernels/reduce.ts routes such sums here; every
-// other reduction goes through reduce.wgsl.
+// Sum (scaled: mean) or max over the last, contiguous axis of a float32 [rows, n] view: the row
+// layout and reductions of the row kernels (ROW_REDUCE: subgroup operations or a tree, L
+// invocations per row, vec4 loads when n and the offset allow). src/kernels/reduce.ts routes such
+// sums and maxima here; every other reduction goes through reduce.wgsl. MAX keeps reduce.wgsl's
+// rules: NaN propagates (counted beside the max: max() with NaN is implementation-defined)
+// and a row of -inf gives -inf (the running max starts at P.neg_inf, not -FLT_MAX).
 {{ENABLE}}
+//#include common
 
 struct Params {
   rows: u32,
   n: u32,     // row length in VT units
   x_off: u32, // in VT units
   scale: f32,
+  neg_inf: f32,
 }
 
 alias VT = {{VT}};
@@ -22,7 +26,18 @@ const L: u32 = {{L}}u;
 
 {{ROW_REDUCE}}
 
+const MAX: bool = {{MAX}};
+
 fn hsum(v: VT) -> f32 { return {{HSUM}}; }
+// Max of the components that are not NaN, and how many are NaN (is_nan: see common.wgsl).
+fn hmax_nan(v: VT, acc: vec2<f32>) -> vec2<f32> {
+  var a = acc;
+  for (var c = 0u; c < {{WIDTH}}u; c++) {
+    let x = {{COMPONENT}};
+    if (is_nan(x)) { a.y += 1.0; } else if (x > a.x) { a.x = x; }
+  }
+  return a;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32{{SG_PARAM}}) {
@@ -31,6 +46,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lane = slot % L;
   let live = row < P.rows; // the reduction below runs in every invocation (uniform control flow)
   let base = P.x_off + row * P.n;
+  if (MAX) {
+    var a = vec2<f32>(P.neg_inf, 0.0);
+    if (live) {
+      for (var j = lane; j < P.n; j += L) { a = hmax_nan(X[base + j], a); }
+    }
+    let m = row_max(slot, a.x);
+    let nans = row_sum2(slot, vec2<f32>(a.y, 0.0)).x;
+    var nan_bits = 0x7fc00000u; // a var: a NaN constant would be rejected at shader creation
+    if (live && lane == 0u) { Y[row] = select(m, bitcast<f32>(nan_bits), nans > 0.0); }
+    return;
+  }
   var s = 0.0;
   if (live) {
     for (var j = lane; j < P.n; j += L) { s += hsum(X[base + j]); }

@@ -58,10 +58,10 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
     red.strides.push(0);
   }
   const describe = `${shapeStr(x.shape)} axes [${axes.join(',')}]`;
-  // A float sum over contiguous rows (the reduced run innermost, rows back to back) takes the row kernel.
+  // A float sum or max over contiguous rows (the reduced run innermost, rows back to back) takes the row kernel.
   const rowsBackToBack = kept.shape.length === 0 || (kept.shape.length === 1 && kept.strides[0] === nRed);
-  if (op === 'sum' && x.dtype === 'float32' && red.strides.length === 1 && red.strides[0] === 1 && rowsBackToBack) {
-    runRowSum(rt, x.storage.handle as GPUBuffer, x.offset, nOut, nRed, scale, out, describe);
+  if ((op === 'sum' || op === 'max') && x.dtype === 'float32' && nRed > 0 && red.strides.length === 1 && red.strides[0] === 1 && rowsBackToBack) {
+    runRowReduce(rt, op, x.storage.handle as GPUBuffer, x.offset, nOut, nRed, scale, out, describe);
     return out;
   }
   const serial = nRed <= 128 || nOut >= 16384;
@@ -79,16 +79,23 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
   return out;
 }
 
-/** out[r] = scale · sum of x[offset + r·n .. + n) for r < rows (wgsl/rowsum.wgsl). */
-function runRowSum(rt: GpuRuntime, x: GPUBuffer, offset: number, rows: number, n: number, scale: number, out: GPUBuffer, describe: string): void {
+/** out[r] = scale · sum (or max) of x[offset + r·n .. + n) for r < rows (wgsl/rowsum.wgsl). */
+function runRowReduce(rt: GpuRuntime, op: 'sum' | 'max', x: GPUBuffer, offset: number, rows: number, n: number, scale: number, out: GPUBuffer, describe: string): void {
   const w = n % 4 === 0 && offset % 4 === 0 ? 4 : 1;
   const rr = rowLayout(rt, n / w);
   const kernel: Kernel = {
-    name: 'reduce_sum',
-    key: `reduce:rowsum:${w}:${rr.key}`,
+    name: `reduce_${op}`,
+    key: `reduce:row${op}:${w}:${rr.key}`,
     bindings: ['uniform', 'read', 'rw'],
-    code: () => wgsl(rowSumTemplate, { ...(w === 4 ? VEC4_TOKENS : SCALAR_TOKENS), ...rr.tokens }),
+    code: () =>
+      wgsl(rowSumTemplate, {
+        ...(w === 4 ? VEC4_TOKENS : SCALAR_TOKENS),
+        ...rr.tokens,
+        MAX: op === 'max' ? 'true' : 'false',
+        WIDTH: w,
+        COMPONENT: w === 4 ? 'v[c]' : 'v',
+      }),
   };
-  const p = new Params().u32(rows, n / w, offset / w).f32(scale).build();
+  const p = new Params().u32(rows, n / w, offset / w).f32(scale, -Infinity).build();
   rt.dispatch(kernel, p, [x, out], grid1D(Math.ceil(rows / rr.rowsPerGroup), 1, rt.limits.maxComputeWorkgroupsPerDimension), describe);
 }

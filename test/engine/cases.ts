@@ -157,6 +157,18 @@ for (const [name, r, emptyOk] of reductions) {
 add('sum [37,5] axis -1 (row kernel)', (x) => x.sum(-1), [inp([37, 5])], {}, true);
 add('mean [37,8] axis 1 keepDims (row kernel, vec4)', (x) => x.mean(1, true), [inp([37, 8])]);
 add('sum [3,4,256] axes [1,2] (row kernel, merged axes)', (x) => x.sum([1, 2]), [inp([3, 4, 256])]);
+// Float maxima over back-to-back rows take the row kernel too: NaN propagates, a row of -inf gives -inf.
+add('max [37,5] axis -1 (row kernel)', (x) => x.max(-1), [inp([37, 5])]);
+add('max [9,64] axis 1 keepDims (row kernel, vec4)', (x) => x.max(1, true), [inp([9, 64])]);
+{
+  const NI = -Infinity;
+  const special = [1, NaN, 3, 2, NI, NI, NI, NI, -5, NI, -7, -6, 0, 4, NaN, NaN, 2, 8, 8, -1, 9, 9, 9, 9];
+  add('max rows with NaN and -inf (row kernel, vec4)', (x) => x.max(-1), [inp([6, 4], { kind: 'values', values: special })], { noGrad: true });
+  add('max rows with NaN and -inf (row kernel, scalar)', (x) => x.max(-1), [inp([8, 3], { kind: 'values', values: special })], { noGrad: true });
+  add('max columns with NaN and -inf (generic kernel)', (x) => x.max(0), [inp([3, 8], { kind: 'values', values: special })], { noGrad: true });
+  add('argmax columns with NaN (generic kernel)', (x) => x.argmax(0), [inp([3, 8], { kind: 'values', values: special })], { noGrad: true });
+  add('logsumexp rows with NaN and -inf (generic kernel)', (x) => x.logsumexp(-1), [inp([6, 4], { kind: 'values', values: special })], { noGrad: true });
+}
 add('max with ties splits the gradient', (x) => x.max(1), [inp([2, 4], { kind: 'values', values: [1, 3, 3, 0, -1, -1, -2, -1] })]);
 add('min with ties, all', (x) => x.min(), [inp([5], { kind: 'values', values: [2, 1, 1, 5, 1] })]);
 for (const op of ['argmax', 'argmin'] as const) {

@@ -1,4 +1,4 @@
-// The row kernels (softmax, logSoftmax, layerNorm, sum / mean over rows) use subgroup operations where the device has
+// The row kernels (softmax, logSoftmax, layerNorm, sum / mean / max over rows) use subgroup operations where the device has
 // them and workgroup-memory trees where it does not: both paths against the CPU reference on
 // the same device, plus the subgroup size in deviceInfo().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { deviceInfo, gpuRuntime } from '../../src/index.js';
 import { CASES } from './cases.js';
 import { parity } from './harness.js';
 
-const rowCases = CASES.filter((c) => /^(softmax|logSoftmax|layerNorm|sum|mean) /.test(c.name));
+const rowCases = CASES.filter((c) => /^(softmax|logSoftmax|layerNorm|sum|mean) /.test(c.name) || /^max .*row kernel/.test(c.name));
 
 describe('row kernels with and without subgroups', () => {
   let had = false;
