@@ -223,10 +223,8 @@ export interface Blocking {
 }
 
 /** Overrides of the blocking / lane choices, for benchmarks that tune them (not part of the API). */
-export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; noSubgroups?: boolean; path?: 'generated' | 'matmul' } = {
-  // DUALALIGN_GRAM_PATH=generated|matmul forces one contraction path (benchmarks, in Node)
-  path: ((p) => (p === 'generated' || p === 'matmul' ? p : undefined))(typeof process !== 'undefined' ? process.env?.DUALALIGN_GRAM_PATH : undefined),
-};
+// `path` forces one contraction path (tests run both on small shapes).
+export const tuning: { cross?: Blocking; gradM?: Blocking; gradA?: Blocking; noSubgroups?: boolean; path?: 'generated' | 'matmul' } = {};
 
 export function blocking(kind: 'cross' | 'gradM' | 'gradA', K: number): Blocking {
   const t = tuning[kind];
