@@ -475,21 +475,14 @@ function trainSettings(v: Values, defaults: { epochs?: number; overrides?: Recor
   };
 }
 
-/** The options every training run of the CLI shares (train, robustness): run folder, data, settings. */
+/** The options every training run of the CLI shares (train, robustness): run folder, data, fitting. */
 function runOptions(v: Values, dataset: Dataset, s: TrainSettings, run: { name: string; dir: string }) {
-  return {
-    name: run.name,
-    runDir: run.dir,
-    kit: s.kit,
-    dataset,
-    actions: actionKeys(v, dataset),
-    epochs: s.epochs,
-    batchSize: s.batchSize,
-    seed: seedOf(v),
-    preset: s.preset,
-    lr: s.lr,
-    modelOverrides: s.overrides,
-  };
+  return { name: run.name, runDir: run.dir, dataset, actions: actionKeys(v, dataset), ...fitOptions(v, s) };
+}
+
+/** How each model is fitted (train, robustness, cross-validation). */
+function fitOptions(v: Values, s: TrainSettings) {
+  return { kit: s.kit, epochs: s.epochs, batchSize: s.batchSize, seed: seedOf(v), preset: s.preset, lr: s.lr, modelOverrides: s.overrides };
 }
 
 async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}) {
@@ -539,16 +532,10 @@ async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: Train
     const r = await withInterrupt(
       (signal) =>
         crossValidate({
-          kit: s.kit,
+          ...fitOptions(v, s),
           dataset,
           action: action.id,
           folds,
-          epochs: s.epochs,
-          batchSize: s.batchSize,
-          seed: seedOf(v),
-          preset: s.preset,
-          lr: s.lr,
-          modelOverrides: s.overrides,
           onEvent: progress.handle,
           signal,
           onFold: (fold, subjects) => {
