@@ -101,6 +101,7 @@ const DROP: bool = {{DROP}};
 @group(0) @binding(6) var<storage, read> Stats: array<f32>; // backward: LSE then Delta
 @group(0) @binding(7) var<storage, read_write> DA: array<f32>; // dQ (dq) or dK (dkdv)
 @group(0) @binding(8) var<storage, read_write> DB: array<f32>; // dV (dkdv)
+@group(0) @binding(9) var<storage, read_write> DC: array<f32>; // dQ (bwd_direct)
 // delta: (1) dO, (2) O, (3) stats
 @group(0) @binding(1) var<storage, read> Gd: array<f32>;
 @group(0) @binding(2) var<storage, read> Od: array<f32>;
@@ -426,6 +427,44 @@ fn {{ENTRY}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     }
   }
 {{STORE}}
+}
+
+// bwd_direct: the whole backward of one (batch, head) in one workgroup, so S and dP are computed
+// once (not once for dQ and again for dK, dV). It walks the key blocks (SG·R keys, R per lane, as
+// dkdv_direct) one after another, and for each walks every query step: dV, dK accumulate in the
+// lanes' registers as in dkdv_direct, and dQ_i += Σ_j dS_ij k_j is added into DC directly — lanes
+// own SG head dims there, dS reaches them by subgroupBroadcast. No other workgroup writes those dQ
+// rows and the key blocks run in order, so the read-add-write needs no atomics; the first key block
+// writes instead of adding (DC starts uninitialized). One workgroup per (b, h): used when B·H alone
+// keeps the CPU's threads busy (src/kernels/attention.ts).
+@compute @workgroup_size(SG)
+fn {{B_ENTRY}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let dqbase = b * P.Tq * P.o_rs + h * DH + lid;
+  let kxbase = P.k_off + b * P.k_bs + h * DH + lid;
+  for (var jb = 0u; jb < {{B_NK}}; jb += SG * R) {
+    let first = jb == 0u;
+{{B_INIT}}
+    for (var d = 0u; d < P.dh; d++) {
+{{B_LOAD}}
+    }
+    for (var i0 = 0u; i0 < P.Tq; i0 += KB) {
+{{B_STEP}}
+      for (var d0 = 0u; d0 < P.dh; d0 += SG) {
+{{B_DOT}}
+      }
+{{B_MID}}
+      for (var d0 = 0u; d0 < P.dh; d0 += SG) {
+{{B_ACC}}
+      }
+      for (var d0 = 0u; d0 < P.dh; d0 += SG) {
+{{B_DQ}}
+      }
+    }
+{{B_STORE}}
+  }
 }
 
 // Delta_i = rowsum(dO_i ∘ O_i): one subgroup per row, each lane summing every SG-th element.

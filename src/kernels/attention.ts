@@ -25,7 +25,7 @@ export interface AttnDropout {
   counter: number;
 }
 
-type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct';
+type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct' | 'bwd_direct';
 
 const BINDINGS: Record<Entry, Kernel['bindings']> = {
   forward: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
@@ -36,10 +36,14 @@ const BINDINGS: Record<Entry, Kernel['bindings']> = {
   delta_direct: ['uniform', 'read', 'read', 'rw'],
   dq_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
   dkdv_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
+  bwd_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'rw'],
 };
 
 /** Tokens of the direct kernels' skeleton (wgsl/attention.wgsl); empty where unused (delta_direct). */
-const SKELETON: Record<string, string> = { ENTRY: 'unused_direct', C0: 'c0', NC: '0u', INIT: '', LOAD: '', STEP: '', DOT: '', MID: '', ACC: '', STORE: '' };
+const SKELETON: Record<string, string> = {
+  ENTRY: 'unused_direct', C0: 'c0', NC: '0u', INIT: '', LOAD: '', STEP: '', DOT: '', MID: '', ACC: '', STORE: '',
+  B_ENTRY: 'unused_bwd', B_NK: '0u', B_INIT: '', B_LOAD: '', B_STEP: '', B_DOT: '', B_MID: '', B_ACC: '', B_DQ: '', B_STORE: '',
+};
 
 /** The `//#section NAME` parts of attention.wgsl. */
 const SECTIONS: Record<string, string> = (() => {
@@ -63,9 +67,14 @@ export interface AttnTuning {
   fwd: [number, number];
   dq: [number, number];
   dkdv: [number, number];
+  /**
+   * direct: the single-pass backward (bwd_direct, one workgroup per batch × head, S and dP computed
+   * once) when B·heads is at least this; 0 = never. Its [R, KB] are dkdv's.
+   */
+  single: number;
 }
 
-let tuning: AttnTuning = { variant: 'auto', blk: 0, wg: 0, fwd: [4, 16], dq: [4, 16], dkdv: [2, 8] };
+let tuning: AttnTuning = { variant: 'auto', blk: 0, wg: 0, fwd: [4, 16], dq: [4, 16], dkdv: [2, 8], single: 16 };
 
 export function setAttentionTuning(t: Partial<AttnTuning>): AttnTuning {
   const prev = tuning;
@@ -149,6 +158,7 @@ function directKernel(entry: Entry, DH: number, SG: number, KB: number, drop: bo
         ...(entry === 'forward_direct' ? genForwardDirect(DH, SG, R, KB, drop) : {}),
         ...(entry === 'dq_direct' ? genDqDirect(DH, SG, R, KB, drop) : {}),
         ...(entry === 'dkdv_direct' ? genDkdvDirect(DH, SG, R, KB, drop) : {}),
+        ...(entry === 'bwd_direct' ? genBwdDirect(DH, SG, R, KB, drop) : {}),
       }),
   };
 }
@@ -299,7 +309,8 @@ function genDqDirect(DH: number, SG: number, R: number, KB: number, drop: boolea
   return skeleton('dq_direct', 'j0', 'P.Tk', [queryRows, ...init], load, keys, sdp, ds, acc, store);
 }
 
-function genDkdvDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
+/** Statements of dkdv_direct, shared with bwd_direct (which adds dQ): per-lane key rows j0 + r. */
+function dkdvParts(DH: number, SG: number, R: number, KB: number, drop: boolean) {
   const rs = range(R);
   const cs = range(KB);
   const init: string[] = [];
@@ -359,8 +370,45 @@ function genDkdvDirect(DH: number, SG: number, R: number, KB: number, drop: bool
     (r) =>
       `{ let j = j0 + ${r}u; if (j < P.Tk) { let ob = b * P.o_bs + j * P.o_rs + h * DH; for (var d = 0u; d < DH; d++) { DA[ob + d] = dk${r}[d]; DB[ob + d] = dv${r}[d]; } } }`,
   );
+  return { init, load, qs, sdp, ds, acc, store };
+}
+
+function genDkdvDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
+  const { init, load, qs, sdp, ds, acc, store } = dkdvParts(DH, SG, R, KB, drop);
   const keyRows = 'let j0 = wid.x * (SG * R) + lid * R; let qbase = P.q_off + b * P.q_bs + h * DH; let gbase = P.g_off + b * P.g_bs + h * DH;';
   return skeleton('dkdv_direct', 'i0', 'P.Tq', [keyRows, ...init], load, qs, sdp, ds, acc, store);
+}
+
+/**
+ * bwd_direct: dkdv_direct's statements inside a loop over key blocks (jb), plus dQ: for the KB
+ * queries c of a step and head dims d0 + lid, dQ_c += Σ over the block's keys (lane l, row r) of
+ * dS[r][c] (broadcast from lane l) · K[key][d0 + lid].
+ */
+function genBwdDirect(DH: number, SG: number, R: number, KB: number, drop: boolean): Record<string, string> {
+  const { init, load, qs, sdp, ds, acc, store } = dkdvParts(DH, SG, R, KB, drop);
+  const keyRows = 'let j0 = jb + lid * R; let qbase = P.q_off + b * P.q_bs + h * DH; let gbase = P.g_off + b * P.g_bs + h * DH;';
+  const keys: [number, number][] = range(SG).flatMap((l) => range(R).map((r): [number, number] => [l, r]));
+  // uniform row bases of the block's keys, read by every lane at its own head dim
+  const kx = keys.map(([l, r]) => `let kxr${l}_${r} = kxbase + min(jb + ${l * R + r}u, P.Tk - 1u) * P.k_rs;`);
+  const rows = range(KB).map((c) => `let dqr${c} = dqbase + ic${c} * P.o_rs;`);
+  const dq = keys.map(([l, r]) => `let kx${l}_${r} = K[kxr${l}_${r} + d0];`);
+  for (const c of range(KB)) {
+    const terms = keys.map(([l, r]): [string, string] => [`subgroupBroadcast(ds${r}_${c}, ${l}u)`, `kx${l}_${r}`]);
+    dq.push(`{ let qa = ${fmaChain(`select(DC[dqr${c} + d0], 0.0, first)`, terms)}; if (keepq${c}) { DC[dqr${c} + d0] = qa; } }`);
+  }
+  const ind = (xs: string[], n: number) => lines(xs, ' '.repeat(n));
+  return {
+    B_ENTRY: 'bwd_direct',
+    B_NK: 'P.Tk',
+    B_INIT: ind([keyRows, ...init, ...kx], 4),
+    B_LOAD: ind(load, 6),
+    B_STEP: ind([...qs, ...rows], 6),
+    B_DOT: ind(sdp, 8),
+    B_MID: ind(ds, 6),
+    B_ACC: ind(acc, 8),
+    B_DQ: ind(dq, 8),
+    B_STORE: ind(store, 4),
+  };
 }
 
 function buf(v: View): GPUBuffer {
@@ -423,6 +471,15 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
 }
 
 /**
+ * The single-pass backward (bwd_direct) serves a direct-family call that needs every gradient, has
+ * keys, and has enough (batch, head) pairs to keep a CPU's threads busy with one workgroup each; it
+ * binds 9 storage buffers.
+ */
+function useSinglePass(rt: GpuRuntime, sg: number, g: AttnGeometry): boolean {
+  return sg > 0 && tuning.single > 0 && g.B * g.H >= tuning.single && g.Tk > 0 && g.Tq > 0 && rt.limits.maxStorageBuffersPerShaderStage >= 9;
+}
+
+/**
  * Forward. Returns the output [B, Tq, H*DH] (contiguous) and a stats buffer of 2·B·H·Tq floats
  * whose first half is the per-row log-sum-exp (the second half is the backward's scratch).
  */
@@ -464,6 +521,11 @@ export function runAttentionBackward(
     const wg = sg || 64;
     const kern = sg ? directKernel('delta_direct', g.DH, sg, 4, false, 1) : stagedKernel('delta', g.DH, wg, 4, false, false);
     rt.dispatch(kern, params(a, grad, g.Tq), [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, wg, rt.limits.maxComputeWorkgroupsPerDimension), describe(a));
+  }
+  if (dq && dk && dv && useSinglePass(rt, sg, g)) {
+    const [R, kb] = tuning.dkdv;
+    rt.dispatch(directKernel('bwd_direct', g.DH, sg, kb, !!a.drop, R), params(a, grad, g.Tk), [...common, dk, dv, dq], [1, g.B * g.H], describe(a));
+    return { dq, dk, dv };
   }
   if (dq) dispatchRows(rt, 'dq', sg, a, g.Tq, params(a, grad, g.Tq), [...common, dq]);
   if (dk && dv) dispatchRows(rt, 'dkdv', sg, a, g.Tk, params(a, grad, g.Tk), [...common, dk, dv]);
