@@ -380,6 +380,374 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 }
 
+//#section tiled
+// The staged family's kernels for GPUs (joined after the staged section, whose bindings and delta
+// entry they share). Each row (a query row: forward, dq; a key row: dkdv) is owned by TPR adjacent
+// invocations; invocation t of a row owns the head-dim chunks c = t + TPR*u (u < NV) of 4 elements
+// each, so a row's head vector and accumulators are NV vec4 registers per invocation (no local
+// arrays indexed at run time, no spills at DH = 128..256). A workgroup owns ROWS rows (ROWS*TPR
+// invocations) of one (batch, head); the other operand is walked in blocks of BK rows staged in
+// workgroup memory as vec4 chunks (DV = DHP/4 chunks per row, zero past DH), and each block in
+// groups of KG rows: partial dot products per invocation, summed across the TPR invocations of the
+// row by reduce() (subgroup shuffles where the device has subgroups of at least TPR lanes,
+// workgroup memory otherwise), then the online softmax / dS and the accumulation. While reading a
+// staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row reads the
+// same ones (broadcast, no bank conflicts).
+// Tokens: TPR, NV, ROWS, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ,
+// REDUCE (the reduce() function with its workgroup scratch, generated in src/kernels/attention.ts).
+
+const TPR: u32 = {{TPR}}u;
+const NV: u32 = {{NV}}u;
+const DV: u32 = NV * TPR;
+const ROWS: u32 = {{ROWS}}u;
+const WGT: u32 = ROWS * TPR;
+const BK: u32 = {{BK}}u;
+const KG: u32 = {{KG}}u;
+const KG4: u32 = KG / 4u;
+const NRED: u32 = {{NRED}}u;
+
+// 0. On GPUs the constant 0, so the loops over chunks and groups unroll and the head vectors stay
+// in registers; on CPU adapters a run-time 0 ({{RZ}}), which keeps their compilers from unrolling
+// everything (minutes of LLVM time per kernel at DH = 128).
+fn rz() -> u32 { return {{RZ}}; }
+
+var<workgroup> ta: array<vec4<f32>, BK * DV>; // K block (forward, dq) or Q block (dkdv)
+var<workgroup> tb: array<vec4<f32>, BK * DV>; // V block (forward, dq) or dO block (dkdv)
+var<workgroup> tf: array<vec4<f32>, BK / 4u>; // keep flags of keys (forward, dq) or LSE of queries (dkdv)
+var<workgroup> td: array<vec4<f32>, BK / 4u>; // Delta of queries (dkdv)
+
+{{REDUCE}}
+
+// Elements d .. d+3 of the row at `base` of a [*, DH] operand, zero past DH (indices clamped).
+fn ldq(base: u32, d: u32) -> vec4<f32> {
+  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
+  return select(vec4<f32>(0.0), vec4<f32>(Q[base + e.x], Q[base + e.y], Q[base + e.z], Q[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
+}
+fn ldk(base: u32, d: u32) -> vec4<f32> {
+  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
+  return select(vec4<f32>(0.0), vec4<f32>(K[base + e.x], K[base + e.y], K[base + e.z], K[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
+}
+fn ldv(base: u32, d: u32) -> vec4<f32> {
+  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
+  return select(vec4<f32>(0.0), vec4<f32>(V[base + e.x], V[base + e.y], V[base + e.z], V[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
+}
+fn ldg(base: u32, d: u32) -> vec4<f32> {
+  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
+  return select(vec4<f32>(0.0), vec4<f32>(G[base + e.x], G[base + e.y], G[base + e.z], G[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
+}
+
+// Stages keys and values j0 .. j0+BK of (b, h) into ta / tb (rows past Tk repeat row Tk-1) and
+// their keep flags into tf (0 past Tk or where masked).
+fn stage_keys(lid: u32, j0: u32, b: u32, kbase: u32, vbase: u32) {
+  for (var n = 0u; n < (BK * DV + WGT - 1u) / WGT; n++) {
+    let e = n * WGT + lid;
+    if (e < BK * DV) {
+      let j = min(j0 + e / DV, P.Tk - 1u);
+      let d = (e % DV) * 4u;
+      ta[e] = ldk(kbase + j * P.k_rs, d);
+      tb[e] = ldv(vbase + j * P.v_rs, d);
+    }
+  }
+  for (var e = lid; e < BK / 4u; e += WGT) {
+    var f = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      let j = j0 + e * 4u + c;
+      var keep = j < P.Tk;
+      if (MASK) { keep = keep && Mask[P.m_off + b * P.m_bs + min(j, P.Tk - 1u)] != 0; }
+      f[c] = select(0.0, 1.0, keep);
+    }
+    tf[e] = f;
+  }
+}
+
+// Writes the NV chunks of invocation t of a row to `ob` of a contiguous output (elements < DH):
+// O (forward), DA (dQ or dK), DB (dV); one function each so an entry binds only what it writes.
+fn store_o(ob: u32, t: u32, x: ptr<function, array<vec4<f32>, NV>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { O[ob + d + c] = (*x)[u][c]; } }
+  }
+}
+fn store_da(ob: u32, t: u32, x: ptr<function, array<vec4<f32>, NV>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DA[ob + d + c] = (*x)[u][c]; } }
+  }
+}
+fn store_db(ob: u32, t: u32, x: ptr<function, array<vec4<f32>, NV>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DB[ob + d + c] = (*x)[u][c]; } }
+  }
+}
+
+// ---- forward: grid (ceil(Tq / ROWS), B*H) --------------------------------------------------------
+@compute @workgroup_size(WGT)
+fn forward_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let t = lid % TPR;
+  let i = wid.x * ROWS + lid / TPR;
+  let ic = min(i, P.Tq - 1u);
+  let row = bh * P.Tq + ic;
+  let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+  var q: array<vec4<f32>, NV>;
+  var o: array<vec4<f32>, NV>;
+  for (var u = 0u; u < NV + rz(); u++) {
+    q[u] = ldq(qb, (t + TPR * u) * 4u) * P.scale;
+    o[u] = vec4<f32>(0.0);
+  }
+  var m = NEG;
+  var l = 0.0;
+  for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
+    workgroupBarrier();
+    stage_keys(lid, j0, b, kbase, vbase);
+    workgroupBarrier();
+    for (var g0 = 0u; g0 < BK + rz(); g0 += KG) {
+      if (j0 + g0 >= P.Tk) { break; }
+      var x: array<vec4<f32>, NRED>;
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        var s = vec4<f32>(0.0);
+        for (var cc = 0u; cc < 4u; cc++) {
+          let e0 = (g0 + c4 * 4u + cc) * DV + t;
+          var a = 0.0;
+          for (var u = 0u; u < NV + rz(); u++) { a += dot(q[u], ta[e0 + TPR * u]); }
+          s[cc] = a;
+        }
+        x[c4] = s;
+      }
+      reduce(&x, lid);
+      var mb = m;
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+        let sm = select(vec4<f32>(NEG), x[c4], keep);
+        mb = max(mb, max(max(sm.x, sm.y), max(sm.z, sm.w)));
+      }
+      let alpha = exp(m - mb);
+      var ps = 0.0;
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+        var p = select(vec4<f32>(0.0), exp(x[c4] - vec4<f32>(mb)), keep);
+        ps += dot(p, vec4<f32>(1.0));
+        if (DROP) { p *= drop4(row, (j0 + g0) / 4u + c4); }
+        x[c4] = p;
+      }
+      l = l * alpha + ps;
+      m = mb;
+      for (var u = 0u; u < NV + rz(); u++) {
+        var acc = o[u] * alpha;
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
+          let p = x[c4];
+          acc = fma(vec4<f32>(p.x), tb[e0], acc);
+          acc = fma(vec4<f32>(p.y), tb[e0 + DV], acc);
+          acc = fma(vec4<f32>(p.z), tb[e0 + 2u * DV], acc);
+          acc = fma(vec4<f32>(p.w), tb[e0 + 3u * DV], acc);
+        }
+        o[u] = acc;
+      }
+    }
+  }
+  if (i < P.Tq) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var u = 0u; u < NV + rz(); u++) { o[u] *= inv; }
+    store_o(b * P.o_bs + i * P.o_rs + h * DH, t, &o);
+    if (t == 0u) { Lse[row] = select(NEG, m + log(l), l > 0.0); }
+  }
+}
+
+// ---- backward: dQ, grid (ceil(Tq / ROWS), B*H) ----------------------------------------------------
+//   dS_ij = P_ij (z_ij dO_i·v_j − Delta_i) · scale,  dQ_i = Σ_j dS_ij k_j
+@compute @workgroup_size(WGT)
+fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let t = lid % TPR;
+  let i = wid.x * ROWS + lid / TPR;
+  let ic = min(i, P.Tq - 1u);
+  let row = bh * P.Tq + ic;
+  let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+  let gb = P.g_off + b * P.g_bs + ic * P.g_rs + h * DH;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+  var q: array<vec4<f32>, NV>;
+  var g: array<vec4<f32>, NV>;
+  var acc: array<vec4<f32>, NV>;
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    q[u] = ldq(qb, d) * P.scale;
+    g[u] = ldg(gb, d);
+    acc[u] = vec4<f32>(0.0);
+  }
+  let lse = Stats[row];
+  let dlt = Stats[P.stat_n + row];
+  for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
+    workgroupBarrier();
+    stage_keys(lid, j0, b, kbase, vbase);
+    workgroupBarrier();
+    for (var g0 = 0u; g0 < BK + rz(); g0 += KG) {
+      if (j0 + g0 >= P.Tk) { break; }
+      var x: array<vec4<f32>, NRED>;
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        var s = vec4<f32>(0.0);
+        var dp = vec4<f32>(0.0);
+        for (var cc = 0u; cc < 4u; cc++) {
+          let e0 = (g0 + c4 * 4u + cc) * DV + t;
+          var a = 0.0;
+          var bb = 0.0;
+          for (var u = 0u; u < NV + rz(); u++) {
+            a += dot(q[u], ta[e0 + TPR * u]);
+            bb += dot(g[u], tb[e0 + TPR * u]);
+          }
+          s[cc] = a;
+          dp[cc] = bb;
+        }
+        x[c4] = s;
+        x[KG4 + c4] = dp;
+      }
+      reduce(&x, lid);
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+        let p = select(vec4<f32>(0.0), exp(x[c4] - vec4<f32>(lse)), keep);
+        var z = vec4<f32>(1.0);
+        if (DROP) { z = drop4(row, (j0 + g0) / 4u + c4); }
+        x[c4] = p * (x[KG4 + c4] * z - vec4<f32>(dlt)) * P.scale;
+      }
+      for (var u = 0u; u < NV + rz(); u++) {
+        var a = acc[u];
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
+          let ds = x[c4];
+          a = fma(vec4<f32>(ds.x), ta[e0], a);
+          a = fma(vec4<f32>(ds.y), ta[e0 + DV], a);
+          a = fma(vec4<f32>(ds.z), ta[e0 + 2u * DV], a);
+          a = fma(vec4<f32>(ds.w), ta[e0 + 3u * DV], a);
+        }
+        acc[u] = a;
+      }
+    }
+  }
+  if (i < P.Tq) { store_da(b * P.o_bs + i * P.o_rs + h * DH, t, &acc); }
+}
+
+// ---- backward: dK, dV, grid (ceil(Tk / ROWS), B*H) ------------------------------------------------
+//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = scale Σ_i dS_ij q_i
+@compute @workgroup_size(WGT)
+fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let t = lid % TPR;
+  let j = wid.x * ROWS + lid / TPR;
+  let jc = min(j, P.Tk - 1u);
+  let kb = P.k_off + b * P.k_bs + jc * P.k_rs + h * DH;
+  let vb = P.v_off + b * P.v_bs + jc * P.v_rs + h * DH;
+  let qbase = P.q_off + b * P.q_bs + h * DH;
+  let gbase = P.g_off + b * P.g_bs + h * DH;
+  var keep = j < P.Tk;
+  if (MASK) { keep = keep && Mask[P.m_off + b * P.m_bs + jc] != 0; }
+  var k: array<vec4<f32>, NV>;
+  var v: array<vec4<f32>, NV>;
+  var dk: array<vec4<f32>, NV>;
+  var dv: array<vec4<f32>, NV>;
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    k[u] = ldk(kb, d) * P.scale;
+    v[u] = ldv(vb, d);
+    dk[u] = vec4<f32>(0.0);
+    dv[u] = vec4<f32>(0.0);
+  }
+  for (var i0 = 0u; i0 < P.Tq; i0 += BK) {
+    workgroupBarrier();
+    for (var n = 0u; n < (BK * DV + WGT - 1u) / WGT; n++) {
+      let e = n * WGT + lid;
+      if (e < BK * DV) {
+        let i = min(i0 + e / DV, P.Tq - 1u);
+        let d = (e % DV) * 4u;
+        ta[e] = ldq(qbase + i * P.q_rs, d);
+        tb[e] = ldg(gbase + i * P.g_rs, d);
+      }
+    }
+    for (var e = lid; e < BK / 4u; e += WGT) {
+      var fl = vec4<f32>(0.0);
+      var fd = vec4<f32>(0.0);
+      for (var c = 0u; c < 4u; c++) {
+        let i = i0 + e * 4u + c;
+        let r = bh * P.Tq + min(i, P.Tq - 1u);
+        // a query row past Tq gets LSE = +3e38, so its P is exactly 0
+        fl[c] = select(-NEG, Stats[r], i < P.Tq);
+        fd[c] = Stats[P.stat_n + r];
+      }
+      tf[e] = fl;
+      td[e] = fd;
+    }
+    workgroupBarrier();
+    for (var g0 = 0u; g0 < BK + rz(); g0 += KG) {
+      if (i0 + g0 >= P.Tq) { break; }
+      var x: array<vec4<f32>, NRED>;
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        var s = vec4<f32>(0.0);
+        var dp = vec4<f32>(0.0);
+        for (var cc = 0u; cc < 4u; cc++) {
+          let e0 = (g0 + c4 * 4u + cc) * DV + t;
+          var a = 0.0;
+          var bb = 0.0;
+          for (var u = 0u; u < NV + rz(); u++) {
+            a += dot(k[u], ta[e0 + TPR * u]);
+            bb += dot(v[u], tb[e0 + TPR * u]);
+          }
+          s[cc] = a;
+          dp[cc] = bb;
+        }
+        x[c4] = s;
+        x[KG4 + c4] = dp;
+      }
+      reduce(&x, lid);
+      for (var c4 = 0u; c4 < KG4; c4++) {
+        let p = select(vec4<f32>(0.0), exp(x[c4] - tf[(g0 >> 2u) + c4]), vec4<bool>(keep));
+        var z = vec4<f32>(1.0);
+        if (DROP) {
+          for (var cc = 0u; cc < 4u; cc++) {
+            let r = bh * P.Tq + min(i0 + g0 + c4 * 4u + cc, P.Tq - 1u);
+            z[cc] = drop4(r, jc / 4u)[jc % 4u];
+          }
+        }
+        let dp = x[KG4 + c4];
+        x[KG4 + c4] = p * z;
+        x[c4] = p * (dp * z - td[(g0 >> 2u) + c4]) * P.scale;
+      }
+      for (var u = 0u; u < NV + rz(); u++) {
+        var a = dk[u];
+        var c = dv[u];
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
+          let ds = x[c4];
+          let pz = x[KG4 + c4];
+          a = fma(vec4<f32>(ds.x), ta[e0], a);
+          a = fma(vec4<f32>(ds.y), ta[e0 + DV], a);
+          a = fma(vec4<f32>(ds.z), ta[e0 + 2u * DV], a);
+          a = fma(vec4<f32>(ds.w), ta[e0 + 3u * DV], a);
+          c = fma(vec4<f32>(pz.x), tb[e0], c);
+          c = fma(vec4<f32>(pz.y), tb[e0 + DV], c);
+          c = fma(vec4<f32>(pz.z), tb[e0 + 2u * DV], c);
+          c = fma(vec4<f32>(pz.w), tb[e0 + 3u * DV], c);
+        }
+        dk[u] = a;
+        dv[u] = c;
+      }
+    }
+  }
+  if (j < P.Tk) {
+    let ob = b * P.o_bs + j * P.o_rs + h * DH;
+    store_da(ob, t, &dk);
+    store_db(ob, t, &dv);
+  }
+}
+
 //#section direct
 // Register-blocked, for CPU-emulated adapters (llvmpipe, SwiftShader); compiled after the staged
 // section (it uses its bindings).

@@ -25,13 +25,16 @@ export interface AttnDropout {
   counter: number;
 }
 
-type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct';
+type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_t' | 'dq_t' | 'dkdv_t' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct';
 
 const BINDINGS: Record<Entry, Kernel['bindings']> = {
   forward: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   delta: ['uniform', 'read', 'read', 'rw'],
   dq: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
   dkdv: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
+  forward_t: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
+  dq_t: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
+  dkdv_t: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   forward_direct: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   delta_direct: ['uniform', 'read', 'read', 'rw'],
   dq_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
@@ -59,6 +62,12 @@ export interface AttnTuning {
   blk: number;
   /** staged: invocations per workgroup; 0 = automatic */
   wg: number;
+  /** staged: 'tiled' (default: several invocations per row, vec4 chunks) or 'rows' (the first version: one invocation per row) */
+  staged?: 'tiled' | 'rows';
+  /** staged tiled: invocations per row (1, 2, 4 or 8); 0 / absent = automatic */
+  tpr?: number;
+  /** staged tiled: row sums by subgroup shuffles (true) or workgroup memory (false); absent = automatic */
+  sub?: boolean;
   /** direct: [rows per lane R, other-operand rows per step KB] of each kernel */
   fwd: [number, number];
   dq: [number, number];
@@ -123,6 +132,122 @@ function stagedKernel(entry: Entry, DH: number, wg: number, blk: number, mask: b
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () => wgsl(SECTIONS.shared + SECTIONS.staged, { ENABLE: '', DH, WG: wg, BLK: blk, MASK: String(mask), DROP: String(drop), SZ: drop && entry === 'dkdv' ? blk * wg : 4 }),
+  };
+}
+
+/** Geometry of one tiled staged kernel (wgsl/attention.wgsl, section tiled). */
+export interface TiledConfig {
+  /** invocations per row */
+  tpr: number;
+  /** vec4 chunks of the head dim per invocation */
+  nv: number;
+  /** rows per workgroup */
+  rows: number;
+  /** rows of the other operand per staged block */
+  bk: number;
+  /** rows per group inside a block (4 or 8) */
+  kg: number;
+  /** subgroup shuffles for the row sums (else workgroup memory) */
+  sub: boolean;
+  /** a CPU adapter: loops over chunks and groups get run-time bounds (compile time) */
+  cpu: boolean;
+}
+
+const pow2ceil = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+
+/**
+ * The tiled kernel's geometry for `T` own rows: about 32 head-dim elements per invocation (16 for
+ * dK/dV, which holds four head vectors), 128 invocations per workgroup where the rows fill them,
+ * blocks of up to 32 other rows in about 16 KiB of workgroup memory, within the adapter's limits.
+ */
+export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH: number, T: number): TiledConfig {
+  const per = kind === 'dkdv' ? 16 : 32;
+  const tpr = tuning.tpr || Math.min(8, pow2ceil(Math.ceil(DH / per)));
+  const nv = Math.ceil(DH / (4 * tpr));
+  const dv = nv * tpr;
+  const lim = rt.limits;
+  const wgt = Math.min(tuning.wg || 128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+  let rows = Math.max(1, Math.floor(wgt / tpr));
+  let bestCost = Infinity;
+  for (let r = rows, best = rows; r >= 1; r = Math.floor(r / 2)) {
+    // padded rows, plus a per-workgroup cost for staging each block (one block load feeds r rows)
+    const cost = Math.ceil(T / r) * (r + 6);
+    if (cost < bestCost - 1e-9) {
+      bestCost = cost;
+      best = r;
+    }
+    if (r === 1) {
+      rows = best;
+      break;
+    }
+  }
+  const sgMin = rt.info.subgroupMinSize ?? 0;
+  // Subgroup shuffles on real GPUs; on CPU adapters they are emulated (lavapipe takes ~20 s to
+  // compile a kernel with them), so the workgroup-memory sums run there unless `sub` forces them.
+  const i = rt.info;
+  const cpu = CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
+  const sub = rt.useSubgroups && rt.device.features.has('subgroups' as GPUFeatureName) && sgMin >= tpr && tpr > 1 && (tuning.sub ?? !cpu);
+  const bytes = (bk: number, kg: number) => {
+    const nred = kind === 'forward' ? kg / 4 : kg / 2;
+    return 16 * (2 * bk * dv + 2 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rows * tpr * nred);
+  };
+  let bk = tuning.blk || Math.max(8, Math.min(32, 8 * Math.floor(16384 / (32 * dv * 8))));
+  bk = Math.max(4, bk - (bk % 4));
+  const kgOf = (b: number) => (b % 8 === 0 ? 8 : 4);
+  while (bk > 4 && bytes(bk, kgOf(bk)) > lim.maxComputeWorkgroupStorageSize) bk -= 4;
+  return { tpr, nv, rows, bk, kg: kgOf(bk), sub, cpu };
+}
+
+/** reduce(): sums each of the NRED vec4s over the TPR invocations of a row, in place. */
+function reduceSource(c: TiledConfig): string {
+  const head = 'fn reduce(x: ptr<function, array<vec4<f32>, NRED>>, lid: u32) {';
+  if (c.tpr === 1) return `${head}\n}`;
+  if (c.sub) {
+    const steps = range(Math.log2(c.tpr)).map((k) => `    v += subgroupShuffleXor(v, ${1 << k}u);`);
+    return [head, '  for (var n = 0u; n < NRED; n++) {', '    var v = (*x)[n];', ...steps, '    (*x)[n] = v;', '  }', '}'].join('\n');
+  }
+  return [
+    'var<workgroup> red: array<vec4<f32>, WGT * NRED>;',
+    head,
+    '  for (var n = 0u; n < NRED; n++) { red[lid * NRED + n] = (*x)[n]; }',
+    '  workgroupBarrier();',
+    '  let r0 = lid - lid % TPR;',
+    '  for (var n = 0u; n < NRED; n++) {',
+    '    var v = vec4<f32>(0.0);',
+    '    for (var t = 0u; t < TPR; t++) { v += red[(r0 + t) * NRED + n]; }',
+    '    (*x)[n] = v;',
+    '  }',
+    '  workgroupBarrier();',
+    '}',
+  ].join('\n');
+}
+
+function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean): Kernel {
+  const entry = `${kind}_t` as Entry;
+  const nred = kind === 'forward' ? c.kg / 4 : c.kg / 2;
+  return {
+    name: `attention_${entry}`,
+    key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rows}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${mask}:${drop}`,
+    bindings: BINDINGS[entry],
+    entryPoint: entry,
+    code: () =>
+      wgsl(SECTIONS.shared + SECTIONS.staged + SECTIONS.tiled, {
+        ENABLE: c.sub ? 'enable subgroups;' : '',
+        DH,
+        WG: 64,
+        BLK: 4,
+        SZ: 4,
+        MASK: String(mask),
+        DROP: String(drop),
+        TPR: c.tpr,
+        NV: c.nv,
+        ROWS: c.rows,
+        BK: c.bk,
+        KG: c.kg,
+        NRED: nred,
+        REDUCE: reduceSource(c),
+        RZ: c.cpu ? '(P.dh >> 16u)' : '0u',
+      }),
   };
 }
 
@@ -415,6 +540,11 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
   if (sg) {
     const [R, kb] = tuning[kind === 'forward' ? 'fwd' : kind];
     rt.dispatch(directKernel(`${kind}_direct`, g.DH, sg, kb, drop, R), p, bufs, [Math.ceil(rows / (sg * R)), g.B * g.H], describe(a));
+    return;
+  }
+  if ((tuning.staged ?? 'tiled') === 'tiled') {
+    const c = tiledConfig(rt, kind, g.DH, rows);
+    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop), p, bufs, [Math.ceil(rows / c.rows), g.B * g.H], describe(a));
     return;
   }
   const wg = pickWorkgroup(rows);
