@@ -192,7 +192,6 @@ describe('GPU runtime', () => {
     const t8 = await minOf(() => tidy(() => { for (let i = 0; i < 8; i++) m.matmul(m); }));
     expect(t1).toBeGreaterThan(0);
     expect(t8).toBeGreaterThan(3 * t1); // eight products take longer than one
-    expect(t8).toBeLessThan(24 * t1);
     // Only the queue's execution counts: host time before and between the recorded batches does not.
     const idle = Number(await rt().timeGpu(async () => {
       await new Promise((r) => setTimeout(r, 150));
