@@ -393,23 +393,28 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // workgroup memory otherwise), then the online softmax / dS and the accumulation. While reading a
 // staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row reads the
 // same ones (broadcast, no bank conflicts).
-// Tokens: TPR, NV, ROWS, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ,
+// Tokens: TPR, NV, RPT, RG, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ,
 // REDUCE (the reduce() function with its workgroup scratch, generated in src/kernels/attention.ts).
 
 const TPR: u32 = {{TPR}}u;
 const NV: u32 = {{NV}}u;
 const DV: u32 = NV * TPR;
-const ROWS: u32 = {{ROWS}}u;
-const WGT: u32 = ROWS * TPR;
+const RPT: u32 = {{RPT}}u; // rows per invocation: row n of a group is rg + n * RG
+const RG: u32 = {{RG}}u; // row groups per workgroup (invocations / TPR)
+const ROWS: u32 = RG * RPT;
+const WGT: u32 = RG * TPR;
 const BK: u32 = {{BK}}u;
 const KG: u32 = {{KG}}u;
 const KG4: u32 = KG / 4u;
-const NRED: u32 = {{NRED}}u;
+const NRED: u32 = {{NRED}}u; // KG4 * RPT (forward) or 2 * KG4 * RPT (backward)
+const NA: u32 = NV * RPT; // head-vector chunks per invocation, [RPT][NV]
 
-// 0. On GPUs the constant 0, so the loops over chunks and groups unroll and the head vectors stay
-// in registers; on CPU adapters a run-time 0 ({{RZ}}), which keeps their compilers from unrolling
-// everything (minutes of LLVM time per kernel at DH = 128).
+// 0. On GPUs the constant 0, so the loops over chunks unroll and the head vectors stay in
+// registers; on CPU adapters a run-time 0 ({{RZ}}), which keeps their compilers from unrolling
+// everything (minutes of LLVM time per kernel at DH = 128). The loop over the groups of a block
+// always has a run-time bound (code size).
 fn rz() -> u32 { return {{RZ}}; }
+fn rzg() -> u32 { return P.dh >> 16u; }
 
 var<workgroup> ta: array<vec4<f32>, BK * DV>; // K block (forward, dq) or Q block (dkdv)
 var<workgroup> tb: array<vec4<f32>, BK * DV>; // V block (forward, dq) or dO block (dkdv)
@@ -460,24 +465,77 @@ fn stage_keys(lid: u32, j0: u32, b: u32, kbase: u32, vbase: u32) {
   }
 }
 
-// Writes the NV chunks of invocation t of a row to `ob` of a contiguous output (elements < DH):
-// O (forward), DA (dQ or dK), DB (dV); one function each so an entry binds only what it writes.
-fn store_o(ob: u32, t: u32, x: ptr<function, array<vec4<f32>, NV>>) {
-  for (var u = 0u; u < NV + rz(); u++) {
-    let d = (t + TPR * u) * 4u;
-    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { O[ob + d + c] = (*x)[u][c]; } }
+// Partial dot products of the invocation's RPT head vectors in `a` with staged rows g0 .. g0+KG
+// of ta (into x[r*KG4 + c4]) and, when `two`, of `b` with tb (into x[RPT*KG4 + r*KG4 + c4]).
+fn dots(a: ptr<function, array<vec4<f32>, NA>>, b: ptr<function, array<vec4<f32>, NA>>, two: bool, g0: u32, t: u32, x: ptr<function, array<vec4<f32>, NRED>>) {
+  for (var c4 = 0u; c4 < KG4; c4++) {
+    for (var cc = 0u; cc < 4u; cc++) {
+      let e0 = (g0 + c4 * 4u + cc) * DV + t;
+      var sa: array<f32, RPT>;
+      var sb: array<f32, RPT>;
+      for (var r = 0u; r < RPT; r++) { sa[r] = 0.0; sb[r] = 0.0; }
+      for (var u = 0u; u < NV + rz(); u++) {
+        let ka = ta[e0 + TPR * u];
+        for (var r = 0u; r < RPT; r++) { sa[r] += dot((*a)[r * NV + u], ka); }
+        if (two) {
+          let kb = tb[e0 + TPR * u];
+          for (var r = 0u; r < RPT; r++) { sb[r] += dot((*b)[r * NV + u], kb); }
+        }
+      }
+      for (var r = 0u; r < RPT; r++) {
+        (*x)[r * KG4 + c4][cc] = sa[r];
+        if (two) { (*x)[RPT * KG4 + r * KG4 + c4][cc] = sb[r]; }
+      }
+    }
   }
 }
-fn store_da(ob: u32, t: u32, x: ptr<function, array<vec4<f32>, NV>>) {
+
+// acc[r][u] += Σ_c w[r*KG4 + c4][cc] · blk[(g0 + c) * DV + t + TPR*u] (blk: 0 = ta, 1 = tb;
+// w at offset `wo` in x).
+fn accum(acc: ptr<function, array<vec4<f32>, NA>>, x: ptr<function, array<vec4<f32>, NRED>>, wo: u32, useb: bool, g0: u32, t: u32) {
   for (var u = 0u; u < NV + rz(); u++) {
-    let d = (t + TPR * u) * 4u;
-    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DA[ob + d + c] = (*x)[u][c]; } }
+    for (var c4 = 0u; c4 < KG4; c4++) {
+      let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
+      var k0: vec4<f32>;
+      var k1: vec4<f32>;
+      var k2: vec4<f32>;
+      var k3: vec4<f32>;
+      if (useb) { k0 = tb[e0]; k1 = tb[e0 + DV]; k2 = tb[e0 + 2u * DV]; k3 = tb[e0 + 3u * DV]; }
+      else { k0 = ta[e0]; k1 = ta[e0 + DV]; k2 = ta[e0 + 2u * DV]; k3 = ta[e0 + 3u * DV]; }
+      for (var r = 0u; r < RPT; r++) {
+        let w = (*x)[wo + r * KG4 + c4];
+        var s = (*acc)[r * NV + u];
+        s = fma(vec4<f32>(w.x), k0, s);
+        s = fma(vec4<f32>(w.y), k1, s);
+        s = fma(vec4<f32>(w.z), k2, s);
+        s = fma(vec4<f32>(w.w), k3, s);
+        (*acc)[r * NV + u] = s;
+      }
+    }
   }
 }
-fn store_db(ob: u32, t: u32, x: ptr<function, array<vec4<f32>, NV>>) {
+
+// Writes chunk row r of an invocation to `ob` of a contiguous output (elements < DH): O (forward),
+// DA (dQ or dK), DB (dV); one function each so an entry binds only what it writes.
+fn store_o(ob: u32, t: u32, r: u32, x: ptr<function, array<vec4<f32>, NA>>, scale: f32) {
   for (var u = 0u; u < NV + rz(); u++) {
     let d = (t + TPR * u) * 4u;
-    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DB[ob + d + c] = (*x)[u][c]; } }
+    let v = (*x)[r * NV + u] * scale;
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { O[ob + d + c] = v[c]; } }
+  }
+}
+fn store_da(ob: u32, t: u32, r: u32, x: ptr<function, array<vec4<f32>, NA>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    let v = (*x)[r * NV + u];
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DA[ob + d + c] = v[c]; } }
+  }
+}
+fn store_db(ob: u32, t: u32, r: u32, x: ptr<function, array<vec4<f32>, NA>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    let v = (*x)[r * NV + u];
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DB[ob + d + c] = v[c]; } }
   }
 }
 
@@ -488,74 +546,61 @@ fn forward_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
   let b = bh / P.H;
   let h = bh % P.H;
   let t = lid % TPR;
-  let i = wid.x * ROWS + lid / TPR;
-  let ic = min(i, P.Tq - 1u);
-  let row = bh * P.Tq + ic;
-  let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+  let i0 = wid.x * ROWS + lid / TPR;
   let kbase = P.k_off + b * P.k_bs + h * DH;
   let vbase = P.v_off + b * P.v_bs + h * DH;
-  var q: array<vec4<f32>, NV>;
-  var o: array<vec4<f32>, NV>;
-  for (var u = 0u; u < NV + rz(); u++) {
-    q[u] = ldq(qb, (t + TPR * u) * 4u) * P.scale;
-    o[u] = vec4<f32>(0.0);
+  var q: array<vec4<f32>, NA>;
+  var o: array<vec4<f32>, NA>;
+  var m: array<f32, RPT>;
+  var l: array<f32, RPT>;
+  for (var r = 0u; r < RPT; r++) {
+    let ic = min(i0 + r * RG, P.Tq - 1u);
+    let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+    for (var u = 0u; u < NV + rz(); u++) {
+      q[r * NV + u] = ldq(qb, (t + TPR * u) * 4u) * P.scale;
+      o[r * NV + u] = vec4<f32>(0.0);
+    }
+    m[r] = NEG;
+    l[r] = 0.0;
   }
-  var m = NEG;
-  var l = 0.0;
   for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
     workgroupBarrier();
     stage_keys(lid, j0, b, kbase, vbase);
     workgroupBarrier();
-    for (var g0 = 0u; g0 < BK + rz(); g0 += KG) {
+    for (var g0 = 0u; g0 < BK + rzg(); g0 += KG) {
       if (j0 + g0 >= P.Tk) { break; }
       var x: array<vec4<f32>, NRED>;
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        var s = vec4<f32>(0.0);
-        for (var cc = 0u; cc < 4u; cc++) {
-          let e0 = (g0 + c4 * 4u + cc) * DV + t;
-          var a = 0.0;
-          for (var u = 0u; u < NV + rz(); u++) { a += dot(q[u], ta[e0 + TPR * u]); }
-          s[cc] = a;
-        }
-        x[c4] = s;
-      }
+      dots(&q, &q, false, g0, t, &x);
       reduce(&x, lid);
-      var mb = m;
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
-        let sm = select(vec4<f32>(NEG), x[c4], keep);
-        mb = max(mb, max(max(sm.x, sm.y), max(sm.z, sm.w)));
-      }
-      let alpha = exp(m - mb);
-      var ps = 0.0;
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
-        var p = select(vec4<f32>(0.0), exp(x[c4] - vec4<f32>(mb)), keep);
-        ps += dot(p, vec4<f32>(1.0));
-        if (DROP) { p *= drop4(row, (j0 + g0) / 4u + c4); }
-        x[c4] = p;
-      }
-      l = l * alpha + ps;
-      m = mb;
-      for (var u = 0u; u < NV + rz(); u++) {
-        var acc = o[u] * alpha;
+      for (var r = 0u; r < RPT; r++) {
+        var mb = m[r];
         for (var c4 = 0u; c4 < KG4; c4++) {
-          let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
-          let p = x[c4];
-          acc = fma(vec4<f32>(p.x), tb[e0], acc);
-          acc = fma(vec4<f32>(p.y), tb[e0 + DV], acc);
-          acc = fma(vec4<f32>(p.z), tb[e0 + 2u * DV], acc);
-          acc = fma(vec4<f32>(p.w), tb[e0 + 3u * DV], acc);
+          let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+          let sm = select(vec4<f32>(NEG), x[r * KG4 + c4], keep);
+          mb = max(mb, max(max(sm.x, sm.y), max(sm.z, sm.w)));
         }
-        o[u] = acc;
+        let alpha = exp(m[r] - mb);
+        var ps = 0.0;
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+          var p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - vec4<f32>(mb)), keep);
+          ps += dot(p, vec4<f32>(1.0));
+          if (DROP) { p *= drop4(bh * P.Tq + min(i0 + r * RG, P.Tq - 1u), (j0 + g0) / 4u + c4); }
+          x[r * KG4 + c4] = p;
+        }
+        l[r] = l[r] * alpha + ps;
+        m[r] = mb;
+        for (var u = 0u; u < NV + rz(); u++) { o[r * NV + u] *= alpha; }
       }
+      accum(&o, &x, 0u, true, g0, t);
     }
   }
-  if (i < P.Tq) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var u = 0u; u < NV + rz(); u++) { o[u] *= inv; }
-    store_o(b * P.o_bs + i * P.o_rs + h * DH, t, &o);
-    if (t == 0u) { Lse[row] = select(NEG, m + log(l), l > 0.0); }
+  for (var r = 0u; r < RPT; r++) {
+    let i = i0 + r * RG;
+    if (i < P.Tq) {
+      store_o(b * P.o_bs + i * P.o_rs + h * DH, t, r, &o, select(0.0, 1.0 / l[r], l[r] > 0.0));
+      if (t == 0u) { Lse[bh * P.Tq + i] = select(NEG, m[r] + log(l[r]), l[r] > 0.0); }
+    }
   }
 }
 
@@ -567,71 +612,52 @@ fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let b = bh / P.H;
   let h = bh % P.H;
   let t = lid % TPR;
-  let i = wid.x * ROWS + lid / TPR;
-  let ic = min(i, P.Tq - 1u);
-  let row = bh * P.Tq + ic;
-  let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
-  let gb = P.g_off + b * P.g_bs + ic * P.g_rs + h * DH;
+  let i0 = wid.x * ROWS + lid / TPR;
   let kbase = P.k_off + b * P.k_bs + h * DH;
   let vbase = P.v_off + b * P.v_bs + h * DH;
-  var q: array<vec4<f32>, NV>;
-  var g: array<vec4<f32>, NV>;
-  var acc: array<vec4<f32>, NV>;
-  for (var u = 0u; u < NV + rz(); u++) {
-    let d = (t + TPR * u) * 4u;
-    q[u] = ldq(qb, d) * P.scale;
-    g[u] = ldg(gb, d);
-    acc[u] = vec4<f32>(0.0);
+  var q: array<vec4<f32>, NA>;
+  var g: array<vec4<f32>, NA>;
+  var acc: array<vec4<f32>, NA>;
+  var lse: array<f32, RPT>;
+  var dlt: array<f32, RPT>;
+  for (var r = 0u; r < RPT; r++) {
+    let ic = min(i0 + r * RG, P.Tq - 1u);
+    let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+    let gb = P.g_off + b * P.g_bs + ic * P.g_rs + h * DH;
+    for (var u = 0u; u < NV + rz(); u++) {
+      let d = (t + TPR * u) * 4u;
+      q[r * NV + u] = ldq(qb, d) * P.scale;
+      g[r * NV + u] = ldg(gb, d);
+      acc[r * NV + u] = vec4<f32>(0.0);
+    }
+    lse[r] = Stats[bh * P.Tq + ic];
+    dlt[r] = Stats[P.stat_n + bh * P.Tq + ic];
   }
-  let lse = Stats[row];
-  let dlt = Stats[P.stat_n + row];
   for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
     workgroupBarrier();
     stage_keys(lid, j0, b, kbase, vbase);
     workgroupBarrier();
-    for (var g0 = 0u; g0 < BK + rz(); g0 += KG) {
+    for (var g0 = 0u; g0 < BK + rzg(); g0 += KG) {
       if (j0 + g0 >= P.Tk) { break; }
       var x: array<vec4<f32>, NRED>;
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        var s = vec4<f32>(0.0);
-        var dp = vec4<f32>(0.0);
-        for (var cc = 0u; cc < 4u; cc++) {
-          let e0 = (g0 + c4 * 4u + cc) * DV + t;
-          var a = 0.0;
-          var bb = 0.0;
-          for (var u = 0u; u < NV + rz(); u++) {
-            a += dot(q[u], ta[e0 + TPR * u]);
-            bb += dot(g[u], tb[e0 + TPR * u]);
-          }
-          s[cc] = a;
-          dp[cc] = bb;
-        }
-        x[c4] = s;
-        x[KG4 + c4] = dp;
-      }
+      dots(&q, &g, true, g0, t, &x);
       reduce(&x, lid);
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
-        let p = select(vec4<f32>(0.0), exp(x[c4] - vec4<f32>(lse)), keep);
-        var z = vec4<f32>(1.0);
-        if (DROP) { z = drop4(row, (j0 + g0) / 4u + c4); }
-        x[c4] = p * (x[KG4 + c4] * z - vec4<f32>(dlt)) * P.scale;
-      }
-      for (var u = 0u; u < NV + rz(); u++) {
-        var a = acc[u];
+      for (var r = 0u; r < RPT; r++) {
         for (var c4 = 0u; c4 < KG4; c4++) {
-          let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
-          let ds = x[c4];
-          a = fma(vec4<f32>(ds.x), ta[e0], a);
-          a = fma(vec4<f32>(ds.y), ta[e0 + DV], a);
-          a = fma(vec4<f32>(ds.z), ta[e0 + 2u * DV], a);
-          a = fma(vec4<f32>(ds.w), ta[e0 + 3u * DV], a);
+          let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+          let p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - vec4<f32>(lse[r])), keep);
+          var z = vec4<f32>(1.0);
+          if (DROP) { z = drop4(bh * P.Tq + min(i0 + r * RG, P.Tq - 1u), (j0 + g0) / 4u + c4); }
+          x[r * KG4 + c4] = p * (x[RPT * KG4 + r * KG4 + c4] * z - vec4<f32>(dlt[r])) * P.scale;
         }
-        acc[u] = a;
       }
+      accum(&acc, &x, 0u, false, g0, t);
     }
   }
-  if (i < P.Tq) { store_da(b * P.o_bs + i * P.o_rs + h * DH, t, &acc); }
+  for (var r = 0u; r < RPT; r++) {
+    let i = i0 + r * RG;
+    if (i < P.Tq) { store_da(b * P.o_bs + i * P.o_rs + h * DH, t, r, &acc); }
+  }
 }
 
 // ---- backward: dK, dV, grid (ceil(Tk / ROWS), B*H) ------------------------------------------------
@@ -642,24 +668,28 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
   let b = bh / P.H;
   let h = bh % P.H;
   let t = lid % TPR;
-  let j = wid.x * ROWS + lid / TPR;
-  let jc = min(j, P.Tk - 1u);
-  let kb = P.k_off + b * P.k_bs + jc * P.k_rs + h * DH;
-  let vb = P.v_off + b * P.v_bs + jc * P.v_rs + h * DH;
+  let j0r = wid.x * ROWS + lid / TPR;
   let qbase = P.q_off + b * P.q_bs + h * DH;
   let gbase = P.g_off + b * P.g_bs + h * DH;
-  var keep = j < P.Tk;
-  if (MASK) { keep = keep && Mask[P.m_off + b * P.m_bs + jc] != 0; }
-  var k: array<vec4<f32>, NV>;
-  var v: array<vec4<f32>, NV>;
-  var dk: array<vec4<f32>, NV>;
-  var dv: array<vec4<f32>, NV>;
-  for (var u = 0u; u < NV + rz(); u++) {
-    let d = (t + TPR * u) * 4u;
-    k[u] = ldk(kb, d) * P.scale;
-    v[u] = ldv(vb, d);
-    dk[u] = vec4<f32>(0.0);
-    dv[u] = vec4<f32>(0.0);
+  var k: array<vec4<f32>, NA>;
+  var v: array<vec4<f32>, NA>;
+  var dk: array<vec4<f32>, NA>;
+  var dv: array<vec4<f32>, NA>;
+  var keep: array<bool, RPT>;
+  for (var r = 0u; r < RPT; r++) {
+    let j = j0r + r * RG;
+    let jc = min(j, P.Tk - 1u);
+    let kb = P.k_off + b * P.k_bs + jc * P.k_rs + h * DH;
+    let vb = P.v_off + b * P.v_bs + jc * P.v_rs + h * DH;
+    keep[r] = j < P.Tk;
+    if (MASK) { keep[r] = keep[r] && Mask[P.m_off + b * P.m_bs + jc] != 0; }
+    for (var u = 0u; u < NV + rz(); u++) {
+      let d = (t + TPR * u) * 4u;
+      k[r * NV + u] = ldk(kb, d) * P.scale;
+      v[r * NV + u] = ldv(vb, d);
+      dk[r * NV + u] = vec4<f32>(0.0);
+      dv[r * NV + u] = vec4<f32>(0.0);
+    }
   }
   for (var i0 = 0u; i0 < P.Tq; i0 += BK) {
     workgroupBarrier();
@@ -686,65 +716,38 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       td[e] = fd;
     }
     workgroupBarrier();
-    for (var g0 = 0u; g0 < BK + rz(); g0 += KG) {
+    for (var g0 = 0u; g0 < BK + rzg(); g0 += KG) {
       if (i0 + g0 >= P.Tq) { break; }
       var x: array<vec4<f32>, NRED>;
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        var s = vec4<f32>(0.0);
-        var dp = vec4<f32>(0.0);
-        for (var cc = 0u; cc < 4u; cc++) {
-          let e0 = (g0 + c4 * 4u + cc) * DV + t;
-          var a = 0.0;
-          var bb = 0.0;
-          for (var u = 0u; u < NV + rz(); u++) {
-            a += dot(k[u], ta[e0 + TPR * u]);
-            bb += dot(v[u], tb[e0 + TPR * u]);
-          }
-          s[cc] = a;
-          dp[cc] = bb;
-        }
-        x[c4] = s;
-        x[KG4 + c4] = dp;
-      }
+      dots(&k, &v, true, g0, t, &x);
       reduce(&x, lid);
-      for (var c4 = 0u; c4 < KG4; c4++) {
-        let p = select(vec4<f32>(0.0), exp(x[c4] - tf[(g0 >> 2u) + c4]), vec4<bool>(keep));
-        var z = vec4<f32>(1.0);
-        if (DROP) {
-          for (var cc = 0u; cc < 4u; cc++) {
-            let r = bh * P.Tq + min(i0 + g0 + c4 * 4u + cc, P.Tq - 1u);
-            z[cc] = drop4(r, jc / 4u)[jc % 4u];
-          }
-        }
-        let dp = x[KG4 + c4];
-        x[KG4 + c4] = p * z;
-        x[c4] = p * (dp * z - td[(g0 >> 2u) + c4]) * P.scale;
-      }
-      for (var u = 0u; u < NV + rz(); u++) {
-        var a = dk[u];
-        var c = dv[u];
+      for (var r = 0u; r < RPT; r++) {
+        let jc = min(j0r + r * RG, P.Tk - 1u);
         for (var c4 = 0u; c4 < KG4; c4++) {
-          let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
-          let ds = x[c4];
-          let pz = x[KG4 + c4];
-          a = fma(vec4<f32>(ds.x), ta[e0], a);
-          a = fma(vec4<f32>(ds.y), ta[e0 + DV], a);
-          a = fma(vec4<f32>(ds.z), ta[e0 + 2u * DV], a);
-          a = fma(vec4<f32>(ds.w), ta[e0 + 3u * DV], a);
-          c = fma(vec4<f32>(pz.x), tb[e0], c);
-          c = fma(vec4<f32>(pz.y), tb[e0 + DV], c);
-          c = fma(vec4<f32>(pz.z), tb[e0 + 2u * DV], c);
-          c = fma(vec4<f32>(pz.w), tb[e0 + 3u * DV], c);
+          let p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - tf[(g0 >> 2u) + c4]), vec4<bool>(keep[r]));
+          var z = vec4<f32>(1.0);
+          if (DROP) {
+            for (var cc = 0u; cc < 4u; cc++) {
+              let qr = bh * P.Tq + min(i0 + g0 + c4 * 4u + cc, P.Tq - 1u);
+              z[cc] = drop4(qr, jc / 4u)[jc % 4u];
+            }
+          }
+          let dp = x[RPT * KG4 + r * KG4 + c4];
+          x[RPT * KG4 + r * KG4 + c4] = p * z;
+          x[r * KG4 + c4] = p * (dp * z - td[(g0 >> 2u) + c4]) * P.scale;
         }
-        dk[u] = a;
-        dv[u] = c;
       }
+      accum(&dk, &x, 0u, false, g0, t);
+      accum(&dv, &x, RPT * KG4, true, g0, t);
     }
   }
-  if (j < P.Tk) {
-    let ob = b * P.o_bs + j * P.o_rs + h * DH;
-    store_da(ob, t, &dk);
-    store_db(ob, t, &dv);
+  for (var r = 0u; r < RPT; r++) {
+    let j = j0r + r * RG;
+    if (j < P.Tk) {
+      let ob = b * P.o_bs + j * P.o_rs + h * DH;
+      store_da(ob, t, r, &dk);
+      store_db(ob, t, r, &dv);
+    }
   }
 }
 

@@ -66,6 +66,8 @@ export interface AttnTuning {
   staged?: 'tiled' | 'rows';
   /** staged tiled: invocations per row (1, 2, 4 or 8); 0 / absent = automatic */
   tpr?: number;
+  /** staged tiled: rows per invocation; 0 / absent = automatic */
+  rpt?: number;
   /** staged tiled: row sums by subgroup shuffles (true) or workgroup memory (false); absent = automatic */
   sub?: boolean;
   /** direct: [rows per lane R, other-operand rows per step KB] of each kernel */
@@ -141,61 +143,69 @@ export interface TiledConfig {
   tpr: number;
   /** vec4 chunks of the head dim per invocation */
   nv: number;
-  /** rows per workgroup */
-  rows: number;
+  /** rows per invocation */
+  rpt: number;
+  /** row groups per workgroup (invocations / tpr); rows per workgroup = rg * rpt */
+  rg: number;
   /** rows of the other operand per staged block */
   bk: number;
   /** rows per group inside a block (4 or 8) */
   kg: number;
   /** subgroup shuffles for the row sums (else workgroup memory) */
   sub: boolean;
-  /** a CPU adapter: loops over chunks and groups get run-time bounds (compile time) */
+  /** a CPU adapter: loops over chunks get run-time bounds (compile time) */
   cpu: boolean;
 }
 
 const pow2ceil = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
+/** Defaults of the tiled kernels on GPUs per kind: head-dim elements per invocation, rows per invocation. */
+const TILED = { forward: { per: 32, rpt: 2 }, dq: { per: 32, rpt: 2 }, dkdv: { per: 16, rpt: 2 } };
+
 /**
  * The tiled kernel's geometry for `T` own rows: about 32 head-dim elements per invocation (16 for
- * dK/dV, which holds four head vectors), 128 invocations per workgroup where the rows fill them,
- * blocks of up to 32 other rows in about 16 KiB of workgroup memory, within the adapter's limits.
+ * dK/dV, which holds four head vectors), 2 rows per invocation (1 on CPU adapters), 128
+ * invocations per workgroup where the rows fill them, blocks of up to 32 other rows in about
+ * 16 KiB of workgroup memory, within the adapter's limits.
  */
 export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH: number, T: number): TiledConfig {
-  const per = kind === 'dkdv' ? 16 : 32;
-  const tpr = tuning.tpr || Math.min(8, pow2ceil(Math.ceil(DH / per)));
+  const i = rt.info;
+  const cpu = CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
+  const def = TILED[kind];
+  const tpr = tuning.tpr || Math.min(8, pow2ceil(Math.ceil(DH / def.per)));
   const nv = Math.ceil(DH / (4 * tpr));
   const dv = nv * tpr;
+  const rpt = tuning.rpt || (cpu ? 1 : def.rpt);
   const lim = rt.limits;
   const wgt = Math.min(tuning.wg || 128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
-  let rows = Math.max(1, Math.floor(wgt / tpr));
+  let rg = Math.max(1, Math.floor(wgt / tpr));
   let bestCost = Infinity;
-  for (let r = rows, best = rows; r >= 1; r = Math.floor(r / 2)) {
-    // padded rows, plus a per-workgroup cost for staging each block (one block load feeds r rows)
-    const cost = Math.ceil(T / r) * (r + 6);
+  for (let r = rg, best = rg; ; r = Math.floor(r / 2)) {
+    // padded rows, plus a per-workgroup cost for staging each block (one block load feeds r*rpt rows)
+    const rows = r * rpt;
+    const cost = Math.ceil(T / rows) * (rows + 6);
     if (cost < bestCost - 1e-9) {
       bestCost = cost;
       best = r;
     }
     if (r === 1) {
-      rows = best;
+      rg = best;
       break;
     }
   }
-  const sgMin = rt.info.subgroupMinSize ?? 0;
   // Subgroup shuffles on real GPUs; on CPU adapters they are emulated (lavapipe takes ~20 s to
   // compile a kernel with them), so the workgroup-memory sums run there unless `sub` forces them.
-  const i = rt.info;
-  const cpu = CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
+  const sgMin = rt.info.subgroupMinSize ?? 0;
   const sub = rt.useSubgroups && rt.device.features.has('subgroups' as GPUFeatureName) && sgMin >= tpr && tpr > 1 && (tuning.sub ?? !cpu);
   const bytes = (bk: number, kg: number) => {
-    const nred = kind === 'forward' ? kg / 4 : kg / 2;
-    return 16 * (2 * bk * dv + 2 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rows * tpr * nred);
+    const nred = (kind === 'forward' ? kg / 4 : kg / 2) * rpt;
+    return 16 * (2 * bk * dv + 2 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rg * tpr * nred);
   };
   let bk = tuning.blk || Math.max(8, Math.min(32, 8 * Math.floor(16384 / (32 * dv * 8))));
   bk = Math.max(4, bk - (bk % 4));
   const kgOf = (b: number) => (b % 8 === 0 ? 8 : 4);
   while (bk > 4 && bytes(bk, kgOf(bk)) > lim.maxComputeWorkgroupStorageSize) bk -= 4;
-  return { tpr, nv, rows, bk, kg: kgOf(bk), sub, cpu };
+  return { tpr, nv, rpt, rg, bk, kg: kgOf(bk), sub, cpu };
 }
 
 /** reduce(): sums each of the NRED vec4s over the TPR invocations of a row, in place. */
@@ -224,10 +234,10 @@ function reduceSource(c: TiledConfig): string {
 
 function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean): Kernel {
   const entry = `${kind}_t` as Entry;
-  const nred = kind === 'forward' ? c.kg / 4 : c.kg / 2;
+  const nred = (kind === 'forward' ? c.kg / 4 : c.kg / 2) * c.rpt;
   return {
     name: `attention_${entry}`,
-    key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rows}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${mask}:${drop}`,
+    key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rpt}:${c.rg}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${mask}:${drop}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
@@ -241,7 +251,8 @@ function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig
         DROP: String(drop),
         TPR: c.tpr,
         NV: c.nv,
-        ROWS: c.rows,
+        RPT: c.rpt,
+        RG: c.rg,
         BK: c.bk,
         KG: c.kg,
         NRED: nred,
@@ -544,7 +555,7 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
   }
   if ((tuning.staged ?? 'tiled') === 'tiled') {
     const c = tiledConfig(rt, kind, g.DH, rows);
-    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop), p, bufs, [Math.ceil(rows / c.rows), g.B * g.H], describe(a));
+    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop), p, bufs, [Math.ceil(rows / (c.rg * c.rpt)), g.B * g.H], describe(a));
     return;
   }
   const wg = pickWorkgroup(rows);
