@@ -393,7 +393,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // workgroup memory otherwise), then the online softmax / dS and the accumulation. While reading a
 // staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row reads the
 // same ones (broadcast, no bank conflicts).
-// Tokens: TPR, NV, RPT, RG, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ,
+// Tokens: TPR, NV, RPT, RG, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ, LOADERS,
 // REDUCE (the reduce() function with its workgroup scratch, generated in src/kernels/attention.ts).
 
 const TPR: u32 = {{TPR}}u;
@@ -423,23 +423,10 @@ var<workgroup> td: array<vec4<f32>, BK / 4u>; // Delta of queries (dkdv)
 
 {{REDUCE}}
 
-// Elements d .. d+3 of the row at `base` of a [*, DH] operand, zero past DH (indices clamped).
-fn ldq(base: u32, d: u32) -> vec4<f32> {
-  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
-  return select(vec4<f32>(0.0), vec4<f32>(Q[base + e.x], Q[base + e.y], Q[base + e.z], Q[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
-}
-fn ldk(base: u32, d: u32) -> vec4<f32> {
-  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
-  return select(vec4<f32>(0.0), vec4<f32>(K[base + e.x], K[base + e.y], K[base + e.z], K[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
-}
-fn ldv(base: u32, d: u32) -> vec4<f32> {
-  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
-  return select(vec4<f32>(0.0), vec4<f32>(V[base + e.x], V[base + e.y], V[base + e.z], V[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
-}
-fn ldg(base: u32, d: u32) -> vec4<f32> {
-  let e = min(vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(DH - 1u));
-  return select(vec4<f32>(0.0), vec4<f32>(G[base + e.x], G[base + e.y], G[base + e.z], G[base + e.w]), vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(DH));
-}
+// ldq / ldk / ldv / ldg(base, d): elements d .. d+3 of the row at `base` of Q / K / V / dO, zero
+// past DH (the LOADERS token: scalar loads with clamped indices, or one vec4 load where the operands'
+// offsets, strides and DH are multiples of 4; generated in src/kernels/attention.ts).
+{{LOADERS}}
 
 // Stages keys and values j0 .. j0+BK of (b, h) into ta / tb (rows past Tk repeat row Tk-1) and
 // their keep flags into tf (0 past Tk or where masked).

@@ -68,6 +68,8 @@ export interface AttnTuning {
   tpr?: number;
   /** staged tiled: rows per invocation; 0 / absent = automatic */
   rpt?: number;
+  /** staged tiled: vec4 loads where the operands allow (default true) */
+  vec?: boolean;
   /** staged tiled: row sums by subgroup shuffles (true) or workgroup memory (false); absent = automatic */
   sub?: boolean;
   /** direct: [rows per lane R, other-operand rows per step KB] of each kernel */
@@ -160,7 +162,7 @@ export interface TiledConfig {
 const pow2ceil = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
 /** Defaults of the tiled kernels on GPUs per kind: head-dim elements per invocation, rows per invocation. */
-const TILED = { forward: { per: 32, rpt: 2 }, dq: { per: 32, rpt: 2 }, dkdv: { per: 16, rpt: 2 } };
+const TILED = { forward: { per: 16, rpt: 1 }, dq: { per: 16, rpt: 1 }, dkdv: { per: 16, rpt: 1 } };
 
 /**
  * The tiled kernel's geometry for `T` own rows: about 32 head-dim elements per invocation (16 for
@@ -201,7 +203,7 @@ export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH:
     const nred = (kind === 'forward' ? kg / 4 : kg / 2) * rpt;
     return 16 * (2 * bk * dv + 2 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rg * tpr * nred);
   };
-  let bk = tuning.blk || Math.max(8, Math.min(32, 8 * Math.floor(16384 / (32 * dv * 8))));
+  let bk = tuning.blk || 8;
   bk = Math.max(4, bk - (bk % 4));
   const kgOf = (b: number) => (b % 8 === 0 ? 8 : 4);
   while (bk > 4 && bytes(bk, kgOf(bk)) > lim.maxComputeWorkgroupStorageSize) bk -= 4;
@@ -232,12 +234,43 @@ function reduceSource(c: TiledConfig): string {
   ].join('\n');
 }
 
-function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean): Kernel {
+/** The tiled kernels' row loaders (see the section's comment): vec4 loads when `vec`. */
+function loaderSource(vec: boolean): string {
+  const ops: [string, string, number][] = [['ldq', 'Q', 1], ['ldk', 'K', 2], ['ldv', 'V', 3], ['ldg', 'G', 5]];
+  if (vec) {
+    return ops
+      .map(([f, X, n]) => [
+        `@group(0) @binding(${n}) var<storage, read> ${X}4: array<vec4<f32>>;`,
+        `fn ${f}(base: u32, d: u32) -> vec4<f32> { let v = ${X}4[(base + min(d, DH - 4u)) / 4u]; return select(vec4<f32>(0.0), v, DH > d); }`,
+      ].join('\n'))
+      .join('\n');
+  }
+  return ops
+    .map(([f, X]) =>
+      [
+        `fn ${f}(base: u32, d: u32) -> vec4<f32> {`,
+        '  let e = vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u);',
+        '  let c = min(e, vec4<u32>(DH - 1u));',
+        `  return select(vec4<f32>(0.0), vec4<f32>(${X}[base + c.x], ${X}[base + c.y], ${X}[base + c.z], ${X}[base + c.w]), e < vec4<u32>(DH));`,
+        '}',
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+/** Whether every operand row starts on a multiple of 4 floats (offsets, strides and DH), for vec4 loads. */
+function vec4Rows(a: AttnOperands, grad: View | null): boolean {
+  if (tuning.vec === false || a.g.DH % 4 !== 0) return false;
+  const vs = [a.q, a.k, a.v, ...(grad ? [grad] : [])];
+  return vs.every((x) => x.offset % 4 === 0 && x.strides[0] % 4 === 0 && x.strides[1] % 4 === 0);
+}
+
+function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean, vec: boolean): Kernel {
   const entry = `${kind}_t` as Entry;
   const nred = (kind === 'forward' ? c.kg / 4 : c.kg / 2) * c.rpt;
   return {
     name: `attention_${entry}`,
-    key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rpt}:${c.rg}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${mask}:${drop}`,
+    key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rpt}:${c.rg}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${vec}:${mask}:${drop}`,
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () =>
@@ -258,6 +291,7 @@ function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig
         NRED: nred,
         REDUCE: reduceSource(c),
         RZ: c.cpu ? '(P.dh >> 16u)' : '0u',
+        LOADERS: loaderSource(vec),
       }),
   };
 }
@@ -545,7 +579,7 @@ function checkGrid(rt: GpuRuntime, g: AttnGeometry): void {
  * Dispatches one row-parallel kernel (forward, dq or dkdv) of the family that `sg` picks
  * (0: staged): `rows` rows of the kernel's own operand per (batch, head).
  */
-function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: number, a: AttnOperands, rows: number, p: ArrayBuffer, bufs: GPUBuffer[]): void {
+function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: number, a: AttnOperands, rows: number, p: ArrayBuffer, bufs: GPUBuffer[], grad: View | null = null): void {
   const { g } = a;
   const drop = !!a.drop;
   if (sg) {
@@ -555,7 +589,7 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
   }
   if ((tuning.staged ?? 'tiled') === 'tiled') {
     const c = tiledConfig(rt, kind, g.DH, rows);
-    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop), p, bufs, [Math.ceil(rows / (c.rg * c.rpt)), g.B * g.H], describe(a));
+    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop, vec4Rows(a, grad)), p, bufs, [Math.ceil(rows / (c.rg * c.rpt)), g.B * g.H], describe(a));
     return;
   }
   const wg = pickWorkgroup(rows);
@@ -606,7 +640,7 @@ export function runAttentionBackward(
     const kern = sg ? directKernel('delta_direct', g.DH, sg, 4, false, 1) : stagedKernel('delta', g.DH, wg, 4, false, false);
     rt.dispatch(kern, params(a, grad, g.Tq), [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, wg, rt.limits.maxComputeWorkgroupsPerDimension), describe(a));
   }
-  if (dq) dispatchRows(rt, 'dq', sg, a, g.Tq, params(a, grad, g.Tq), [...common, dq]);
-  if (dk && dv) dispatchRows(rt, 'dkdv', sg, a, g.Tk, params(a, grad, g.Tk), [...common, dk, dv]);
+  if (dq) dispatchRows(rt, 'dq', sg, a, g.Tq, params(a, grad, g.Tq), [...common, dq], grad);
+  if (dk && dv) dispatchRows(rt, 'dkdv', sg, a, g.Tk, params(a, grad, g.Tk), [...common, dk, dv], grad);
   return { dq, dk, dv };
 }
