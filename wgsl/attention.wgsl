@@ -80,6 +80,9 @@ fn drop4(row: u32, j4: u32) -> vec4<f32> {
 }
 
 //#section staged
+// Bindings and the delta entry of the staged family. Its forward / dq / dkdv here are the first
+// version (one invocation per row), selected by tuning staged: 'rows'; the default kernels are in
+// the tiled section below.
 // Tokens: WG invocations per workgroup (rows per block), BLK rows of the other operand per staged
 // block (a multiple of 4), MASK / DROP (bool). Control flow stays uniform: rows past the end are
 // clamped for reading and skipped when storing; every invocation reads the same staged element at
@@ -381,18 +384,22 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 //#section tiled
-// The staged family's kernels for GPUs (joined after the staged section, whose bindings and delta
-// entry they share). Each row (a query row: forward, dq; a key row: dkdv) is owned by TPR adjacent
-// invocations; invocation t of a row owns the head-dim chunks c = t + TPR*u (u < NV) of 4 elements
-// each, so a row's head vector and accumulators are NV vec4 registers per invocation (no local
-// arrays indexed at run time, no spills at DH = 128..256). A workgroup owns ROWS rows (ROWS*TPR
-// invocations) of one (batch, head); the other operand is walked in blocks of BK rows staged in
-// workgroup memory as vec4 chunks (DV = DHP/4 chunks per row, zero past DH), and each block in
-// groups of KG rows: partial dot products per invocation, summed across the TPR invocations of the
-// row by reduce() (subgroup shuffles where the device has subgroups of at least TPR lanes,
-// workgroup memory otherwise), then the online softmax / dS and the accumulation. While reading a
-// staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row reads the
-// same ones (broadcast, no bank conflicts).
+// The staged family's default kernels for GPUs (joined after the staged section, whose bindings
+// and delta entry they share; the staged section's own forward / dq / dkdv, one invocation per row
+// with whole head vectors in local arrays, remain as tuning staged: 'rows'). Each row (a query row:
+// forward, dq; a key row: dkdv) is owned by TPR adjacent invocations; invocation t of a row owns
+// the head-dim chunks c = t + TPR*u (u < NV) of 4 elements each, so its head vectors and
+// accumulators are NV vec4 registers (no local arrays indexed at run time, no spills at DH = 128
+// or 256). An invocation may own RPT rows (rg + n*RG), so each staged chunk it reads feeds RPT
+// rows. A workgroup owns RG*RPT rows of one (batch, head); the other operand is walked in blocks
+// of BK rows staged in workgroup memory as vec4 chunks (DV = NV*TPR chunks per row, zero past
+// DH), each block in groups of KG rows: partial dot products per invocation, summed over the TPR
+// invocations of the row by reduce() (subgroup shuffles where the device has subgroups of at least
+// TPR lanes, workgroup memory otherwise), then the online softmax / dS and the accumulation. While
+// reading a staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row
+// reads the same ones (broadcast, no bank conflicts). src/kernels/attention.ts (tiledConfig)
+// picks the geometry; on the H200 the best measured was TPR = DH/16, RPT = 1, BK = 8, 128
+// invocations per workgroup.
 // Tokens: TPR, NV, RPT, RG, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ, LOADERS,
 // REDUCE (the reduce() function with its workgroup scratch, generated in src/kernels/attention.ts).
 

@@ -165,10 +165,12 @@ const pow2ceil = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 const TILED = { forward: { per: 16, rpt: 1 }, dq: { per: 16, rpt: 1 }, dkdv: { per: 16, rpt: 1 } };
 
 /**
- * The tiled kernel's geometry for `T` own rows: about 32 head-dim elements per invocation (16 for
- * dK/dV, which holds four head vectors), 2 rows per invocation (1 on CPU adapters), 128
- * invocations per workgroup where the rows fill them, blocks of up to 32 other rows in about
- * 16 KiB of workgroup memory, within the adapter's limits.
+ * The tiled kernel's geometry for `T` own rows: 16 head-dim elements per invocation (up to 8
+ * invocations per row), 1 row per invocation, 128 invocations per workgroup where the rows fill
+ * them (fewer for short sequences), blocks of 8 other rows, within the adapter's workgroup-memory
+ * limit. Measured on an NVIDIA H200 (2026-11-26, timeGpu, B=32 T=103 dh=128 and B=4 T=1024
+ * dh=64): more invocations per row and small blocks win (more resident rows); 2 rows per
+ * invocation, 16-32-row blocks, 16 invocations per row or 64-invocation workgroups were slower.
  */
 export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH: number, T: number): TiledConfig {
   const i = rt.info;
