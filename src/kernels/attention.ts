@@ -25,16 +25,13 @@ export interface AttnDropout {
   counter: number;
 }
 
-type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_t' | 'dq_t' | 'dkdv_t' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct';
+type Entry = 'forward' | 'delta' | 'dq' | 'dkdv' | 'forward_direct' | 'delta_direct' | 'dq_direct' | 'dkdv_direct';
 
 const BINDINGS: Record<Entry, Kernel['bindings']> = {
   forward: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   delta: ['uniform', 'read', 'read', 'rw'],
   dq: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
   dkdv: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
-  forward_t: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
-  dq_t: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
-  dkdv_t: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   forward_direct: ['uniform', 'read', 'read', 'read', 'read', 'rw', 'rw'],
   delta_direct: ['uniform', 'read', 'read', 'rw'],
   dq_direct: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'rw'],
@@ -268,12 +265,12 @@ function vec4Rows(a: AttnOperands, grad: View | null): boolean {
 }
 
 function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean, vec: boolean): Kernel {
-  const entry = `${kind}_t` as Entry;
+  const entry = `${kind}_t`; // bindings as the staged entry of the same kind
   const nred = (kind === 'forward' ? c.kg / 4 : c.kg / 2) * c.rpt;
   return {
     name: `attention_${entry}`,
     key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rpt}:${c.rg}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${vec}:${mask}:${drop}`,
-    bindings: BINDINGS[entry],
+    bindings: BINDINGS[kind],
     entryPoint: entry,
     code: () =>
       wgsl(SECTIONS.shared + SECTIONS.staged + SECTIONS.tiled, {
