@@ -257,11 +257,15 @@ function loaderSource(vec: boolean): string {
     .join('\n');
 }
 
-/** Whether every operand row starts on a multiple of 4 floats (offsets, strides and DH), for vec4 loads. */
-function vec4Rows(a: AttnOperands, grad: View | null): boolean {
-  if (tuning.vec === false || a.g.DH % 4 !== 0) return false;
-  const vs = [a.q, a.k, a.v, ...(grad ? [grad] : [])];
-  return vs.every((x) => x.offset % 4 === 0 && x.strides[0] % 4 === 0 && x.strides[1] % 4 === 0);
+/**
+ * Whether every operand row starts on a multiple of 4 floats, for vec4 loads: DH and the offsets
+ * and strides of q, k, v and dO as packed in the uniform block `p` (see params(): words 4-6, 8-10,
+ * 12-14 and 15-17; dO's are 0 in the forward).
+ */
+function vec4Rows(DH: number, p: ArrayBuffer): boolean {
+  if (tuning.vec === false || DH % 4 !== 0) return false;
+  const w = new Uint32Array(p, 0, 18);
+  return [4, 5, 6, 8, 9, 10, 12, 13, 14, 15, 16, 17].every((n) => w[n] % 4 === 0);
 }
 
 function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean, vec: boolean): Kernel {
@@ -578,7 +582,7 @@ function checkGrid(rt: GpuRuntime, g: AttnGeometry): void {
  * Dispatches one row-parallel kernel (forward, dq or dkdv) of the family that `sg` picks
  * (0: staged): `rows` rows of the kernel's own operand per (batch, head).
  */
-function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: number, a: AttnOperands, rows: number, p: ArrayBuffer, bufs: GPUBuffer[], grad: View | null = null): void {
+function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: number, a: AttnOperands, rows: number, p: ArrayBuffer, bufs: GPUBuffer[]): void {
   const { g } = a;
   const drop = !!a.drop;
   if (sg) {
@@ -588,7 +592,7 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
   }
   if ((tuning.staged ?? 'tiled') === 'tiled') {
     const c = tiledConfig(rt, kind, g.DH, rows);
-    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop, vec4Rows(a, grad)), p, bufs, [Math.ceil(rows / (c.rg * c.rpt)), g.B * g.H], describe(a));
+    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop, vec4Rows(g.DH, p)), p, bufs, [Math.ceil(rows / (c.rg * c.rpt)), g.B * g.H], describe(a));
     return;
   }
   const wg = pickWorkgroup(rows);
@@ -639,7 +643,7 @@ export function runAttentionBackward(
     const kern = sg ? directKernel('delta_direct', g.DH, sg, 4, false, 1) : stagedKernel('delta', g.DH, wg, 4, false, false);
     rt.dispatch(kern, params(a, grad, g.Tq), [buf(grad), o, stats], grid1D(g.B * g.H * g.Tq, wg, rt.limits.maxComputeWorkgroupsPerDimension), describe(a));
   }
-  if (dq) dispatchRows(rt, 'dq', sg, a, g.Tq, params(a, grad, g.Tq), [...common, dq], grad);
-  if (dk && dv) dispatchRows(rt, 'dkdv', sg, a, g.Tk, params(a, grad, g.Tk), [...common, dk, dv], grad);
+  if (dq) dispatchRows(rt, 'dq', sg, a, g.Tq, params(a, grad, g.Tq), [...common, dq]);
+  if (dk && dv) dispatchRows(rt, 'dkdv', sg, a, g.Tk, params(a, grad, g.Tk), [...common, dk, dv]);
   return { dq, dk, dv };
 }
