@@ -80,6 +80,9 @@ fn drop4(row: u32, j4: u32) -> vec4<f32> {
 }
 
 //#section staged
+// Bindings and the delta entry of the staged family. Its forward / dq / dkdv here are the first
+// version (one invocation per row), selected by tuning staged: 'rows'; the default kernels are in
+// the tiled section below.
 // Tokens: WG invocations per workgroup (rows per block), BLK rows of the other operand per staged
 // block (a multiple of 4), MASK / DROP (bool). Control flow stays uniform: rows past the end are
 // clamped for reading and skipped when storing; every invocation reads the same staged element at
@@ -377,6 +380,368 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var d = 0u; d < P.dh; d++) {
       DA[ob + d] = dka[d];
       DB[ob + d] = dva[d];
+    }
+  }
+}
+
+//#section tiled
+// The staged family's default kernels for GPUs (joined after the staged section, whose bindings
+// and delta entry they share; the staged section's own forward / dq / dkdv, one invocation per row
+// with whole head vectors in local arrays, remain as tuning staged: 'rows'). Each row (a query row:
+// forward, dq; a key row: dkdv) is owned by TPR adjacent invocations; invocation t of a row owns
+// the head-dim chunks c = t + TPR*u (u < NV) of 4 elements each, so its head vectors and
+// accumulators are NV vec4 registers (no local arrays indexed at run time, no spills at DH = 128
+// or 256). An invocation may own RPT rows (rg + n*RG), so each staged chunk it reads feeds RPT
+// rows. A workgroup owns RG*RPT rows of one (batch, head); the other operand is walked in blocks
+// of BK rows staged in workgroup memory as vec4 chunks (DV = NV*TPR chunks per row, zero past
+// DH), each block in groups of KG rows: partial dot products per invocation, summed over the TPR
+// invocations of the row by reduce() (subgroup shuffles where the device has subgroups of at least
+// TPR lanes, workgroup memory otherwise), then the online softmax / dS and the accumulation. While
+// reading a staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row
+// reads the same ones (broadcast, no bank conflicts). src/kernels/attention.ts (tiledConfig)
+// picks the geometry; on the H200 the best measured was TPR = DH/16, RPT = 1, BK = 8, 128
+// invocations per workgroup.
+// Tokens: TPR, NV, RPT, RG, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ, LOADERS,
+// REDUCE (the reduce() function with its workgroup scratch, generated in src/kernels/attention.ts).
+
+const TPR: u32 = {{TPR}}u;
+const NV: u32 = {{NV}}u;
+const DV: u32 = NV * TPR;
+const RPT: u32 = {{RPT}}u; // rows per invocation: row n of a group is rg + n * RG
+const RG: u32 = {{RG}}u; // row groups per workgroup (invocations / TPR)
+const ROWS: u32 = RG * RPT;
+const WGT: u32 = RG * TPR;
+const BK: u32 = {{BK}}u;
+const KG: u32 = {{KG}}u;
+const KG4: u32 = KG / 4u;
+const NRED: u32 = {{NRED}}u; // KG4 * RPT (forward) or 2 * KG4 * RPT (backward)
+const NA: u32 = NV * RPT; // head-vector chunks per invocation, [RPT][NV]
+
+// 0. On GPUs the constant 0, so the loops over chunks unroll and the head vectors stay in
+// registers; on CPU adapters a run-time 0 ({{RZ}}), which keeps their compilers from unrolling
+// everything (minutes of LLVM time per kernel at DH = 128). The loop over the groups of a block
+// always has a run-time bound (code size).
+fn rz() -> u32 { return {{RZ}}; }
+fn rzg() -> u32 { return P.dh >> 16u; }
+
+var<workgroup> ta: array<vec4<f32>, BK * DV>; // K block (forward, dq) or Q block (dkdv)
+var<workgroup> tb: array<vec4<f32>, BK * DV>; // V block (forward, dq) or dO block (dkdv)
+var<workgroup> tf: array<vec4<f32>, BK / 4u>; // keep flags of keys (forward, dq) or LSE of queries (dkdv)
+var<workgroup> td: array<vec4<f32>, BK / 4u>; // Delta of queries (dkdv)
+
+{{REDUCE}}
+
+// ldq / ldk / ldv / ldg(base, d): elements d .. d+3 of the row at `base` of Q / K / V / dO, zero
+// past DH (the LOADERS token: scalar loads with clamped indices, or one vec4 load where the operands'
+// offsets, strides and DH are multiples of 4; generated in src/kernels/attention.ts).
+{{LOADERS}}
+
+// Stages keys and values j0 .. j0+BK of (b, h) into ta / tb (rows past Tk repeat row Tk-1) and
+// their keep flags into tf (0 past Tk or where masked).
+fn stage_keys(lid: u32, j0: u32, b: u32, kbase: u32, vbase: u32) {
+  for (var n = 0u; n < (BK * DV + WGT - 1u) / WGT; n++) {
+    let e = n * WGT + lid;
+    if (e < BK * DV) {
+      let j = min(j0 + e / DV, P.Tk - 1u);
+      let d = (e % DV) * 4u;
+      ta[e] = ldk(kbase + j * P.k_rs, d);
+      tb[e] = ldv(vbase + j * P.v_rs, d);
+    }
+  }
+  for (var e = lid; e < BK / 4u; e += WGT) {
+    var f = vec4<f32>(0.0);
+    for (var c = 0u; c < 4u; c++) {
+      let j = j0 + e * 4u + c;
+      var keep = j < P.Tk;
+      if (MASK) { keep = keep && Mask[P.m_off + b * P.m_bs + min(j, P.Tk - 1u)] != 0; }
+      f[c] = select(0.0, 1.0, keep);
+    }
+    tf[e] = f;
+  }
+}
+
+// Partial dot products of the invocation's RPT head vectors in `a` with staged rows g0 .. g0+KG
+// of ta (into x[r*KG4 + c4]) and, when `two`, of `b` with tb (into x[RPT*KG4 + r*KG4 + c4]).
+fn dots(a: ptr<function, array<vec4<f32>, NA>>, b: ptr<function, array<vec4<f32>, NA>>, two: bool, g0: u32, t: u32, x: ptr<function, array<vec4<f32>, NRED>>) {
+  for (var c4 = 0u; c4 < KG4; c4++) {
+    for (var cc = 0u; cc < 4u; cc++) {
+      let e0 = (g0 + c4 * 4u + cc) * DV + t;
+      var sa: array<f32, RPT>;
+      var sb: array<f32, RPT>;
+      for (var r = 0u; r < RPT; r++) { sa[r] = 0.0; sb[r] = 0.0; }
+      for (var u = 0u; u < NV + rz(); u++) {
+        let ka = ta[e0 + TPR * u];
+        for (var r = 0u; r < RPT; r++) { sa[r] += dot((*a)[r * NV + u], ka); }
+        if (two) {
+          let kb = tb[e0 + TPR * u];
+          for (var r = 0u; r < RPT; r++) { sb[r] += dot((*b)[r * NV + u], kb); }
+        }
+      }
+      for (var r = 0u; r < RPT; r++) {
+        (*x)[r * KG4 + c4][cc] = sa[r];
+        if (two) { (*x)[RPT * KG4 + r * KG4 + c4][cc] = sb[r]; }
+      }
+    }
+  }
+}
+
+// acc[r][u] += Σ_c w[r*KG4 + c4][cc] · blk[(g0 + c) * DV + t + TPR*u] (blk: 0 = ta, 1 = tb;
+// w at offset `wo` in x).
+fn accum(acc: ptr<function, array<vec4<f32>, NA>>, x: ptr<function, array<vec4<f32>, NRED>>, wo: u32, useb: bool, g0: u32, t: u32) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    for (var c4 = 0u; c4 < KG4; c4++) {
+      let e0 = (g0 + c4 * 4u) * DV + t + TPR * u;
+      var k0: vec4<f32>;
+      var k1: vec4<f32>;
+      var k2: vec4<f32>;
+      var k3: vec4<f32>;
+      if (useb) { k0 = tb[e0]; k1 = tb[e0 + DV]; k2 = tb[e0 + 2u * DV]; k3 = tb[e0 + 3u * DV]; }
+      else { k0 = ta[e0]; k1 = ta[e0 + DV]; k2 = ta[e0 + 2u * DV]; k3 = ta[e0 + 3u * DV]; }
+      for (var r = 0u; r < RPT; r++) {
+        let w = (*x)[wo + r * KG4 + c4];
+        var s = (*acc)[r * NV + u];
+        s = fma(vec4<f32>(w.x), k0, s);
+        s = fma(vec4<f32>(w.y), k1, s);
+        s = fma(vec4<f32>(w.z), k2, s);
+        s = fma(vec4<f32>(w.w), k3, s);
+        (*acc)[r * NV + u] = s;
+      }
+    }
+  }
+}
+
+// Writes chunk row r of an invocation to `ob` of a contiguous output (elements < DH): O (forward),
+// DA (dQ or dK), DB (dV); one function each so an entry binds only what it writes.
+fn store_o(ob: u32, t: u32, r: u32, x: ptr<function, array<vec4<f32>, NA>>, scale: f32) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    let v = (*x)[r * NV + u] * scale;
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { O[ob + d + c] = v[c]; } }
+  }
+}
+fn store_da(ob: u32, t: u32, r: u32, x: ptr<function, array<vec4<f32>, NA>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    let v = (*x)[r * NV + u];
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DA[ob + d + c] = v[c]; } }
+  }
+}
+fn store_db(ob: u32, t: u32, r: u32, x: ptr<function, array<vec4<f32>, NA>>) {
+  for (var u = 0u; u < NV + rz(); u++) {
+    let d = (t + TPR * u) * 4u;
+    let v = (*x)[r * NV + u];
+    for (var c = 0u; c < 4u; c++) { if (d + c < DH) { DB[ob + d + c] = v[c]; } }
+  }
+}
+
+// ---- forward: grid (ceil(Tq / ROWS), B*H) --------------------------------------------------------
+@compute @workgroup_size(WGT)
+fn forward_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let t = lid % TPR;
+  let i0 = wid.x * ROWS + lid / TPR;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+  var q: array<vec4<f32>, NA>;
+  var o: array<vec4<f32>, NA>;
+  var m: array<f32, RPT>;
+  var l: array<f32, RPT>;
+  for (var r = 0u; r < RPT; r++) {
+    let ic = min(i0 + r * RG, P.Tq - 1u);
+    let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+    for (var u = 0u; u < NV + rz(); u++) {
+      q[r * NV + u] = ldq(qb, (t + TPR * u) * 4u) * P.scale;
+      o[r * NV + u] = vec4<f32>(0.0);
+    }
+    m[r] = NEG;
+    l[r] = 0.0;
+  }
+  for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
+    workgroupBarrier();
+    stage_keys(lid, j0, b, kbase, vbase);
+    workgroupBarrier();
+    for (var g0 = 0u; g0 < BK + rzg(); g0 += KG) {
+      if (j0 + g0 >= P.Tk) { break; }
+      var x: array<vec4<f32>, NRED>;
+      dots(&q, &q, false, g0, t, &x);
+      reduce(&x, lid);
+      for (var r = 0u; r < RPT; r++) {
+        var mb = m[r];
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+          let sm = select(vec4<f32>(NEG), x[r * KG4 + c4], keep);
+          mb = max(mb, max(max(sm.x, sm.y), max(sm.z, sm.w)));
+        }
+        let alpha = exp(m[r] - mb);
+        var ps = 0.0;
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+          var p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - vec4<f32>(mb)), keep);
+          ps += dot(p, vec4<f32>(1.0));
+          if (DROP) { p *= drop4(bh * P.Tq + min(i0 + r * RG, P.Tq - 1u), (j0 + g0) / 4u + c4); }
+          x[r * KG4 + c4] = p;
+        }
+        l[r] = l[r] * alpha + ps;
+        m[r] = mb;
+        for (var u = 0u; u < NV + rz(); u++) { o[r * NV + u] *= alpha; }
+      }
+      accum(&o, &x, 0u, true, g0, t);
+    }
+  }
+  for (var r = 0u; r < RPT; r++) {
+    let i = i0 + r * RG;
+    if (i < P.Tq) {
+      store_o(b * P.o_bs + i * P.o_rs + h * DH, t, r, &o, select(0.0, 1.0 / l[r], l[r] > 0.0));
+      if (t == 0u) { Lse[bh * P.Tq + i] = select(NEG, m[r] + log(l[r]), l[r] > 0.0); }
+    }
+  }
+}
+
+// ---- backward: dQ, grid (ceil(Tq / ROWS), B*H) ----------------------------------------------------
+//   dS_ij = P_ij (z_ij dO_i·v_j − Delta_i) · scale,  dQ_i = Σ_j dS_ij k_j
+@compute @workgroup_size(WGT)
+fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let t = lid % TPR;
+  let i0 = wid.x * ROWS + lid / TPR;
+  let kbase = P.k_off + b * P.k_bs + h * DH;
+  let vbase = P.v_off + b * P.v_bs + h * DH;
+  var q: array<vec4<f32>, NA>;
+  var g: array<vec4<f32>, NA>;
+  var acc: array<vec4<f32>, NA>;
+  var lse: array<f32, RPT>;
+  var dlt: array<f32, RPT>;
+  for (var r = 0u; r < RPT; r++) {
+    let ic = min(i0 + r * RG, P.Tq - 1u);
+    let qb = P.q_off + b * P.q_bs + ic * P.q_rs + h * DH;
+    let gb = P.g_off + b * P.g_bs + ic * P.g_rs + h * DH;
+    for (var u = 0u; u < NV + rz(); u++) {
+      let d = (t + TPR * u) * 4u;
+      q[r * NV + u] = ldq(qb, d) * P.scale;
+      g[r * NV + u] = ldg(gb, d);
+      acc[r * NV + u] = vec4<f32>(0.0);
+    }
+    lse[r] = Stats[bh * P.Tq + ic];
+    dlt[r] = Stats[P.stat_n + bh * P.Tq + ic];
+  }
+  for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
+    workgroupBarrier();
+    stage_keys(lid, j0, b, kbase, vbase);
+    workgroupBarrier();
+    for (var g0 = 0u; g0 < BK + rzg(); g0 += KG) {
+      if (j0 + g0 >= P.Tk) { break; }
+      var x: array<vec4<f32>, NRED>;
+      dots(&q, &g, true, g0, t, &x);
+      reduce(&x, lid);
+      for (var r = 0u; r < RPT; r++) {
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
+          let p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - vec4<f32>(lse[r])), keep);
+          var z = vec4<f32>(1.0);
+          if (DROP) { z = drop4(bh * P.Tq + min(i0 + r * RG, P.Tq - 1u), (j0 + g0) / 4u + c4); }
+          x[r * KG4 + c4] = p * (x[RPT * KG4 + r * KG4 + c4] * z - vec4<f32>(dlt[r])) * P.scale;
+        }
+      }
+      accum(&acc, &x, 0u, false, g0, t);
+    }
+  }
+  for (var r = 0u; r < RPT; r++) {
+    let i = i0 + r * RG;
+    if (i < P.Tq) { store_da(b * P.o_bs + i * P.o_rs + h * DH, t, r, &acc); }
+  }
+}
+
+// ---- backward: dK, dV, grid (ceil(Tk / ROWS), B*H) ------------------------------------------------
+//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = scale Σ_i dS_ij q_i
+@compute @workgroup_size(WGT)
+fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let bh = wid.y;
+  let b = bh / P.H;
+  let h = bh % P.H;
+  let t = lid % TPR;
+  let j0r = wid.x * ROWS + lid / TPR;
+  let qbase = P.q_off + b * P.q_bs + h * DH;
+  let gbase = P.g_off + b * P.g_bs + h * DH;
+  var k: array<vec4<f32>, NA>;
+  var v: array<vec4<f32>, NA>;
+  var dk: array<vec4<f32>, NA>;
+  var dv: array<vec4<f32>, NA>;
+  var keep: array<bool, RPT>;
+  for (var r = 0u; r < RPT; r++) {
+    let j = j0r + r * RG;
+    let jc = min(j, P.Tk - 1u);
+    let kb = P.k_off + b * P.k_bs + jc * P.k_rs + h * DH;
+    let vb = P.v_off + b * P.v_bs + jc * P.v_rs + h * DH;
+    keep[r] = j < P.Tk;
+    if (MASK) { keep[r] = keep[r] && Mask[P.m_off + b * P.m_bs + jc] != 0; }
+    for (var u = 0u; u < NV + rz(); u++) {
+      let d = (t + TPR * u) * 4u;
+      k[r * NV + u] = ldk(kb, d) * P.scale;
+      v[r * NV + u] = ldv(vb, d);
+      dk[r * NV + u] = vec4<f32>(0.0);
+      dv[r * NV + u] = vec4<f32>(0.0);
+    }
+  }
+  for (var i0 = 0u; i0 < P.Tq; i0 += BK) {
+    workgroupBarrier();
+    for (var n = 0u; n < (BK * DV + WGT - 1u) / WGT; n++) {
+      let e = n * WGT + lid;
+      if (e < BK * DV) {
+        let i = min(i0 + e / DV, P.Tq - 1u);
+        let d = (e % DV) * 4u;
+        ta[e] = ldq(qbase + i * P.q_rs, d);
+        tb[e] = ldg(gbase + i * P.g_rs, d);
+      }
+    }
+    for (var e = lid; e < BK / 4u; e += WGT) {
+      var fl = vec4<f32>(0.0);
+      var fd = vec4<f32>(0.0);
+      for (var c = 0u; c < 4u; c++) {
+        let i = i0 + e * 4u + c;
+        let r = bh * P.Tq + min(i, P.Tq - 1u);
+        // a query row past Tq gets LSE = +3e38, so its P is exactly 0
+        fl[c] = select(-NEG, Stats[r], i < P.Tq);
+        fd[c] = Stats[P.stat_n + r];
+      }
+      tf[e] = fl;
+      td[e] = fd;
+    }
+    workgroupBarrier();
+    for (var g0 = 0u; g0 < BK + rzg(); g0 += KG) {
+      if (i0 + g0 >= P.Tq) { break; }
+      var x: array<vec4<f32>, NRED>;
+      dots(&k, &v, true, g0, t, &x);
+      reduce(&x, lid);
+      for (var r = 0u; r < RPT; r++) {
+        let jc = min(j0r + r * RG, P.Tk - 1u);
+        for (var c4 = 0u; c4 < KG4; c4++) {
+          let p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - tf[(g0 >> 2u) + c4]), vec4<bool>(keep[r]));
+          var z = vec4<f32>(1.0);
+          if (DROP) {
+            for (var cc = 0u; cc < 4u; cc++) {
+              let qr = bh * P.Tq + min(i0 + g0 + c4 * 4u + cc, P.Tq - 1u);
+              z[cc] = drop4(qr, jc / 4u)[jc % 4u];
+            }
+          }
+          let dp = x[RPT * KG4 + r * KG4 + c4];
+          x[RPT * KG4 + r * KG4 + c4] = p * z;
+          x[r * KG4 + c4] = p * (dp * z - td[(g0 >> 2u) + c4]) * P.scale;
+        }
+      }
+      accum(&dk, &x, 0u, false, g0, t);
+      accum(&dv, &x, RPT * KG4, true, g0, t);
+    }
+  }
+  for (var r = 0u; r < RPT; r++) {
+    let j = j0r + r * RG;
+    if (j < P.Tk) {
+      let ob = b * P.o_bs + j * P.o_rs + h * DH;
+      store_da(ob, t, r, &dk);
+      store_db(ob, t, r, &dv);
     }
   }
 }

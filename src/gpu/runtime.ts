@@ -35,6 +35,7 @@ const MAX_BATCH = 96;
 const MAX_BIND_GROUPS = 8192; // cached bind groups; the cache is cleared past this
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know of
 const ARENA_BYTES = MAX_BATCH * UNIFORM_SLOT * 2;
+const TIMING_SLOTS = 128; // timestamps per query set of timeGpu (64 batches)
 
 export interface RuntimeInfo {
   vendor: string;
@@ -90,6 +91,11 @@ export class GpuRuntime {
   private flagPending = new Map<number, string>();
   private flagIdOf = new Map<string, number>();
   private nextFlagId = 1;
+  /**
+   * While timeGpu() runs: every batch recorded is bracketed by two timestamps (an empty pass at
+   * its start and one at its end, in its own command buffer); slots 2n, 2n+1 of the query sets.
+   */
+  private timing: { sets: GPUQuerySet[]; used: number } | null = null;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
   /**
@@ -321,7 +327,22 @@ export class GpuRuntime {
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     this.encoder = this.device.createCommandEncoder();
+    this.stampTiming(true);
     this.pass = this.encoder.beginComputePass();
+  }
+
+  /** While timing, an empty pass that writes the batch's begin (or end) timestamp. */
+  private stampTiming(begin: boolean): void {
+    const tm = this.timing;
+    if (!tm || !this.encoder) return;
+    if (begin && tm.used === tm.sets.length * TIMING_SLOTS) {
+      tm.sets.push(this.device.createQuerySet({ type: 'timestamp', count: TIMING_SLOTS }));
+    }
+    const slot = begin ? tm.used : tm.used + 1;
+    const querySet = tm.sets[Math.floor(slot / TIMING_SLOTS)];
+    const index = slot % TIMING_SLOTS;
+    this.encoder.beginComputePass({ timestampWrites: begin ? { querySet, beginningOfPassWriteIndex: index } : { querySet, endOfPassWriteIndex: index } }).end();
+    if (!begin) tm.used += 2;
   }
 
   /** Records a buffer-to-buffer copy in the current batch. */
@@ -341,6 +362,8 @@ export class GpuRuntime {
       return;
     }
     if (this.pass) this.pass.end();
+    this.pass = null;
+    this.stampTiming(false);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arenaGpu, 0, this.arenaCpu.buffer, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
     // Destroying after the submit is safe: WebGPU keeps a buffer alive for work already queued.
@@ -424,42 +447,67 @@ export class GpuRuntime {
   }
 
   /**
-   * GPU time in milliseconds of the work `fn` records, from timestamp queries written by an empty
-   * compute pass submitted before it and one after it (so every batch `fn` flushes lies between
-   * them); null where the device lacks 'timestamp-query'. For benchmarks: wall-clock time also
-   * counts the host's recording and submit overhead, this counts only the queue's execution.
+   * GPU time in milliseconds of the work `fn` records; null where the device lacks
+   * 'timestamp-query'. Earlier work is finished first; then every batch recorded until `fn`
+   * settles gets a timestamp at its start and at its end, inside its own command buffer, and the
+   * result is the total length of the union of those intervals: the time the queue spent executing
+   * `fn`'s work, without the host's recording, submit latency or the idle gaps between batches
+   * (wall-clock time counts those). Resolution is the adapter's timestamp period (Dawn quantizes
+   * timestamps to 2^16 ns by default, about 0.066 ms per batch), so time enough work. Not reentrant.
    */
   async timeGpu(fn: () => unknown): Promise<number | null> {
     if (!this.device.features.has('timestamp-query')) return null;
     this.checkAlive('time GPU work');
+    if (this.timing) throw new GpuError('timeGpu: calls cannot nest or overlap');
     this.flush();
-    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 });
-    const resolved = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    const readback = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-    const stamp = (index: 0 | 1, finish?: (e: GPUCommandEncoder) => void) => {
-      const e = this.device.createCommandEncoder();
-      const w = index === 0 ? { querySet, beginningOfPassWriteIndex: 0 } : { querySet, endOfPassWriteIndex: 1 };
-      e.beginComputePass({ timestampWrites: w }).end();
-      finish?.(e);
-      this.device.queue.submit([e.finish()]);
-    };
+    await this.device.queue.onSubmittedWorkDone(); // earlier work must not overlap the first stamp
+    const tm: { sets: GPUQuerySet[]; used: number } = { sets: [], used: 0 };
+    this.timing = tm;
+    const buffers: GPUBuffer[] = [];
     try {
-      stamp(0);
-      await fn();
-      this.flush();
-      stamp(1, (e) => {
-        e.resolveQuerySet(querySet, 0, 2, resolved, 0);
-        e.copyBufferToBuffer(resolved, 0, readback, 0, 16);
+      try {
+        await fn();
+      } finally {
+        try {
+          this.flush(); // the last batch's end stamp, also when fn threw
+        } finally {
+          this.timing = null;
+        }
+      }
+      if (tm.used === 0) return 0;
+      const bytes = tm.used * 8;
+      const readback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+      buffers.push(readback);
+      const e = this.device.createCommandEncoder();
+      tm.sets.forEach((set, n) => {
+        const count = Math.min(TIMING_SLOTS, tm.used - n * TIMING_SLOTS);
+        const resolved = this.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+        buffers.push(resolved);
+        e.resolveQuerySet(set, 0, count, resolved, 0);
+        e.copyBufferToBuffer(resolved, 0, readback, n * TIMING_SLOTS * 8, count * 8);
       });
+      this.device.queue.submit([e.finish()]);
       await readback.mapAsync(GPUMapMode.READ);
-      const [t0, t1] = new BigInt64Array(readback.getMappedRange());
+      const stamps = new BigInt64Array(readback.getMappedRange().slice(0));
       readback.unmap();
       await this.checkErrors();
-      return Number(t1 - t0) / 1e6;
+      const spans: [bigint, bigint][] = [];
+      for (let n = 0; n < tm.used; n += 2) spans.push([stamps[n], stamps[n + 1] > stamps[n] ? stamps[n + 1] : stamps[n]]);
+      spans.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+      let total = 0n;
+      let [lo, hi] = spans[0];
+      for (const [a, b] of spans.slice(1)) {
+        if (a > hi) {
+          total += hi - lo;
+          lo = a;
+        }
+        if (b > hi) hi = b;
+      }
+      total += hi - lo;
+      return Number(total) / 1e6;
     } finally {
-      querySet.destroy();
-      resolved.destroy();
-      readback.destroy();
+      for (const set of tm.sets) set.destroy();
+      for (const b of buffers) b.destroy();
     }
   }
 

@@ -63,6 +63,16 @@ export interface AttnTuning {
   blk: number;
   /** staged: invocations per workgroup; 0 = automatic */
   wg: number;
+  /** staged: 'tiled' (default: several invocations per row, vec4 chunks) or 'rows' (the first version: one invocation per row) */
+  staged?: 'tiled' | 'rows';
+  /** staged tiled: invocations per row (1, 2, 4 or 8); 0 / absent = automatic */
+  tpr?: number;
+  /** staged tiled: rows per invocation; 0 / absent = automatic */
+  rpt?: number;
+  /** staged tiled: vec4 loads where the operands allow (default true) */
+  vec?: boolean;
+  /** staged tiled: row sums by subgroup shuffles (true) or workgroup memory (false); absent = automatic */
+  sub?: boolean;
   /** direct: [rows per lane R, other-operand rows per step KB] of each kernel */
   fwd: [number, number];
   dq: [number, number];
@@ -132,6 +142,169 @@ function stagedKernel(entry: Entry, DH: number, wg: number, blk: number, mask: b
     bindings: BINDINGS[entry],
     entryPoint: entry,
     code: () => wgsl(SECTIONS.shared + SECTIONS.staged, { ENABLE: '', DH, WG: wg, BLK: blk, MASK: String(mask), DROP: String(drop), SZ: drop && entry === 'dkdv' ? blk * wg : 4 }),
+  };
+}
+
+/** Geometry of one tiled staged kernel (wgsl/attention.wgsl, section tiled). */
+export interface TiledConfig {
+  /** invocations per row */
+  tpr: number;
+  /** vec4 chunks of the head dim per invocation */
+  nv: number;
+  /** rows per invocation */
+  rpt: number;
+  /** row groups per workgroup (invocations / tpr); rows per workgroup = rg * rpt */
+  rg: number;
+  /** rows of the other operand per staged block */
+  bk: number;
+  /** rows per group inside a block (4 or 8) */
+  kg: number;
+  /** subgroup shuffles for the row sums (else workgroup memory) */
+  sub: boolean;
+  /** a CPU adapter: loops over chunks get run-time bounds (compile time) */
+  cpu: boolean;
+}
+
+const pow2ceil = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+
+/** Defaults of the tiled kernels on GPUs per kind: head-dim elements per invocation, rows per invocation. */
+const TILED = { forward: { per: 16, rpt: 1 }, dq: { per: 16, rpt: 1 }, dkdv: { per: 16, rpt: 1 } };
+
+/**
+ * The tiled kernel's geometry for `T` own rows: 16 head-dim elements per invocation (up to 8
+ * invocations per row), 1 row per invocation, 128 invocations per workgroup where the rows fill
+ * them (fewer for short sequences), blocks of 8 other rows, within the adapter's workgroup-memory
+ * limit. Measured on an NVIDIA H200 (2026-11-26, timeGpu, B=32 T=103 dh=128 and B=4 T=1024
+ * dh=64): more invocations per row and small blocks win (more resident rows); 2 rows per
+ * invocation, 16-32-row blocks, 16 invocations per row or 64-invocation workgroups were slower.
+ */
+export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH: number, T: number): TiledConfig {
+  const i = rt.info;
+  const cpu = CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
+  const def = TILED[kind];
+  const tpr = tuning.tpr || Math.min(8, pow2ceil(Math.ceil(DH / def.per)));
+  const nv = Math.ceil(DH / (4 * tpr));
+  const dv = nv * tpr;
+  const rpt = tuning.rpt || (cpu ? 1 : def.rpt);
+  const lim = rt.limits;
+  const wgt = Math.min(tuning.wg || 128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
+  let rg = Math.max(1, Math.floor(wgt / tpr));
+  let bestCost = Infinity;
+  for (let r = rg, best = rg; ; r = Math.floor(r / 2)) {
+    // padded rows, plus a per-workgroup cost for staging each block (one block load feeds r*rpt rows)
+    const rows = r * rpt;
+    const cost = Math.ceil(T / rows) * (rows + 6);
+    if (cost < bestCost - 1e-9) {
+      bestCost = cost;
+      best = r;
+    }
+    if (r === 1) {
+      rg = best;
+      break;
+    }
+  }
+  // Subgroup shuffles on real GPUs; on CPU adapters they are emulated (lavapipe takes ~20 s to
+  // compile a kernel with them), so the workgroup-memory sums run there unless `sub` forces them.
+  const sgMin = rt.info.subgroupMinSize ?? 0;
+  const sub = rt.useSubgroups && rt.device.features.has('subgroups' as GPUFeatureName) && sgMin >= tpr && tpr > 1 && (tuning.sub ?? !cpu);
+  const bytes = (bk: number, kg: number) => {
+    const nred = (kind === 'forward' ? kg / 4 : kg / 2) * rpt;
+    return 16 * (2 * bk * dv + 2 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rg * tpr * nred);
+  };
+  let bk = tuning.blk || 8;
+  bk = Math.max(4, bk - (bk % 4));
+  const kgOf = (b: number) => (b % 8 === 0 ? 8 : 4);
+  while (bk > 4 && bytes(bk, kgOf(bk)) > lim.maxComputeWorkgroupStorageSize) bk -= 4;
+  return { tpr, nv, rpt, rg, bk, kg: kgOf(bk), sub, cpu };
+}
+
+/** reduce(): sums each of the NRED vec4s over the TPR invocations of a row, in place. */
+function reduceSource(c: TiledConfig): string {
+  const head = 'fn reduce(x: ptr<function, array<vec4<f32>, NRED>>, lid: u32) {';
+  if (c.tpr === 1) return `${head}\n}`;
+  if (c.sub) {
+    const steps = range(Math.log2(c.tpr)).map((k) => `    v += subgroupShuffleXor(v, ${1 << k}u);`);
+    return [head, '  for (var n = 0u; n < NRED; n++) {', '    var v = (*x)[n];', ...steps, '    (*x)[n] = v;', '  }', '}'].join('\n');
+  }
+  return [
+    'var<workgroup> red: array<vec4<f32>, WGT * NRED>;',
+    head,
+    '  for (var n = 0u; n < NRED; n++) { red[lid * NRED + n] = (*x)[n]; }',
+    '  workgroupBarrier();',
+    '  let r0 = lid - lid % TPR;',
+    '  for (var n = 0u; n < NRED; n++) {',
+    '    var v = vec4<f32>(0.0);',
+    '    for (var t = 0u; t < TPR; t++) { v += red[(r0 + t) * NRED + n]; }',
+    '    (*x)[n] = v;',
+    '  }',
+    '  workgroupBarrier();',
+    '}',
+  ].join('\n');
+}
+
+/** The tiled kernels' row loaders (see the section's comment): vec4 loads when `vec`. */
+function loaderSource(vec: boolean): string {
+  const ops: [string, string, number][] = [['ldq', 'Q', 1], ['ldk', 'K', 2], ['ldv', 'V', 3], ['ldg', 'G', 5]];
+  if (vec) {
+    return ops
+      .map(([f, X, n]) => [
+        `@group(0) @binding(${n}) var<storage, read> ${X}4: array<vec4<f32>>;`,
+        `fn ${f}(base: u32, d: u32) -> vec4<f32> { let v = ${X}4[(base + min(d, DH - 4u)) / 4u]; return select(vec4<f32>(0.0), v, DH > d); }`,
+      ].join('\n'))
+      .join('\n');
+  }
+  return ops
+    .map(([f, X]) =>
+      [
+        `fn ${f}(base: u32, d: u32) -> vec4<f32> {`,
+        '  let e = vec4<u32>(d) + vec4<u32>(0u, 1u, 2u, 3u);',
+        '  let c = min(e, vec4<u32>(DH - 1u));',
+        `  return select(vec4<f32>(0.0), vec4<f32>(${X}[base + c.x], ${X}[base + c.y], ${X}[base + c.z], ${X}[base + c.w]), e < vec4<u32>(DH));`,
+        '}',
+      ].join('\n'),
+    )
+    .join('\n');
+}
+
+/**
+ * Whether every operand row starts on a multiple of 4 floats, for vec4 loads: DH and the offsets
+ * and strides of q, k, v and dO as packed in the uniform block `p` (see params(): words 4-6, 8-10,
+ * 12-14 and 15-17; dO's are 0 in the forward).
+ */
+function vec4Rows(DH: number, p: ArrayBuffer): boolean {
+  if (tuning.vec === false || DH % 4 !== 0) return false;
+  const w = new Uint32Array(p, 0, 18);
+  return [4, 5, 6, 8, 9, 10, 12, 13, 14, 15, 16, 17].every((n) => w[n] % 4 === 0);
+}
+
+function tiledKernel(kind: 'forward' | 'dq' | 'dkdv', DH: number, c: TiledConfig, mask: boolean, drop: boolean, vec: boolean): Kernel {
+  const entry = `${kind}_t`; // bindings as the staged entry of the same kind
+  const nred = (kind === 'forward' ? c.kg / 4 : c.kg / 2) * c.rpt;
+  return {
+    name: `attention_${entry}`,
+    key: `attention:${entry}:${DH}:${c.tpr}:${c.nv}:${c.rpt}:${c.rg}:${c.bk}:${c.kg}:${c.sub}:${c.cpu}:${vec}:${mask}:${drop}`,
+    bindings: BINDINGS[kind],
+    entryPoint: entry,
+    code: () =>
+      wgsl(SECTIONS.shared + SECTIONS.staged + SECTIONS.tiled, {
+        ENABLE: c.sub ? 'enable subgroups;' : '',
+        DH,
+        WG: 64,
+        BLK: 4,
+        SZ: 4,
+        MASK: String(mask),
+        DROP: String(drop),
+        TPR: c.tpr,
+        NV: c.nv,
+        RPT: c.rpt,
+        RG: c.rg,
+        BK: c.bk,
+        KG: c.kg,
+        NRED: nred,
+        REDUCE: reduceSource(c),
+        RZ: c.cpu ? '(P.dh >> 16u)' : '0u',
+        LOADERS: loaderSource(vec),
+      }),
   };
 }
 
@@ -463,6 +636,11 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
   if (sg) {
     const [R, kb] = tuning[kind === 'forward' ? 'fwd' : kind];
     rt.dispatch(directKernel(`${kind}_direct`, g.DH, sg, kb, drop, R), p, bufs, [Math.ceil(rows / (sg * R)), g.B * g.H], describe(a));
+    return;
+  }
+  if ((tuning.staged ?? 'tiled') === 'tiled') {
+    const c = tiledConfig(rt, kind, g.DH, rows);
+    rt.dispatch(tiledKernel(kind, g.DH, c, !!a.mask, drop, vec4Rows(g.DH, p)), p, bufs, [Math.ceil(rows / (c.rg * c.rpt)), g.B * g.H], describe(a));
     return;
   }
   const wg = pickWorkgroup(rows);

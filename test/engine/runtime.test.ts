@@ -165,18 +165,47 @@ describe('GPU runtime', () => {
   });
 
   it('timeGpu: timestamp queries bracket the recorded work (null without the feature)', async () => {
-    const a = randn([256, 256]);
-    const once = () => tidy(() => void a.matmul(a));
-    const many = () => tidy(() => { for (let i = 0; i < 8; i++) a.matmul(a); });
     if (!rt().device.features.has('timestamp-query')) {
-      expect(await rt().timeGpu(once)).toBeNull();
-    } else {
-      await rt().timeGpu(once); // compile outside the timings
-      const t1 = Math.min(...[await rt().timeGpu(once), await rt().timeGpu(once), await rt().timeGpu(once)].map(Number));
-      const t8 = Math.min(...[await rt().timeGpu(many), await rt().timeGpu(many), await rt().timeGpu(many)].map(Number));
-      expect(t1).toBeGreaterThan(0);
-      expect(t8).toBeGreaterThan(2 * t1); // eight products take longer than one
+      expect(await rt().timeGpu(() => ones([4]).dispose())).toBeNull();
+      return;
     }
+    const minOf = async (fn: () => unknown, n = 3) => {
+      const ts: number[] = [];
+      for (let i = 0; i < n; i++) ts.push(Number(await rt().timeGpu(fn)));
+      return Math.min(...ts);
+    };
+    // The work is sized to this device: the smallest n (256, 512, ...) whose product takes >= 1 ms,
+    // so the timestamps' resolution (Dawn: 2^16 ns) and fixed costs stay small against it.
+    let n = 256;
+    let a = randn([n, n]);
+    let t1 = 0;
+    for (;;) {
+      const m = a;
+      t1 = await minOf(() => tidy(() => void m.matmul(m))); // first call compiles
+      t1 = await minOf(() => tidy(() => void m.matmul(m)));
+      if (t1 >= 1 || n >= 4096) break;
+      a.dispose();
+      n *= 2;
+      a = randn([n, n]);
+    }
+    const m = a;
+    const t8 = await minOf(() => tidy(() => { for (let i = 0; i < 8; i++) m.matmul(m); }));
+    expect(t1).toBeGreaterThan(0);
+    expect(t8).toBeGreaterThan(3 * t1); // eight products take longer than one
+    // Only the queue's execution counts: host time before and between the recorded batches does not.
+    const idle = Number(await rt().timeGpu(async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      tidy(() => void m.matmul(m));
+      rt().flush();
+      await new Promise((r) => setTimeout(r, 150));
+      tidy(() => void m.matmul(m));
+    }));
+    expect(idle).toBeGreaterThan(0);
+    expect(idle).toBeLessThan(2 * t1 + 100);
+    expect(await rt().timeGpu(() => undefined)).toBe(0); // nothing recorded
+    // A throwing fn still submits its work and leaves the runtime usable.
+    await expect(rt().timeGpu(() => { tidy(() => void m.matmul(m)); throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(Array.from(await ones([2]).add(1).data())).toEqual([2, 2]);
     a.dispose();
   });
 
