@@ -20,10 +20,13 @@
 // unit value ((x >> 8) + 0.5) / 2^24 is below 1 - p (compared as integers: x >> 8 < keep_thr).
 //
 // Two kernel families (src/kernels/attention.ts joins the shared section with the others):
-//  staged — for GPUs: one invocation per row, the row's head vector and accumulators in
-//           function-local arrays; the other operand walked in blocks staged in workgroup memory.
+//  staged — for GPUs. Section tiled (the default): several invocations per row, head vectors as
+//           vec4 registers, the other operand staged in workgroup memory in blocks. Section
+//           staged: the first version (one invocation per row, head vectors in local arrays),
+//           kept as tuning staged: 'rows'; its bindings and delta entry serve the others.
 //  direct — for CPU-emulated adapters (lavapipe / llvmpipe, SwiftShader): register-blocked,
-//           subgroup broadcasts, nothing staged (see its section).
+//           subgroup broadcasts, nothing staged; the backward in one pass (bwd_direct) where
+//           B·heads keeps the CPU's threads busy (see its section).
 
 //#section shared
 {{ENABLE}}
