@@ -193,44 +193,32 @@ export async function run(ctx = {}) {
   const cases = quick ? QUICK : CASES;
   const reps = ctx.reps ?? (quick ? 2 : 3);
   const rows = [];
-  let tf = null;
-  let tfFence = null;
+  const torch = ctx.torch === false ? null : torchColumn(cases, log);
+  // Ours first, every case, before TensorFlow.js is loaded: its WebGPU backend opens a second
+  // device on the same adapter, and with it in the process our timings on lavapipe doubled
+  // (2026-11-26: fused fwd+bwd at T=1024 1.9 s alone, 3.9 s beside it).
+  const timed = [];
+  for (const c of cases) {
+    const impls = { fused: oursImpl(L, c, true), unfused: oursImpl(L, c, false) };
+    const ref = await impls.fused.output();
+    const refGrad = await impls.fused.gradOut();
+    const row = { case: c.name, shape: c, flops: flops(c), results: {} };
+    for (const [id, impl] of Object.entries(impls)) await timeImpl(row, id, impl, id === 'fused' ? null : [ref, refGrad], reps, L);
+    timed.push({ row, ref, refGrad });
+  }
   if (ctx.tfjs !== false) {
     try {
       const peers = await import(pathToFileURL(join(root, 'bench', 'peers', 'tfjs.mjs')).href);
-      tf = await peers.loadTfjs(['tfjs-webgpu']);
+      const tf = await peers.loadTfjs(['tfjs-webgpu']);
       await peers.activate('tfjs-webgpu');
-      tfFence = (last) => peers.fence('tfjs-webgpu', last);
+      const fence = (last) => peers.fence('tfjs-webgpu', last);
+      for (const [ci, c] of cases.entries()) await timeImpl(timed[ci].row, 'tfjs-webgpu', tfjsImpl(tf, fence, c), [timed[ci].ref, timed[ci].refGrad], reps, L);
     } catch (e) {
       log(`tfjs-webgpu column skipped: ${e.message}`);
     }
   }
-  const torch = ctx.torch === false ? null : torchColumn(cases, log);
   for (const [ci, c] of cases.entries()) {
-    const impls = { fused: oursImpl(L, c, true), unfused: oursImpl(L, c, false) };
-    if (tf) impls['tfjs-webgpu'] = tfjsImpl(tf, tfFence, c);
-    const ref = await impls.fused.output();
-    const refGrad = await impls.fused.gradOut();
-    const row = { case: c.name, shape: c, flops: flops(c), results: {} };
-    for (const [id, impl] of Object.entries(impls)) {
-      const r = (row.results[id] = {});
-      try {
-        if (id !== 'fused') {
-          r.maxRelDiff = maxRelDiff(await impl.output(), ref);
-          r.maxRelDiffDq = maxRelDiff(await impl.gradOut(), refGrad);
-          // A peer's timing counts only when it computes what ours does.
-          if (!(r.maxRelDiff <= CHECK_TOL && r.maxRelDiffDq <= CHECK_TOL)) {
-            throw new Error(`output differs from ours (max rel diff ${r.maxRelDiff.toExponential(1)} forward, ${r.maxRelDiffDq.toExponential(1)} dq), not timed`);
-          }
-        }
-        r.fwd = await time(impl.fwd, impl.fence, reps);
-        r.fwdbwd = await time(impl.fwdbwd, impl.fence, reps);
-      } catch (e) {
-        r.error = e.message;
-      }
-      impl.dispose();
-      await L.sync();
-    }
+    const { row } = timed[ci];
     const t = torch?.results?.[ci];
     if (t) row.results['torch-cpu'] = { fwd: { wallMs: t.fwd_ms }, fwdbwd: { wallMs: t.fwdbwd_ms }, threads: torch.threads, version: torch.torch };
     const f = row.results.fused;
@@ -254,6 +242,26 @@ export async function run(ctx = {}) {
     ctx.details?.push(row);
   }
   return rows;
+}
+
+/** Times one implementation into row.results[id]; a peer (check = [ours' output, ours' dQ]) is timed only when it computes what ours does. */
+async function timeImpl(row, id, impl, check, reps, L) {
+  const r = (row.results[id] = {});
+  try {
+    if (check) {
+      r.maxRelDiff = maxRelDiff(await impl.output(), check[0]);
+      r.maxRelDiffDq = maxRelDiff(await impl.gradOut(), check[1]);
+      if (!(r.maxRelDiff <= CHECK_TOL && r.maxRelDiffDq <= CHECK_TOL)) {
+        throw new Error(`output differs from ours (max rel diff ${r.maxRelDiff.toExponential(1)} forward, ${r.maxRelDiffDq.toExponential(1)} dq), not timed`);
+      }
+    }
+    r.fwd = await time(impl.fwd, impl.fence, reps);
+    r.fwdbwd = await time(impl.fwdbwd, impl.fence, reps);
+  } catch (e) {
+    r.error = e.message;
+  }
+  impl.dispose();
+  await L.sync();
 }
 
 async function loadLib() {
