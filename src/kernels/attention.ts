@@ -108,8 +108,13 @@ export function directSubgroup(rt: GpuRuntime, DH: number): number {
   const sg = subgroupSize(rt);
   if (!sg || DH % sg !== 0) return 0;
   if (tuning.variant === 'direct') return sg;
+  return isCpuAdapter(rt) ? sg : 0;
+}
+
+/** A CPU-emulated adapter (lavapipe / llvmpipe, SwiftShader). */
+function isCpuAdapter(rt: GpuRuntime): boolean {
   const i = rt.info;
-  return CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`) ? sg : 0;
+  return CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
 }
 
 /** Rows per workgroup for T rows: the size with the least padded work, preferring larger groups. */
@@ -167,8 +172,8 @@ export interface TiledConfig {
 
 const pow2ceil = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
-/** Defaults of the tiled kernels on GPUs per kind: head-dim elements per invocation, rows per invocation. */
-const TILED = { forward: { per: 16, rpt: 1 }, dq: { per: 16, rpt: 1 }, dkdv: { per: 16, rpt: 1 } };
+/** Defaults of the tiled kernels on GPUs (every kind): head-dim elements per invocation, rows per invocation. */
+const TILED = { per: 16, rpt: 1 };
 
 /**
  * The tiled kernel's geometry for `T` own rows: 16 head-dim elements per invocation (up to 8
@@ -179,13 +184,11 @@ const TILED = { forward: { per: 16, rpt: 1 }, dq: { per: 16, rpt: 1 }, dkdv: { p
  * invocation, 16-32-row blocks, 16 invocations per row or 64-invocation workgroups were slower.
  */
 export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH: number, T: number): TiledConfig {
-  const i = rt.info;
-  const cpu = CPU_ADAPTER.test(`${i.vendor} ${i.architecture} ${i.description} ${i.device}`);
-  const def = TILED[kind];
-  const tpr = tuning.tpr || Math.min(8, pow2ceil(Math.ceil(DH / def.per)));
+  const cpu = isCpuAdapter(rt);
+  const tpr = tuning.tpr || Math.min(8, pow2ceil(Math.ceil(DH / TILED.per)));
   const nv = Math.ceil(DH / (4 * tpr));
   const dv = nv * tpr;
-  const rpt = tuning.rpt || (cpu ? 1 : def.rpt);
+  const rpt = tuning.rpt || (cpu ? 1 : TILED.rpt);
   const lim = rt.limits;
   const wgt = Math.min(tuning.wg || 128, lim.maxComputeInvocationsPerWorkgroup, lim.maxComputeWorkgroupSizeX);
   let rg = Math.max(1, Math.floor(wgt / tpr));
