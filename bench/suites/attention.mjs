@@ -194,9 +194,10 @@ export async function run(ctx = {}) {
   const reps = ctx.reps ?? (quick ? 2 : 3);
   const rows = [];
   const torch = ctx.torch === false ? null : torchColumn(cases, log);
-  // Ours first, every case, before TensorFlow.js is loaded: its WebGPU backend opens a second
-  // device on the same adapter, and with it in the process our timings on lavapipe doubled
-  // (2026-11-26: fused fwd+bwd at T=1024 1.9 s alone, 3.9 s beside it).
+  // Ours first, every case, and only then TensorFlow.js (which opens a second device on the same
+  // adapter and keeps its buffers and pipelines): no peer state is around while ours are timed.
+  // (2026-11-26: in one run with tfjs timed between our cases, ours at T=1024 took twice as long
+  // as alone; an idle loaded tfjs did not slow us in a later check, so the cause is not isolated.)
   const timed = [];
   for (const c of cases) {
     const impls = { fused: oursImpl(L, c, true), unfused: oursImpl(L, c, false) };
