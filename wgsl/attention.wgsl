@@ -812,7 +812,7 @@ fn {{B_ENTRY}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_
   let h = bh % P.H;
   let dqbase = b * P.Tq * P.o_rs + h * DH + lid;
   let kxbase = P.k_off + b * P.k_bs + h * DH + lid;
-  for (var jb = 0u; jb < {{B_NK}}; jb += SG * R) {
+  for (var jb = 0u; jb < P.Tk; jb += SG * R) {
     let first = jb == 0u;
 {{B_INIT}}
     for (var d = 0u; d < P.dh; d++) {

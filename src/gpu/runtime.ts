@@ -383,7 +383,6 @@ export class GpuRuntime {
       ),
     );
     this.encoder = null;
-    this.pass = null;
     this.batchKernels = [];
     this.arenaUsed = 0;
   }

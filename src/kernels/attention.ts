@@ -42,7 +42,7 @@ const BINDINGS: Record<Entry, Kernel['bindings']> = {
 /** Tokens of the direct kernels' skeleton (wgsl/attention.wgsl); empty where unused (delta_direct). */
 const SKELETON: Record<string, string> = {
   ENTRY: 'unused_direct', C0: 'c0', NC: '0u', INIT: '', LOAD: '', STEP: '', DOT: '', MID: '', ACC: '', STORE: '',
-  B_ENTRY: 'unused_bwd', B_NK: '0u', B_INIT: '', B_LOAD: '', B_STEP: '', B_DOT: '', B_MID: '', B_ACC: '', B_DQ: '', B_STORE: '',
+  B_ENTRY: 'unused_bwd', B_INIT: '', B_LOAD: '', B_STEP: '', B_DOT: '', B_MID: '', B_ACC: '', B_DQ: '', B_STORE: '',
 };
 
 /** The `//#section NAME` parts of attention.wgsl. */
@@ -575,7 +575,6 @@ function genBwdDirect(DH: number, SG: number, R: number, KB: number, drop: boole
   const ind = (xs: string[], n: number) => lines(xs, ' '.repeat(n));
   return {
     B_ENTRY: 'bwd_direct',
-    B_NK: 'P.Tk',
     B_INIT: ind([keyRows, ...init, ...kx], 4),
     B_LOAD: ind(load, 6),
     B_STEP: ind([...qs, ...rows], 6),
