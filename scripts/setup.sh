@@ -44,23 +44,37 @@ apt_install() {
 probe() { node scripts/probe-adapter.mjs "$@" 2>/dev/null; }
 
 # --- WebGPU adapter -------------------------------------------------------------------------
-if adapter=$(probe); then
+# The tested path is a core (Vulkan) adapter. On Debian 12 the OpenGL ES compatibility adapter
+# over the stock Mesa 22 needs driver-bug work-arounds (docs/ENGINE.md, "Driver bugs"), so there
+# lavapipe >= 24 is installed from bookworm-backports even when that adapter is found; it stays
+# the fallback when Vulkan cannot be had. Elsewhere any adapter Dawn finds is kept.
+bookworm=0
+if [ "${ID:-}" = "debian" ] && [ "${VERSION_CODENAME:-}" = "bookworm" ]; then bookworm=1; fi
+compat=""
+if adapter=$(probe core); then
   say "WebGPU adapter found: $adapter"
-else
-  if ! apt_ok; then
+elif compat=$(probe compat) && [ "$bookworm" -eq 0 ]; then
+  adapter=$compat
+  say "WebGPU adapter found: $adapter"
+elif ! apt_ok; then
+  if [ -n "$compat" ]; then
+    adapter=$compat
+    say "only the OpenGL ES compatibility adapter is here ($compat), and I cannot apt-get install Mesa's Vulkan driver; using it."
+  else
     say "No WebGPU adapter, and this is not a Debian/Ubuntu machine where I can apt-get install."
     say "Install a Vulkan (Linux: Mesa's lavapipe >= 24 or a GPU driver), Metal (macOS) or D3D12 (Windows) driver,"
     say "or use the CPU reference backend: DUALALIGN_BACKEND=cpu."
     exit 1
   fi
-  if [ "${ID:-}" = "debian" ] && [ "${VERSION_CODENAME:-}" = "bookworm" ]; then
+else
+  if [ "$bookworm" -eq 1 ]; then
     src=/etc/apt/sources.list.d/bookworm-backports.sources
     if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
       say "adding the bookworm-backports apt source ($src): Debian 12's Mesa 22 lavapipe is too old for Dawn"
       printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' | $SUDO tee "$src" >/dev/null
       changed+=("apt source: $src")
     fi
-    say "installing Mesa's software Vulkan driver from bookworm-backports"
+    say "installing Mesa's software Vulkan driver (lavapipe) from bookworm-backports${compat:+ (preferred over the OpenGL ES adapter found: $compat)}"
     apt_install -t bookworm-backports mesa-vulkan-drivers libvulkan1 || true
   else
     say "installing Mesa's software Vulkan driver"
@@ -68,6 +82,9 @@ else
   fi
   if adapter=$(probe core); then
     say "WebGPU adapter found: $adapter"
+  elif [ -n "$compat" ]; then
+    adapter=$compat
+    say "Vulkan adapter still missing; falling back to the OpenGL ES compatibility adapter: $adapter"
   else
     say "Vulkan adapter still missing; installing the OpenGL ES path (EGL) for Dawn's compatibility adapter"
     apt_install libegl1 libegl-mesa0 libegl-dev libgles2 || true
@@ -79,6 +96,13 @@ else
     fi
   fi
 fi
+# What init() will take: DUALALIGN_BACKEND if set, else the core adapter, else OpenGL ES.
+case "${DUALALIGN_BACKEND:-}" in
+  webgpu-compat) use=$(probe compat || echo "none: DUALALIGN_BACKEND=webgpu-compat but no OpenGL ES adapter") ;;
+  cpu) use="CPU reference backend (DUALALIGN_BACKEND=cpu)" ;;
+  *) use=$adapter ;;
+esac
+say "the tests and the demo will use: $use"
 
 # --- optional: Chromium for the browser tests -----------------------------------------------
 if [ "$want_browser" -eq 1 ]; then

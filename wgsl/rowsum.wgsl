@@ -4,15 +4,19 @@
 // sums and maxima here; every other reduction goes through reduce.wgsl. MAX keeps reduce.wgsl's
 // rules: NaN propagates (counted beside the max: max() with NaN is implementation-defined)
 // and a row of -inf gives -inf (the running max starts at P.neg_inf, not -FLT_MAX).
+// Rows too long for the adapter's loop limit (src/gpu/probe.ts) come split into P.segs segments
+// of P.seg_len loads, one output each; src/kernels/reduce.ts then reduces the segments' outputs.
 {{ENABLE}}
 //#include common
 
 struct Params {
-  rows: u32,
-  n: u32,     // row length in VT units
-  x_off: u32, // in VT units
+  rows: u32,    // outputs: rows × segments
+  n: u32,       // row length in VT units
+  x_off: u32,   // in VT units
   scale: f32,
   neg_inf: f32,
+  seg_len: u32, // segment length in VT units (n: rows are not split)
+  segs: u32,    // segments per row
 }
 
 alias VT = {{VT}};
@@ -45,11 +49,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let row = (wid.x + wid.y * nwg.x) * (WG / L) + slot / L;
   let lane = slot % L;
   let live = row < P.rows; // the reduction below runs in every invocation (uniform control flow)
-  let base = P.x_off + row * P.n;
+  let seg = row % P.segs;
+  let base = P.x_off + (row / P.segs) * P.n + seg * P.seg_len;
+  let len = min(P.seg_len, P.n - min(P.n, seg * P.seg_len));
   if (MAX) {
     var a = vec2<f32>(P.neg_inf, 0.0);
     if (live) {
-      for (var j = lane; j < P.n; j += L) { a = hmax_nan(X[base + j], a); }
+      for (var j = lane; j < len; j += L) { a = hmax_nan(X[base + j], a); }
     }
     let m = row_max(slot, a.x);
     let nans = row_sum2(slot, vec2<f32>(a.y, 0.0)).x;
@@ -59,7 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   var s = 0.0;
   if (live) {
-    for (var j = lane; j < P.n; j += L) { s += hsum(X[base + j]); }
+    for (var j = lane; j < len; j += L) { s += hsum(X[base + j]); }
   }
   let total = row_sum2(slot, vec2<f32>(s, 0.0)).x;
   if (live && lane == 0u) { Y[row] = total * P.scale; }

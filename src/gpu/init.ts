@@ -5,6 +5,7 @@
  */
 import { GpuRuntime, type RuntimeInfo } from './runtime.js';
 import { GpuError, NoAdapterError } from './errors.js';
+import { probeAdapter, type AdapterQuirks } from './probe.js';
 import { nodeGpu } from './dawn.js';
 import { CpuBackend } from '../backend/cpu.js';
 import { WebGpuBackend } from '../backend/webgpu.js';
@@ -30,6 +31,8 @@ export interface DeviceInfo {
   /** Subgroup size range, when the adapter has the 'subgroups' feature and reports it. */
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /** Driver bugs the capability probe found at init, whose work-arounds the kernels take (GPU backends). */
+  quirks?: AdapterQuirks;
 }
 
 const SETUP_HINT =
@@ -115,7 +118,9 @@ async function openDevice(adapter: GPUAdapter, backend: 'webgpu' | 'webgpu-compa
     info.subgroupMinSize = sg.subgroupMinSize;
     info.subgroupMaxSize = sg.subgroupMaxSize;
   }
-  return new GpuRuntime(device, info);
+  const runtime = new GpuRuntime(device, info);
+  runtime.quirks = await probeAdapter(runtime);
+  return runtime;
 }
 
 /** Acquires the device. Safe to call again: the existing engine is returned unless `backend` changes. */
@@ -155,7 +160,8 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
 
 /** The adapter in use: vendor, architecture, description, backend, feature level, features and limits. */
 export function deviceInfo(): DeviceInfo {
-  return requireEngine().info;
+  const e = requireEngine();
+  return e.runtime ? { ...e.info, quirks: e.runtime.quirks } : e.info;
 }
 
 function requireEngine(): Engine {

@@ -9,6 +9,7 @@
  */
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { GpuError } from './errors.js';
+import { NO_QUIRKS, type AdapterQuirks } from './probe.js';
 
 export type BindingKind = 'uniform' | 'read' | 'rw';
 
@@ -103,6 +104,11 @@ export class GpuRuntime {
    * subgroup size). Tests turn it off to run the workgroup-memory fallbacks on the same device.
    */
   useSubgroups: boolean;
+  /**
+   * Driver bugs the capability probe found at init (src/gpu/probe.ts); kernels take their
+   * work-arounds from it. Tests set it (from a probe with a planted wrong answer) to run them here.
+   */
+  quirks: AdapterQuirks = NO_QUIRKS;
 
   constructor(
     readonly device: GPUDevice,
@@ -132,6 +138,25 @@ export class GpuRuntime {
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.deferredError ??= new GpuError(`uncaptured GPU error: ${ev.error.message}`);
     };
+  }
+
+  /**
+   * Loop iterations one invocation of a kernel may run in all (Infinity unless the probe found a
+   * limit; a margin is kept for the kernel's short fixed loops, such as its reduction tree).
+   */
+  get loopTrips(): number {
+    const limit = this.quirks.loopLimit;
+    return limit === null ? Infinity : Math.max(0, limit - 256);
+  }
+
+  /** Refuses a dispatch whose invocations would run more loop iterations than the driver completes. */
+  checkLoopTrips(kernel: string, trips: number, describe: string): void {
+    if (trips > this.loopTrips) {
+      throw new GpuError(
+        `kernel '${kernel}' ${describe}: needs ${trips} loop iterations per invocation, but this adapter's driver (${this.info.description}) ` +
+          `silently stops loops after about ${this.quirks.loopLimit} (docs/ENGINE.md, "Driver bugs"); use a Vulkan adapter (bash scripts/setup.sh) or smaller rows`,
+      );
+    }
   }
 
   /** The smallest subgroup size when kernels may use subgroups, else null. */

@@ -23,6 +23,8 @@ function dispatchRows(rt: GpuRuntime, backward: boolean, rows: number, n: number
   // Uniforms: rows, row length in loaded units, eps, affine flag, row length in elements.
   const p = new Params().u32(rows, n / w).f32(eps).u32(affine ? 1 : 0).f32(n).build();
   const groups = Math.ceil(rows / rr.rowsPerGroup);
+  // Up to three passes over the row per invocation (mean, variance, write), each n / L loads long.
+  rt.checkLoopTrips(backward ? 'layer_norm_backward' : 'layer_norm', 3 * Math.ceil(n / w / rr.lanes), describe);
   rt.dispatch(kernel(rr, backward, w === 4), p, buffers, grid1D(groups, 1, rt.limits.maxComputeWorkgroupsPerDimension), describe);
 }
 

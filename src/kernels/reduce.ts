@@ -79,10 +79,19 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
   return out;
 }
 
-/** out[r] = scale · sum (or max) of x[offset + r·n .. + n) for r < rows (wgsl/rowsum.wgsl). */
+/**
+ * out[r] = scale · sum (or max) of x[offset + r·n .. + n) for r < rows (wgsl/rowsum.wgsl). Rows
+ * longer than the adapter's loop limit allows (src/gpu/probe.ts) are reduced in segments, then
+ * the segments' partial results.
+ */
 function runRowReduce(rt: GpuRuntime, op: 'sum' | 'max', x: GPUBuffer, offset: number, rows: number, n: number, scale: number, out: GPUBuffer, describe: string): void {
   const w = n % 4 === 0 && offset % 4 === 0 ? 4 : 1;
-  const rr = rowLayout(rt, n / w);
+  const units = n / w;
+  const rr = rowLayout(rt, units);
+  const tripsAllowed = Math.max(1, rt.loopTrips);
+  let segLen = units;
+  if (Math.ceil(units / rr.lanes) > tripsAllowed) segLen = Math.min(units, tripsAllowed * rr.lanes);
+  const segs = Math.ceil(units / segLen);
   const kernel: Kernel = {
     name: `reduce_${op}`,
     key: `reduce:row${op}:${w}:${rr.key}`,
@@ -96,6 +105,11 @@ function runRowReduce(rt: GpuRuntime, op: 'sum' | 'max', x: GPUBuffer, offset: n
         COMPONENT: w === 4 ? 'v[c]' : 'v',
       }),
   };
-  const p = new Params().u32(rows, n / w, offset / w).f32(scale, -Infinity).build();
-  rt.dispatch(kernel, p, [x, out], grid1D(Math.ceil(rows / rr.rowsPerGroup), 1, rt.limits.maxComputeWorkgroupsPerDimension), describe);
+  const dst = segs > 1 ? rt.alloc(rows * segs * 4, `${op} of row segments ${shapeStr([rows, segs])}`) : out;
+  const p = new Params().u32(rows * segs, units, offset / w).f32(segs > 1 ? 1 : scale, -Infinity).u32(segLen, segs).build();
+  rt.dispatch(kernel, p, [x, dst], grid1D(Math.ceil((rows * segs) / rr.rowsPerGroup), 1, rt.limits.maxComputeWorkgroupsPerDimension), describe);
+  if (segs > 1) {
+    runRowReduce(rt, op, dst, 0, rows, segs, scale, out, `${describe} (${segs} segments per row)`);
+    rt.free(dst);
+  }
 }

@@ -8,12 +8,15 @@
 import subgroupCode from '../../wgsl/rowreduce-subgroup.wgsl';
 import treeCode from '../../wgsl/rowreduce-tree.wgsl';
 import type { GpuRuntime } from '../gpu/runtime.js';
+import { wgsl } from './source.js';
 
 export interface RowLayout {
   /** Workgroup size: one subgroup (the adapter's smallest) where subgroups exist, else 64. */
   wg: number;
   /** Rows per workgroup (WG / L). */
   rowsPerGroup: number;
+  /** Invocations per row (L): each loops over about n / L of its row's loads. */
+  lanes: number;
   /** Tokens ENABLE, ROW_REDUCE, WG, L, SG_PARAM (an extra entry-point parameter) and SLOT. */
   tokens: Record<string, string | number>;
   /** Part of a pipeline cache key. */
@@ -27,10 +30,18 @@ export function rowLayout(rt: GpuRuntime, units: number): RowLayout {
   const wg = useSg ? sg : 64;
   let L = 1;
   while (L < units && L < wg) L *= 2;
+  // The tree pins its reads where the capability probe found them moved past a barrier (src/gpu/probe.ts).
+  const pin = !useSg && rt.quirks.sharedReadsMoved;
   const tokens = useSg
     ? { ENABLE: 'enable subgroups;', ROW_REDUCE: subgroupCode, SG_PARAM: ', @builtin(subgroup_invocation_id) sgi: u32', SLOT: 'sgi' }
-    : { ENABLE: '', ROW_REDUCE: treeCode, SG_PARAM: '', SLOT: 'lid' };
-  return { wg, rowsPerGroup: wg / L, key: `${useSg ? `sg${wg}` : 'tree'}:L${L}`, tokens: { ...tokens, WG: wg, L } };
+    : { ENABLE: '', ROW_REDUCE: wgsl(treeCode, { PIN_READS: pin ? 'true' : 'false' }), SG_PARAM: '', SLOT: 'lid' };
+  return {
+    wg,
+    rowsPerGroup: wg / L,
+    lanes: L,
+    key: `${useSg ? `sg${wg}` : pin ? 'tree-pinned' : 'tree'}:L${L}`,
+    tokens: { ...tokens, WG: wg, L },
+  };
 }
 
 /** Tokens VT, HMAX, HSUM for kernels that load rows as vec4 or as f32. */

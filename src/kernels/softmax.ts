@@ -30,6 +30,8 @@ export function runSoftmax(rt: GpuRuntime, x: View, log: boolean, g: View | null
   buffers.push(out);
   const rr = rowLayout(rt, n / w);
   const groups = Math.ceil(rows / rr.rowsPerGroup);
+  // Three passes over the row per invocation (max, sum, write), each n / L loads long.
+  rt.checkLoopTrips(log ? 'log_softmax' : 'softmax', 3 * Math.ceil(n / w / rr.lanes), shapeStr(x.shape));
   rt.dispatch(kernel(rr, log, !!g, w === 4), p, buffers, grid1D(groups, 1, rt.limits.maxComputeWorkgroupsPerDimension), shapeStr(x.shape));
   return out;
 }
