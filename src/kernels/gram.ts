@@ -624,8 +624,11 @@ const handle = (v: View) => v.storage.handle as GPUBuffer;
  * elementwise epilogues, rather than as the generated kernels with fused epilogues (fewer
  * dispatches: faster while the fixed cost of a dispatch dominates).
  */
-export function usesMatmul(B: number, K: number, D: number): boolean {
+export function usesMatmul(rt: GpuRuntime, B: number, K: number, D: number): boolean {
   if (tuning.path) return tuning.path === 'matmul';
+  // The generated kernels walk D in one loop per invocation; past the adapter's loop limit
+  // (src/gpu/probe.ts) the matmuls, which split a long contraction, take it.
+  if (D > rt.loopTrips / 2) return true;
   return B * B * (K - 1) * D >= MATMUL_MIN_MACS;
 }
 
@@ -649,7 +652,9 @@ export function runGramForward(rt: GpuRuntime, a: View, o: View, B: number, K: n
   const C = rt.alloc(B * B * Km * 4, `gram cross products ${shapeStr([B, B, Km])}`);
   const describe = `B=${B} K=${K} D=${D}`;
   const max = rt.limits.maxComputeWorkgroupsPerDimension;
-  if (usesMatmul(B, K, D)) {
+  if (usesMatmul(rt, B, K, D)) {
+    // prep: each invocation walks D / 64 elements, with its loops over the K (K + 1) / 2 products
+    rt.checkLoopTrips('gram_prep', Math.ceil(D / 64) * (2 + 2 * K + (K * (K + 1)) / 2), describe);
     rt.dispatch(kernel('prep', K), inputParams(pr, { eps }), [handle(a), handle(o), pr.aux], grid1D(B, 1, max), `anchor ${shapeStr(a.shape)} others ${shapeStr(o.shape)}`);
     // raw o_ik·a_j [B·KM, B] = O @ Aᵀ, then each pair's normalization and determinant
     const raw = runMatmul(rt, matView(a, handle(o), o.offset, B * Km, D), matView(a, handle(a), a.offset, B, D, true), null, 'none');
@@ -675,7 +680,7 @@ function runGramPair(rt: GpuRuntime, pr: GramPrepBuffers, C: GPUBuffer, src: Pai
   const U = rt.alloc(B * (Km * Km + Km) * 4, `gram per-sample coefficients ${shapeStr([B, Km * Km + Km])}`);
   const contrastive = src.kind === 'contrastive';
   const g = contrastive ? src.g : src.gV;
-  const fold = usesMatmul(B, K, pr.D);
+  const fold = usesMatmul(rt, B, K, pr.D);
   const p = params(B, pr.D, contrastive ? { gOff: g.offset, mode: 1, scale: src.scale, smooth: src.smooth, c: src.c, fold } : { gOff: g.offset, mode: 0, fold });
   const stats = contrastive ? src.stats : pr.aux; // unused in GRAD mode; any read buffer will do
   rt.dispatch(kernel('pair', K), p, [C, pr.aux, handle(g), stats, WT, U], grid1D(B, 1, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
@@ -690,7 +695,7 @@ function runGramPair(rt: GpuRuntime, pr: GramPrepBuffers, C: GPUBuffer, src: Pai
 export function runGramBackward(rt: GpuRuntime, pr: GramPrepBuffers, C: GPUBuffer, src: PairSource, eps: number, need: [boolean, boolean]): [GPUBuffer | null, GPUBuffer | null] {
   const { B, K, D } = pr;
   const { WT, U } = runGramPair(rt, pr, C, src);
-  const sumsInGradM = need[0] && need[1] && !usesMatmul(B, K, D);
+  const sumsInGradM = need[0] && need[1] && !usesMatmul(rt, B, K, D);
   const gO = need[1] ? runGramGradOthers(rt, pr, WT, U, eps, sumsInGradM) : null;
   if (need[0] && !sumsInGradM) rt.dispatch(kernel('colsum', K), params(B, D), [WT], grid1D(B, 64, rt.limits.maxComputeWorkgroupsPerDimension), `B=${B} K=${K}`);
   const gA = need[0] ? runGramGradAnchor(rt, pr, WT, U, eps) : null;
@@ -710,7 +715,7 @@ function runGramGradOthers(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U
   const { B, K, D } = pr;
   const Km = K - 1;
   const buffers = (out: GPUBuffer) => [WT, handle(pr.a), handle(pr.o), U, pr.aux, out];
-  if (usesMatmul(B, K, D)) {
+  if (usesMatmul(rt, B, K, D)) {
     // W/‖a_j‖ [B·KM, B] @ A [B, D] (pair folded the norms in), then the epilogue in place
     const out = runMatmul(rt, matView(pr.a, WT, 0, B * Km, B), matView(pr.a, handle(pr.a), pr.a.offset, B, D), null, 'none');
     rt.dispatch(kernel('grad_m_epi', K), inputParams(pr, { eps }), buffers(out), epiGrid(B, D), `B=${B} K=${K} D=${D}`);
@@ -727,7 +732,7 @@ function runGramGradAnchor(rt: GpuRuntime, pr: GramPrepBuffers, WT: GPUBuffer, U
   const { B, K, D } = pr;
   const Km = K - 1;
   const buffers = (out: GPUBuffer) => [WT, handle(pr.a), handle(pr.o), U, pr.aux, out];
-  if (usesMatmul(B, K, D)) {
+  if (usesMatmul(rt, B, K, D)) {
     // (W/‖m_ik‖)ᵀ [B, B·KM] (pair's Wᵀ region) @ O [B·KM, D], then the epilogue in place
     const wtOff = B * B * Km + 2 * B * B;
     const out = runMatmul(rt, matView(pr.a, WT, wtOff, B, B * Km), matView(pr.a, handle(pr.o), pr.o.offset, B * Km, D), null, 'none');

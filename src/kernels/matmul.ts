@@ -11,7 +11,8 @@
  */
 import template from '../../wgsl/matmul.wgsl';
 import { type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { sizeOf, type Activation, type View } from '../backend/backend.js';
+import { sizeOf, Storage, type Activation, type View } from '../backend/backend.js';
+import { runReduce } from './reduce.js';
 import { Params, wgsl } from './source.js';
 import { GpuError, shapeStr } from '../gpu/errors.js';
 import { UNARY } from '../backend/op-table.js';
@@ -438,15 +439,51 @@ function simdKernel(S: number, TM: number, directB: boolean): Kernel {
 export function runMatmul(rt: GpuRuntime, a: View, b: View, bias: View | null, activation: Activation): GPUBuffer {
   const d = dims(a, b);
   const { M, N, batchShape, batch } = d;
+  const plan = planMatmul(rt, a, b);
+  const describe = `${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`;
+  const trips = loopTrips(plan, d.K);
+  if (trips > rt.loopTrips && !bias && activation === 'none' && batch * M * N > 0) return runSplitK(rt, a, b, d, plan);
+  rt.checkLoopTrips('matmul', trips, describe);
   const out = rt.alloc(batch * M * N * 4, `matmul output ${shapeStr([...batchShape, M, N])}`);
   if (batch * M * N === 0) return out;
   const maxZ = rt.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxZ) throw new GpuError(`matmul batch of ${batch} exceeds ${maxZ}; reshape into fewer batches`);
-  const plan = planMatmul(rt, a, b);
-  const describe = `${shapeStr(a.shape)} @ ${shapeStr(b.shape)}`;
   if (plan.path === 'simd') runSimd(rt, plan, a, b, bias, activation, d, out, describe);
   else runTiled(rt, plan, a, b, bias, activation, d, out, describe);
   return out;
+}
+
+/**
+ * Loop iterations one invocation runs for a contraction of length K: the tiled kernel's 16-deep
+ * steps cost 18 each on stock Mesa 22's compiler (its small fixed loops unrolled, measured), the
+ * SIMD kernel one per vec4 of K after its pack chunk.
+ */
+function loopTrips(plan: MatmulPlan, K: number): number {
+  return plan.path === 'simd' ? Math.ceil(K / 4) + PACK_KC : Math.ceil(K / 16) * 18;
+}
+
+/**
+ * A contraction too long for the adapter's loop limit (src/gpu/probe.ts): matmuls over slices of
+ * K, each into its part of one buffer [parts, batch·M·N], then the sum over the parts.
+ */
+function runSplitK(rt: GpuRuntime, a: View, b: View, d: Dims, plan: MatmulPlan): GPUBuffer {
+  const { r, K } = d;
+  const total = d.batch * d.M * d.N;
+  const fit = plan.path === 'simd' ? (rt.loopTrips - PACK_KC) * 4 : (rt.loopTrips / 18) * 16;
+  const kc = Math.max(16, Math.floor(fit / 16) * 16);
+  const parts = Math.ceil(K / kc);
+  const partial = rt.alloc(parts * total * 4, `matmul partial products ${shapeStr([parts, total])}`);
+  for (let p = 0; p < parts; p++) {
+    const k = Math.min(kc, K - p * kc);
+    const aPart: View = { ...a, shape: [...a.shape.slice(0, r - 1), k], offset: a.offset + p * kc * a.strides[r - 1] };
+    const bPart: View = { ...b, shape: [...b.shape.slice(0, r - 2), k, d.N], offset: b.offset + p * kc * b.strides[r - 2] };
+    const part = runMatmul(rt, aPart, bPart, null, 'none');
+    rt.copy(part, 0, partial, p * total * 4, total * 4);
+    rt.free(part);
+  }
+  const sum = runReduce(rt, 'sum', { storage: new Storage(a.storage.backend, partial, parts * total), shape: [parts, total], strides: [total, 1], offset: 0, dtype: 'float32' }, [0], 1, 'float32');
+  rt.free(partial);
+  return sum;
 }
 
 function runTiled(rt: GpuRuntime, plan: TiledPlan, a: View, b: View, bias: View | null, activation: Activation, d: Dims, out: GPUBuffer, describe: string): void {

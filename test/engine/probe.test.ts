@@ -4,7 +4,7 @@
 // result, set as the runtime's quirks, must switch the kernels to their work-arounds, which must
 // then agree with the CPU reference on this adapter too.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deviceInfo, gpuRuntime, tensor, layerNorm, GpuError } from '../../src/index.js';
+import { deviceInfo, gpuRuntime, tensor, layerNorm, matmul, linear, GpuError } from '../../src/index.js';
 import { probeAdapter, type AdapterQuirks } from '../../src/gpu/probe.js';
 import { rowLayout } from '../../src/kernels/rowreduce.js';
 import { CASES } from './cases.js';
@@ -81,5 +81,27 @@ describe('capability probe', () => {
     expect(() => layerNorm(x)).toThrow(/silently stops loops after about 356/);
     rt().quirks = found;
     expect(Array.from(await x.sum(-1).data())).toEqual(want.sum);
+  });
+
+  it('under a loop limit, a long matmul contraction is split over K and summed; with a fused bias it is refused', async () => {
+    const rand = prng(8);
+    const M = 5, K = 1000, N = 6;
+    const a = Float32Array.from({ length: M * K }, () => Math.round((rand() * 2 - 1) * 8) / 4); // exact products and sums
+    const b = Float32Array.from({ length: K * N }, () => Math.round((rand() * 2 - 1) * 8) / 4);
+    const want: number[] = [];
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += a[m * K + k] * b[k * N + n];
+      want.push(s);
+    }
+    const A = tensor(a, [M, K]);
+    const B = tensor(b, [K, N]);
+    rt().quirks = { ...found, loopLimit: 256 + 160 }; // 160 iterations per invocation: K in parts of at most 384
+    const before = rt().dispatchCount;
+    const C = matmul(A, B);
+    expect(rt().dispatchCount - before).toBeGreaterThan(3);
+    expect(Array.from(await C.data())).toEqual(want);
+    expect(Array.from(await matmul(B.transpose(0, 1), A.transpose(0, 1)).transpose(0, 1).data())).toEqual(want);
+    expect(() => linear(A, B.transpose(0, 1), tensor(new Float32Array(N), [N]))).toThrow(/silently stops loops/);
   });
 });
