@@ -2,8 +2,9 @@
 # dualalign-gpu set-up for a fresh machine: installs the npm dependencies, then makes sure
 # Dawn finds a WebGPU adapter. On Debian/Ubuntu without a GPU driver it installs Mesa's
 # software Vulkan driver (lavapipe); Dawn refuses the Mesa 22 lavapipe of Debian 12, so there it
-# comes from bookworm-backports (Mesa >= 24). If Vulkan cannot be had, it installs the OpenGL ES
-# path (EGL) for Dawn's compatibility adapter. Idempotent; run as root or with sudo.
+# comes from bookworm-backports (Mesa >= 24), even when Dawn's OpenGL ES adapter already works.
+# If Vulkan cannot be had, it uses (or installs, EGL) the OpenGL ES path for Dawn's compatibility
+# adapter. It prints the adapter the tests and the demo will use. Idempotent; run as root or sudo.
 #   bash scripts/setup.sh             # npm + adapter
 #   bash scripts/setup.sh --browser   # also Debian's chromium, for `npm run test:browser`
 set -euo pipefail
@@ -34,10 +35,18 @@ fi
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else SUDO="none"; fi
 apt_ok() { command -v apt-get >/dev/null 2>&1 && [ "$SUDO" != "none" ]; }
 apt_updated=0
+pkg_version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
 apt_install() {
   if [ "$apt_updated" -eq 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  local pkgs=() before=() a i
+  for a in "$@"; do case "$a" in -*|bookworm-backports) ;; *) pkgs+=("$a") ;; esac; done
+  for a in "${pkgs[@]}"; do before+=("$(pkg_version "$a")"); done
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
-  changed+=("apt: $*")
+  # Only what apt really installed or upgraded counts as changed (a second run changes nothing).
+  for i in "${!pkgs[@]}"; do
+    a=$(pkg_version "${pkgs[$i]}")
+    if [ "$a" != "${before[$i]}" ]; then changed+=("apt: ${pkgs[$i]} ${before[$i]:-(new)} -> $a"); fi
+  done
 }
 . /etc/os-release 2>/dev/null || true
 
