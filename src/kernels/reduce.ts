@@ -64,7 +64,9 @@ export function runReduce(rt: GpuRuntime, op: ReduceOp, x: View, axes: readonly 
     runRowReduce(rt, op, x.storage.handle as GPUBuffer, x.offset, nOut, nRed, scale, out, describe);
     return out;
   }
-  const serial = nRed <= 128 || nOut >= 16384;
+  // One invocation per output (serial) loops over the whole reduction: not past the adapter's loop limit.
+  const serial = (nRed <= 128 || nOut >= 16384) && nRed <= rt.loopTrips;
+  rt.checkLoopTrips(`reduce_${op}`, serial ? nRed : Math.ceil(nRed / 64) * (op === 'logsumexp' ? 2 : 1), describe);
   const p = new Params()
     .u32(nOut, nRed, kept.shape.length, red.shape.length)
     .f32(scale)

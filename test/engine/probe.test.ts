@@ -104,4 +104,19 @@ describe('capability probe', () => {
     expect(Array.from(await matmul(B.transpose(0, 1), A.transpose(0, 1)).transpose(0, 1).data())).toEqual(want);
     expect(() => linear(A, B.transpose(0, 1), tensor(new Float32Array(N), [N]))).toThrow(/silently stops loops/);
   });
+
+  it('under a loop limit, a reduction over a strided axis leaves the one-invocation-per-output kernel; past what its tree can do it is refused', async () => {
+    const rand = prng(9);
+    const rows = 150, cols = 16_384; // 16,384 outputs: the serial kernel unless its loop is too long
+    const data = Float32Array.from({ length: rows * cols }, () => Math.round((rand() * 2 - 1) * 16) / 4);
+    const want = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) want[c] += data[r * cols + c];
+    const x = tensor(data, [rows, cols]);
+    rt().quirks = { ...found, loopLimit: 256 + 100 };
+    expect(Array.from(await x.sum(0).data())).toEqual(Array.from(want));
+    const tall = tensor(new Float32Array(7000 * 2).fill(1), [7000, 2]); // 110 iterations per lane of the tree
+    expect(() => tall.sum(0)).toThrow(/reduce_sum.*silently stops loops/);
+    rt().quirks = found;
+    expect(Array.from(await tall.sum(0).data())).toEqual([7000, 7000]);
+  });
 });
