@@ -5,7 +5,7 @@
  */
 import { GpuRuntime, type RuntimeInfo } from './runtime.js';
 import { GpuError, NoAdapterError } from './errors.js';
-import { nodeGpu } from './dawn.js';
+import { captureNativeStderr, debugEnabled, nodeGpu } from './dawn.js';
 import { CpuBackend } from '../backend/cpu.js';
 import { WebGpuBackend } from '../backend/webgpu.js';
 import type { Backend } from '../backend/backend.js';
@@ -17,6 +17,12 @@ export interface InitOptions {
   backend?: BackendChoice;
   /** Pass 'low-power' or 'high-performance' to requestAdapter. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * Let Dawn's and the driver's own messages (e.g. "Couldn't load Vulkan", "maxDynamic… artificially
+   * reduced") reach stderr as they are printed. Default: the DUALALIGN_DEBUG environment variable;
+   * otherwise they are kept in DeviceInfo.nativeLog, and printed only when no adapter is found.
+   */
+  debug?: boolean;
 }
 
 export interface DeviceInfo {
@@ -30,6 +36,8 @@ export interface DeviceInfo {
   /** Subgroup size range, when the adapter has the 'subgroups' feature and reports it. */
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /** What Dawn and the driver printed while the adapter was found (not shown unless debugging). */
+  nativeLog?: string;
 }
 
 const SETUP_HINT =
@@ -72,7 +80,18 @@ function envBackend(): BackendChoice | undefined {
 // would tear down the instance under a live device and abort the process.
 const liveInstances: (GPU | GPUAdapter)[] = [];
 
-async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
+/**
+ * Dawn finds adapters synchronously inside requestAdapter() and prints its warnings then; unless
+ * debugging, they are captured into `log` instead of reaching the user's stderr first.
+ */
+function requestQuietly(gpu: GPU, options: GPURequestAdapterOptions, debug: boolean, log: string[]): Promise<GPUAdapter | null> {
+  if (debug) return gpu.requestAdapter(options);
+  const { value, text } = captureNativeStderr(() => gpu.requestAdapter(options));
+  if (text) log.push(text);
+  return value;
+}
+
+async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference: GPUPowerPreference | undefined, debug: boolean, log: string[]): Promise<GPUAdapter | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
     return nav.gpu.requestAdapter({ powerPreference, ...(choice === 'webgpu-compat' ? { featureLevel: 'compatibility' } : {}) } as GPURequestAdapterOptions);
@@ -82,11 +101,11 @@ async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference?: 
     if (typeof process !== 'undefined' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
     const gpu = await nodeGpu(['backend=opengles']);
     if (gpu) liveInstances.push(gpu);
-    return gpu ? gpu.requestAdapter({ featureLevel: 'compatibility', powerPreference } as GPURequestAdapterOptions) : null;
+    return gpu ? requestQuietly(gpu, { featureLevel: 'compatibility', powerPreference } as GPURequestAdapterOptions, debug, log) : null;
   }
   const gpu = await nodeGpu([]);
   if (gpu) liveInstances.push(gpu);
-  return gpu ? gpu.requestAdapter({ powerPreference }) : null;
+  return gpu ? requestQuietly(gpu, { powerPreference }, debug, log) : null;
 }
 
 async function openDevice(adapter: GPUAdapter, backend: 'webgpu' | 'webgpu-compat'): Promise<GpuRuntime> {
@@ -134,11 +153,15 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
   }
   const tries: ('webgpu' | 'webgpu-compat')[] = choice ? [choice] : ['webgpu', 'webgpu-compat'];
   const failures: string[] = [];
+  const debug = options.debug ?? debugEnabled();
+  const log: string[] = [];
   for (const t of tries) {
     let adapter: GPUAdapter | null = null;
     try {
-      adapter = await adapterFor(t, options.powerPreference);
+      adapter = await adapterFor(t, options.powerPreference, debug, log);
     } catch (e) {
+      const native = (e as { nativeLog?: string }).nativeLog;
+      if (native) log.push(native);
       failures.push(`${t}: ${(e as Error).message}`);
     }
     if (!adapter) {
@@ -147,10 +170,12 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
     }
     liveInstances.push(adapter);
     const runtime = await openDevice(adapter, t);
-    engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info } };
+    engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info, ...(log.length ? { nativeLog: log.join('') } : {}) } };
     return engine.info;
   }
-  throw new NoAdapterError(`${SETUP_HINT} (tried ${failures.join('; ')})`);
+  // No adapter: what Dawn and the driver said explains why.
+  const native = log.join('').trim();
+  throw new NoAdapterError(`${SETUP_HINT} (tried ${failures.join('; ')})${native ? `\nDawn reported:\n${native}` : ''}`);
 }
 
 /** The adapter in use: vendor, architecture, description, backend, feature level, features and limits. */
