@@ -45,6 +45,28 @@ const SETUP_HINT =
   'lavapipe, from bookworm-backports: libvulkan1 + mesa-vulkan-drivers >= 24, or the OpenGL ES fallback libegl1 libegl-mesa0 libegl-dev). ' +
   'Elsewhere install a Vulkan, Metal or D3D12 driver, or call init({ backend: "cpu" }).';
 
+/**
+ * Adapters the whole test suite has passed on: Mesa's lavapipe (llvmpipe) Vulkan, Mesa's OpenGL ES
+ * through Dawn's compatibility mode, and NVIDIA's H200 on Vulkan. On any other, init() says once
+ * that `dualalign doctor` / selfTest() can check it.
+ */
+export function isTestedAdapter(info: Pick<DeviceInfo, 'backend' | 'vendor' | 'architecture' | 'description'>): boolean {
+  const text = `${info.vendor} ${info.architecture} ${info.description}`;
+  if (info.backend === 'cpu') return true;
+  if (info.backend === 'webgpu-compat') return /\bMesa\b/i.test(text) && /OpenGL ES/i.test(text);
+  return /llvmpipe|lavapipe/i.test(text) || (/nvidia/i.test(text) && /\bH200\b/i.test(text));
+}
+
+/** The one line init() prints on an adapter the project has not been tested on. */
+export function untestedAdapterNotice(info: DeviceInfo): string {
+  return (
+    `dualalign-gpu: this adapter (${[info.vendor, info.description].filter(Boolean).join(' ')}, ${info.backend}) has not been tested with dualalign-gpu; ` +
+    `\`dualalign doctor\` (or selfTest() in the API) checks every kernel family on it against the CPU reference in about a minute.`
+  );
+}
+
+let noticeShown = false;
+
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -171,6 +193,10 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
     liveInstances.push(adapter);
     const runtime = await openDevice(adapter, t);
     engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info, ...(log.length ? { nativeLog: log.join('') } : {}) } };
+    if (!noticeShown && !isTestedAdapter(engine.info)) {
+      noticeShown = true;
+      console.warn(untestedAdapterNotice(engine.info));
+    }
     return engine.info;
   }
   // No adapter: what Dawn and the driver said explains why.
