@@ -36,7 +36,7 @@ async function withWrongLayerNorm<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 describe('selfTest / dualalign doctor', () => {
-  it('every kernel family matches the float64 reference on this adapter, in under a minute', async () => {
+  it('every kernel family matches the float64 reference on this adapter', async () => {
     const report = await selfTest();
     expect(report.families.map((f) => f.family)).toEqual([...SELF_TEST_FAMILIES]);
     for (const f of report.families) {
@@ -47,8 +47,7 @@ describe('selfTest / dualalign doctor', () => {
     }
     expect(report.passed).toBe(true);
     expect(report.adapter).toContain(deviceInfo().description);
-    console.log(formatSelfTest(report));
-    expect(report.seconds).toBeLessThan(60);
+    console.log(formatSelfTest(report)); // its time is measured, not asserted (README: ~25 s on lavapipe)
   });
 
   it('a family with wrong numbers is reported failed, with its error, tolerance and the adapter', async () => {
