@@ -6,15 +6,21 @@
 // the slices of a fused KV / QKV projection are bound without a copy.
 //
 // Forward keeps a running max m and sum l per query row (online softmax) and rescales its output
-// accumulator as the max grows; it stores O and the row's log-sum-exp only. The backward
-// recomputes P = exp(S - LSE) blockwise: one kernel parallel over key rows accumulates dK and dV
+// accumulator as the max grows; it stores O and per row m and log l (not their sum, the
+// log-sum-exp: at logits ~1e3 an f32 LSE is off by up to 3e-5, which would scale every recomputed
+// P by up to 3e-5 and shift the row's dominant weight, and so dV, by that much, where PyTorch's
+// float32 softmax is exact to ~1e-7; kept apart, S − m is exact near the max). The backward
+// recomputes P = exp((S − m) − log l) blockwise, with S computed exactly as the forward did (the
+// same terms in the same order: q·scale against k, summed over the head dim in one order), so the
+// max key's weight is exp(−log l) = 1/l again: one kernel parallel over key rows accumulates dK and dV
 // over all queries, another parallel over query rows accumulates dQ over all keys, so no float
 // atomics and no [B, H, Tq, Tk] buffer. Delta_i = rowsum(dO_i ∘ O_i) is precomputed per row.
+// Stats buffer [3, B*H*Tq]: m, log l, Delta (offsets 0, stat_n, 2*stat_n).
 //   dS_ij = P_ij (z_ij dO_i·v_j − Delta_i) · scale,  dQ_i = Σ_j dS_ij k_j,
 //   dK_j = Σ_i dS_ij q_i,  dV_j = Σ_i z_ij P_ij dO_i.
 //
 // Masked keys (Mask[b, j] == 0) get probability exactly 0; a row with every key masked yields 0
-// (LSE is stored as NEG) and zero gradients. Attention dropout regenerates its keep mask from
+// (m is stored as NEG) and zero gradients. Attention dropout regenerates its keep mask from
 // Philox4x32-10 (wgsl/philox.wgsl): pair (b, h, i, j) uses counter
 // ctr + ((b*H + h)*Tq + i) * ceil(Tk/4) + j/4 and word j%4, and is kept when its 24-bit
 // unit value ((x >> 8) + 0.5) / 2^24 is below 1 - p (compared as integers: x >> 8 < keep_thr).
@@ -58,7 +64,7 @@ struct Params {
   inv_keep: f32,
   o_bs: u32, // output batch / row strides (contiguous [B, T, D] outputs)
   o_rs: u32,
-  stat_n: u32, // B*H*Tq: offset of Delta in the stats buffer
+  stat_n: u32, // B*H*Tq: stats are m, log l, Delta at offsets 0, stat_n, 2*stat_n
   dh: u32, // = DH, as a run-time loop bound (keeps CPU compilers from unrolling the loops)
   mflag: u32, // direct kernels: 1 when a key mask is bound
 }
@@ -102,9 +108,9 @@ const DROP: bool = {{DROP}};
 @group(0) @binding(3) var<storage, read> V: array<f32>;
 @group(0) @binding(4) var<storage, read> Mask: array<i32>;
 @group(0) @binding(5) var<storage, read_write> O: array<f32>; // forward
-@group(0) @binding(6) var<storage, read_write> Lse: array<f32>; // forward: [2 * B*H*Tq], LSE in the first half
+@group(0) @binding(6) var<storage, read_write> Lse: array<f32>; // forward: [3 * B*H*Tq], m then log l (Delta: backward)
 @group(0) @binding(5) var<storage, read> G: array<f32>; // backward: dO
-@group(0) @binding(6) var<storage, read> Stats: array<f32>; // backward: LSE then Delta
+@group(0) @binding(6) var<storage, read> Stats: array<f32>; // backward: m, log l, Delta
 @group(0) @binding(7) var<storage, read_write> DA: array<f32>; // dQ (dq) or dK (dkdv)
 @group(0) @binding(8) var<storage, read_write> DB: array<f32>; // dV (dkdv)
 @group(0) @binding(9) var<storage, read_write> DC: array<f32>; // dQ (bwd_direct)
@@ -115,7 +121,8 @@ const DROP: bool = {{DROP}};
 
 var<workgroup> sa: array<f32, BLK * DH>; // K block (forward, dq) or Q block (dkdv)
 var<workgroup> sb: array<f32, BLK * DH>; // V block (forward, dq) or dO block (dkdv)
-var<workgroup> sk: array<f32, BLK>; // keep flag per key (forward, dq) or LSE per query (dkdv)
+var<workgroup> sk: array<f32, BLK>; // keep flag per key (forward, dq) or m per query (dkdv)
+var<workgroup> sl: array<f32, BLK>; // log l per query (dkdv)
 var<workgroup> sd: array<f32, BLK>; // Delta per query (dkdv)
 var<workgroup> sz: array<f32, {{SZ}}>; // dropout multipliers [BLK queries][WG keys] (dkdv)
 
@@ -225,7 +232,8 @@ fn forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_inde
     let ob = b * P.o_bs + i * P.o_rs + h * DH;
     let inv = select(0.0, 1.0 / l, l > 0.0);
     for (var d = 0u; d < P.dh; d++) { O[ob + d] = o[d] * inv; }
-    Lse[row] = select(NEG, m + log(l), l > 0.0);
+    Lse[row] = select(NEG, m, l > 0.0);
+    Lse[P.stat_n + row] = select(0.0, log(l), l > 0.0);
   }
 }
 
@@ -244,7 +252,7 @@ fn delta(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   let ob = b * P.o_bs + i * P.o_rs + h * DH;
   var acc = 0.0;
   for (var d = 0u; d < P.dh; d++) { acc = fma(Gd[gb + d], Od[ob + d], acc); }
-  StatsW[P.stat_n + r] = acc;
+  StatsW[2u * P.stat_n + r] = acc;
 }
 
 // ---- backward: dQ ------------------------------------------------------------------------------
@@ -271,8 +279,9 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
     g[d] = G[gb + d];
     dqa[d] = 0.0;
   }
-  let lse = Stats[row];
-  let dlt = Stats[P.stat_n + row];
+  let mx = vec4<f32>(Stats[row]);
+  let ll = vec4<f32>(Stats[P.stat_n + row]);
+  let dlt = Stats[2u * P.stat_n + row];
   for (var j0 = 0u; j0 < P.Tk; j0 += BLK) {
     workgroupBarrier();
     stage_kv(lid, j0, kbase, vbase);
@@ -284,7 +293,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
       let s = sdp[0];
       let dp = sdp[1];
       let keep = sk4(c * 4u) != vec4<f32>(0.0);
-      let p = select(vec4<f32>(0.0), exp(s - vec4<f32>(lse)), keep);
+      let p = select(vec4<f32>(0.0), exp((s - mx) - ll), keep);
       var z = vec4<f32>(1.0);
       if (DROP) { z = drop4(row, j0 / 4u + c); }
       let ds = p * (dp * z - vec4<f32>(dlt)) * P.scale;
@@ -302,7 +311,7 @@ fn dq(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) li
 
 // ---- backward: dK, dV --------------------------------------------------------------------------
 // grid (ceil(Tk / WG), B*H); one invocation per key row, walking query blocks.
-//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = scale Σ_i dS_ij q_i
+//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = Σ_i dS_ij (scale q_i)  (q staged scaled: S as the forward has it)
 
 @compute @workgroup_size(WG)
 fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -322,7 +331,7 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var dka: array<f32, DH>;
   var dva: array<f32, DH>;
   for (var d = 0u; d < P.dh; d++) {
-    k[d] = K[kb + d] * P.scale;
+    k[d] = K[kb + d];
     v[d] = V[vb + d];
     dka[d] = 0.0;
     dva[d] = 0.0;
@@ -334,16 +343,17 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       if (e < BLK * P.dh) {
         let i = min(i0 + e / DH, P.Tq - 1u);
         let d = e % DH;
-        sa[e] = Q[qbase + i * P.q_rs + d];
+        sa[e] = Q[qbase + i * P.q_rs + d] * P.scale;
         sb[e] = G[gbase + i * P.g_rs + d];
       }
     }
     for (var e = lid; e < BLK; e += WG) {
       let i = i0 + e;
       let r = bh * P.Tq + min(i, P.Tq - 1u);
-      // a query row past Tq gets LSE = +3e38, so its P is exactly 0
+      // a query row past Tq gets m = +3e38, so its P is exactly 0
       sk[e] = select(-NEG, Stats[r], i < P.Tq);
-      sd[e] = Stats[P.stat_n + r];
+      sl[e] = Stats[P.stat_n + r];
+      sd[e] = Stats[2u * P.stat_n + r];
     }
     if (DROP) {
       // multipliers of queries i0 .. i0+BLK for this workgroup's WG keys, one Philox per 4 keys
@@ -361,15 +371,16 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let sdp = dots4(&k, &v, e0);
       let s = sdp[0];
       let dp = sdp[1];
-      let lse = sk4(c * 4u);
+      let mx = sk4(c * 4u);
+      let ll = vec4<f32>(sl[c * 4u], sl[c * 4u + 1u], sl[c * 4u + 2u], sl[c * 4u + 3u]);
       let dl = vec4<f32>(sd[c * 4u], sd[c * 4u + 1u], sd[c * 4u + 2u], sd[c * 4u + 3u]);
-      let p = select(vec4<f32>(0.0), exp(s - lse), vec4<bool>(keep));
+      let p = select(vec4<f32>(0.0), exp((s - mx) - ll), vec4<bool>(keep));
       var z = vec4<f32>(1.0);
       if (DROP) {
         z = vec4<f32>(sz[(c * 4u) * WG + lid], sz[(c * 4u + 1u) * WG + lid], sz[(c * 4u + 2u) * WG + lid], sz[(c * 4u + 3u) * WG + lid]);
       }
       let pz = p * z;
-      let ds = p * (dp * z - dl) * P.scale;
+      let ds = p * (dp * z - dl); // the staged q carries the scale
       for (var d = 0u; d < P.dh; d++) {
         let qv = sa4(e0, d);
         let gv = sb4(e0, d);
@@ -429,7 +440,8 @@ fn rzg() -> u32 { return P.dh >> 16u; }
 
 var<workgroup> ta: array<vec4<f32>, BK * DV>; // K block (forward, dq) or Q block (dkdv)
 var<workgroup> tb: array<vec4<f32>, BK * DV>; // V block (forward, dq) or dO block (dkdv)
-var<workgroup> tf: array<vec4<f32>, BK / 4u>; // keep flags of keys (forward, dq) or LSE of queries (dkdv)
+var<workgroup> tf: array<vec4<f32>, BK / 4u>; // keep flags of keys (forward, dq) or m of queries (dkdv)
+var<workgroup> tl: array<vec4<f32>, BK / 4u>; // log l of queries (dkdv)
 var<workgroup> td: array<vec4<f32>, BK / 4u>; // Delta of queries (dkdv)
 
 {{REDUCE}}
@@ -597,7 +609,10 @@ fn forward_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
     let i = i0 + r * RG;
     if (i < P.Tq) {
       store_o(b * P.o_bs + i * P.o_rs + h * DH, t, r, &o, select(0.0, 1.0 / l[r], l[r] > 0.0));
-      if (t == 0u) { Lse[bh * P.Tq + i] = select(NEG, m[r] + log(l[r]), l[r] > 0.0); }
+      if (t == 0u) {
+        Lse[bh * P.Tq + i] = select(NEG, m[r], l[r] > 0.0);
+        Lse[P.stat_n + bh * P.Tq + i] = select(0.0, log(l[r]), l[r] > 0.0);
+      }
     }
   }
 }
@@ -616,7 +631,8 @@ fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var q: array<vec4<f32>, NA>;
   var g: array<vec4<f32>, NA>;
   var acc: array<vec4<f32>, NA>;
-  var lse: array<f32, RPT>;
+  var mx: array<f32, RPT>;
+  var ll: array<f32, RPT>;
   var dlt: array<f32, RPT>;
   for (var r = 0u; r < RPT; r++) {
     let ic = min(i0 + r * RG, P.Tq - 1u);
@@ -628,8 +644,9 @@ fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       g[r * NV + u] = ldg(gb, d);
       acc[r * NV + u] = vec4<f32>(0.0);
     }
-    lse[r] = Stats[bh * P.Tq + ic];
-    dlt[r] = Stats[P.stat_n + bh * P.Tq + ic];
+    mx[r] = Stats[bh * P.Tq + ic];
+    ll[r] = Stats[P.stat_n + bh * P.Tq + ic];
+    dlt[r] = Stats[2u * P.stat_n + bh * P.Tq + ic];
   }
   for (var j0 = 0u; j0 < P.Tk; j0 += BK) {
     workgroupBarrier();
@@ -643,7 +660,7 @@ fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var r = 0u; r < RPT; r++) {
         for (var c4 = 0u; c4 < KG4; c4++) {
           let keep = tf[(g0 >> 2u) + c4] != vec4<f32>(0.0);
-          let p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - vec4<f32>(lse[r])), keep);
+          let p = select(vec4<f32>(0.0), exp((x[r * KG4 + c4] - vec4<f32>(mx[r])) - vec4<f32>(ll[r])), keep);
           var z = vec4<f32>(1.0);
           if (DROP) { z = drop4(bh * P.Tq + min(i0 + r * RG, P.Tq - 1u), (j0 + g0) / 4u + c4); }
           x[r * KG4 + c4] = p * (x[RPT * KG4 + r * KG4 + c4] * z - vec4<f32>(dlt[r])) * P.scale;
@@ -659,7 +676,7 @@ fn dq_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 // ---- backward: dK, dV, grid (ceil(Tk / ROWS), B*H) ------------------------------------------------
-//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = scale Σ_i dS_ij q_i
+//   dV_j = Σ_i z_ij P_ij dO_i,  dK_j = Σ_i dS_ij (scale q_i)  (q staged scaled: S as the forward has it)
 @compute @workgroup_size(WGT)
 fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let bh = wid.y;
@@ -683,7 +700,7 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
     if (MASK) { keep[r] = keep[r] && Mask[P.m_off + b * P.m_bs + jc] != 0; }
     for (var u = 0u; u < NV + rz(); u++) {
       let d = (t + TPR * u) * 4u;
-      k[r * NV + u] = ldk(kb, d) * P.scale;
+      k[r * NV + u] = ldk(kb, d);
       v[r * NV + u] = ldv(vb, d);
       dk[r * NV + u] = vec4<f32>(0.0);
       dv[r * NV + u] = vec4<f32>(0.0);
@@ -696,21 +713,24 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       if (e < BK * DV) {
         let i = min(i0 + e / DV, P.Tq - 1u);
         let d = (e % DV) * 4u;
-        ta[e] = ldq(qbase + i * P.q_rs, d);
+        ta[e] = ldq(qbase + i * P.q_rs, d) * P.scale;
         tb[e] = ldg(gbase + i * P.g_rs, d);
       }
     }
     for (var e = lid; e < BK / 4u; e += WGT) {
+      var fm = vec4<f32>(0.0);
       var fl = vec4<f32>(0.0);
       var fd = vec4<f32>(0.0);
       for (var c = 0u; c < 4u; c++) {
         let i = i0 + e * 4u + c;
         let r = bh * P.Tq + min(i, P.Tq - 1u);
-        // a query row past Tq gets LSE = +3e38, so its P is exactly 0
-        fl[c] = select(-NEG, Stats[r], i < P.Tq);
-        fd[c] = Stats[P.stat_n + r];
+        // a query row past Tq gets m = +3e38, so its P is exactly 0
+        fm[c] = select(-NEG, Stats[r], i < P.Tq);
+        fl[c] = Stats[P.stat_n + r];
+        fd[c] = Stats[2u * P.stat_n + r];
       }
-      tf[e] = fl;
+      tf[e] = fm;
+      tl[e] = fl;
       td[e] = fd;
     }
     workgroupBarrier();
@@ -722,7 +742,7 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
       for (var r = 0u; r < RPT; r++) {
         let jc = min(j0r + r * RG, P.Tk - 1u);
         for (var c4 = 0u; c4 < KG4; c4++) {
-          let p = select(vec4<f32>(0.0), exp(x[r * KG4 + c4] - tf[(g0 >> 2u) + c4]), vec4<bool>(keep[r]));
+          let p = select(vec4<f32>(0.0), exp((x[r * KG4 + c4] - tf[(g0 >> 2u) + c4]) - tl[(g0 >> 2u) + c4]), vec4<bool>(keep[r]));
           var z = vec4<f32>(1.0);
           if (DROP) {
             for (var cc = 0u; cc < 4u; cc++) {
@@ -732,7 +752,7 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
           }
           let dp = x[RPT * KG4 + r * KG4 + c4];
           x[RPT * KG4 + r * KG4 + c4] = p * z;
-          x[r * KG4 + c4] = p * (dp * z - td[(g0 >> 2u) + c4]) * P.scale;
+          x[r * KG4 + c4] = p * (dp * z - td[(g0 >> 2u) + c4]); // the staged q carries the scale
         }
       }
       accum(&dk, &x, 0u, false, g0, t);
@@ -772,7 +792,8 @@ const SG: u32 = {{SG}}u;
 //  dq:      lanes own query rows; per step of KB keys S and dP, dS = P ∘ (z ∘ dP − Delta) · scale,
 //           then dQ += dS K.
 //  dkdv:    lanes own key rows (key lid*R + r of the block, so a lane's keys share dropout draws);
-//           per step of KB queries Sᵀ and dPᵀ, then dV += (z ∘ P)ᵀ dO and dK += dSᵀ Q.
+//           per step of KB queries Sᵀ (k against q·scale, as the forward's q·scale against k) and
+//           dPᵀ, then dV += (z ∘ P)ᵀ dO and dK += dSᵀ Q.
 // INIT: row bases and accumulators; LOAD: the lane's head vectors; STEP: the KB other rows of this
 // step; DOT / ACC: per SG head dims, the products and the accumulation; MID: between them.
 @compute @workgroup_size(SG)
@@ -851,6 +872,6 @@ fn delta_direct(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
     var acc = 0.0;
     for (var d0 = 0u; d0 < P.dh; d0 += SG) { acc = fma(Gd[gb + d0], Od[ob + d0], acc); }
     let s = subgroupAdd(acc);
-    if (lid == t && r0 + t < P.stat_n) { StatsW[P.stat_n + r] = s; }
+    if (lid == t && r0 + t < P.stat_n) { StatsW[2u * P.stat_n + r] = s; }
   }
 }

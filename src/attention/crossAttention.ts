@@ -75,7 +75,7 @@ function forwardGpu(backend: Backend, a: AttnOperands): Fwd {
   const { g } = a;
   const r = runAttentionForward(gpuRuntime()!, a);
   const n = g.B * g.Tq * g.H * g.DH;
-  return { out: new Storage(backend, r.out, n), stats: new Storage(backend, r.stats, 2 * g.B * g.H * g.Tq), statsDtype: 'float32' };
+  return { out: new Storage(backend, r.out, n), stats: new Storage(backend, r.stats, 3 * g.B * g.H * g.Tq), statsDtype: 'float32' };
 }
 
 function forwardCpu(backend: Backend, { g, q, k, v, mask, drop }: AttnOperands, dtype: string): Fwd {

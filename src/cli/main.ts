@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { init, deviceInfo, shutdown, type BackendChoice } from '../gpu/init.js';
 import { NoAdapterError } from '../gpu/errors.js';
+import { formatFamily, selfTest, selfTestAdapter, selfTestVerdict, SELF_TEST_FAMILIES, type SelfTestFamily } from '../doctor/selfTest.js';
 import { writePlainDataset } from '../data/plain.node.js';
 import { decodeFeatureFile, FEATURE_EXTENSIONS } from '../data/plain.js';
 import { nodeInflateRaw } from '../data/npy.node.js';
@@ -216,6 +217,23 @@ ${MODEL_HELP}`,
 
 Initialises the device and prints the adapter (vendor, architecture, description), feature level,
 features and limits.`,
+  },
+  doctor: {
+    summary: 'check every kernel family on this adapter against the CPU float64 reference',
+    options: { family: { type: 'string' } },
+    help: `Usage: dualalign doctor [--json] [--backend <b>] [--family <list>]
+
+Runs every kernel family (elementwise incl. vec4 and broadcast, reductions incl. row kernels,
+softmax / logSoftmax, layerNorm forward and backward, matmul, indexSelect / scatter, random,
+Gram / contrastive, attention forward and backward, the fused optimizer, fuse()) at a few shapes,
+including odd sizes and grids past 65,535 workgroups, on the adapter init() picks (or --backend),
+against the CPU float64 reference, and prints pass / fail per family with the worst error and its
+tolerance (under a minute on lavapipe). A failure is printed with the adapter's description: please
+report it. The same check from code: selfTest().
+
+  --family <list>   only these families, comma-separated (${SELF_TEST_FAMILIES.join(', ')})
+
+Exit code 0 when every family passes, 1 when one fails.`,
   },
   bench: {
     summary: 'run the benchmarks (bench/run.mjs; arguments are passed on)',
@@ -770,6 +788,24 @@ async function cmdRobustness(v: Values, io: CliIO): Promise<number> {
   return EXIT.ok;
 }
 
+async function cmdDoctor(v: Values, io: CliIO): Promise<number> {
+  const families = list(v.family) as SelfTestFamily[] | undefined;
+  for (const f of families ?? []) {
+    if (!SELF_TEST_FAMILIES.includes(f)) throw new CliError(`unknown --family '${f}'`, EXIT.usage, `families: ${SELF_TEST_FAMILIES.join(', ')}`);
+  }
+  await initDevice(v);
+  if (deviceInfo().backend === 'cpu') throw new CliError('doctor checks a GPU adapter against the CPU reference; --backend cpu has nothing to check', EXIT.usage, 'use --backend webgpu or webgpu-compat');
+  const stream = !v.json && !v.quiet;
+  if (stream) io.stdout(`adapter: ${selfTestAdapter()}\nchecking ${families?.length ?? SELF_TEST_FAMILIES.length} kernel families against the CPU float64 reference…\n`);
+  const report = await selfTest({ families, onFamily: (f) => stream && io.stdout(`${formatFamily(f)}\n`) });
+  if (v.json) io.stdout(`${JSON.stringify(report, (_, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x), 2)}\n`);
+  else {
+    if (v.quiet) for (const f of report.families.filter((r) => !r.passed)) io.stdout(`${formatFamily(f)}\n`);
+    io.stdout(`${selfTestVerdict(report)}\n`);
+  }
+  return report.passed ? EXIT.ok : EXIT.failure;
+}
+
 async function cmdInfo(v: Values, io: CliIO): Promise<number> {
   await initDevice(v);
   const info = deviceInfo();
@@ -911,6 +947,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await cmdRobustness(v, io);
       case 'info':
         return await cmdInfo(v, io);
+      case 'doctor':
+        return await cmdDoctor(v, io);
       case 'demo':
         return await cmdDemo(v, io);
     }

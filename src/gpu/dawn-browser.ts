@@ -2,3 +2,12 @@
 export async function nodeGpu(_flags: string[]): Promise<GPU | null> {
   return null;
 }
+
+/** Browser stand-in: there is no native log to capture. */
+export function captureNativeStderr<T>(fn: () => T): { value: T; text: string } {
+  return { value: fn(), text: '' };
+}
+
+export function debugEnabled(): boolean {
+  return false;
+}

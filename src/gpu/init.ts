@@ -6,7 +6,7 @@
 import { GpuRuntime, type RuntimeInfo } from './runtime.js';
 import { GpuError, NoAdapterError } from './errors.js';
 import { probeAdapter, type AdapterQuirks } from './probe.js';
-import { nodeGpu } from './dawn.js';
+import { captureNativeStderr, debugEnabled, nodeGpu } from './dawn.js';
 import { CpuBackend } from '../backend/cpu.js';
 import { WebGpuBackend } from '../backend/webgpu.js';
 import type { Backend } from '../backend/backend.js';
@@ -18,6 +18,12 @@ export interface InitOptions {
   backend?: BackendChoice;
   /** Pass 'low-power' or 'high-performance' to requestAdapter. */
   powerPreference?: GPUPowerPreference;
+  /**
+   * Let Dawn's and the driver's own messages (e.g. "Couldn't load Vulkan", "maxDynamic… artificially
+   * reduced") reach stderr as they are printed. Default: the DUALALIGN_DEBUG environment variable;
+   * otherwise they are kept in DeviceInfo.nativeLog, and printed only when no adapter is found.
+   */
+  debug?: boolean;
 }
 
 export interface DeviceInfo {
@@ -33,12 +39,36 @@ export interface DeviceInfo {
   subgroupMaxSize?: number;
   /** Driver bugs the capability probe found at init, whose work-arounds the kernels take (GPU backends). */
   quirks?: AdapterQuirks;
+  /** What Dawn and the driver printed while the adapter was found (not shown unless debugging). */
+  nativeLog?: string;
 }
 
 const SETUP_HINT =
   'No WebGPU adapter was found. On Debian/Ubuntu run `bash scripts/setup.sh` (it installs Mesa\'s software Vulkan driver, ' +
   'lavapipe, from bookworm-backports: libvulkan1 + mesa-vulkan-drivers >= 24, or the OpenGL ES fallback libegl1 libegl-mesa0 libegl-dev). ' +
   'Elsewhere install a Vulkan, Metal or D3D12 driver, or call init({ backend: "cpu" }).';
+
+/**
+ * Adapters the whole test suite has passed on: Mesa's lavapipe (llvmpipe) Vulkan, Mesa's OpenGL ES
+ * through Dawn's compatibility mode, and NVIDIA's H200 on Vulkan. On any other, init() says once
+ * that `dualalign doctor` / selfTest() can check it.
+ */
+export function isTestedAdapter(info: Pick<DeviceInfo, 'backend' | 'vendor' | 'architecture' | 'description'>): boolean {
+  const text = `${info.vendor} ${info.architecture} ${info.description}`;
+  if (info.backend === 'cpu') return true;
+  if (info.backend === 'webgpu-compat') return /\bMesa\b/i.test(text) && /OpenGL ES/i.test(text);
+  return /llvmpipe|lavapipe/i.test(text) || (/nvidia/i.test(text) && /\bH200\b/i.test(text));
+}
+
+/** The one line init() prints on an adapter the project has not been tested on. */
+export function untestedAdapterNotice(info: DeviceInfo): string {
+  return (
+    `dualalign-gpu: this adapter (${[info.vendor, info.description].filter(Boolean).join(' ')}, ${info.backend}) has not been tested with dualalign-gpu; ` +
+    `\`dualalign doctor\` (or selfTest() in the API) checks every kernel family on it against the CPU reference in about a minute.`
+  );
+}
+
+let noticeShown = false;
 
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups' as GPUFeatureName, 'timestamp-query'];
 const WANTED_LIMITS = [
@@ -75,7 +105,18 @@ function envBackend(): BackendChoice | undefined {
 // would tear down the instance under a live device and abort the process.
 const liveInstances: (GPU | GPUAdapter)[] = [];
 
-async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference?: GPUPowerPreference): Promise<GPUAdapter | null> {
+/**
+ * Dawn finds adapters synchronously inside requestAdapter() and prints its warnings then; unless
+ * debugging, they are captured into `log` instead of reaching the user's stderr first.
+ */
+function requestQuietly(gpu: GPU, options: GPURequestAdapterOptions, debug: boolean, log: string[]): Promise<GPUAdapter | null> {
+  if (debug) return gpu.requestAdapter(options);
+  const { value, text } = captureNativeStderr(() => gpu.requestAdapter(options));
+  if (text) log.push(text);
+  return value;
+}
+
+async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference: GPUPowerPreference | undefined, debug: boolean, log: string[]): Promise<GPUAdapter | null> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
     return nav.gpu.requestAdapter({ powerPreference, ...(choice === 'webgpu-compat' ? { featureLevel: 'compatibility' } : {}) } as GPURequestAdapterOptions);
@@ -85,11 +126,11 @@ async function adapterFor(choice: 'webgpu' | 'webgpu-compat', powerPreference?: 
     if (typeof process !== 'undefined' && !process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
     const gpu = await nodeGpu(['backend=opengles']);
     if (gpu) liveInstances.push(gpu);
-    return gpu ? gpu.requestAdapter({ featureLevel: 'compatibility', powerPreference } as GPURequestAdapterOptions) : null;
+    return gpu ? requestQuietly(gpu, { featureLevel: 'compatibility', powerPreference } as GPURequestAdapterOptions, debug, log) : null;
   }
   const gpu = await nodeGpu([]);
   if (gpu) liveInstances.push(gpu);
-  return gpu ? gpu.requestAdapter({ powerPreference }) : null;
+  return gpu ? requestQuietly(gpu, { powerPreference }, debug, log) : null;
 }
 
 async function openDevice(adapter: GPUAdapter, backend: 'webgpu' | 'webgpu-compat'): Promise<GpuRuntime> {
@@ -139,11 +180,15 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
   }
   const tries: ('webgpu' | 'webgpu-compat')[] = choice ? [choice] : ['webgpu', 'webgpu-compat'];
   const failures: string[] = [];
+  const debug = options.debug ?? debugEnabled();
+  const log: string[] = [];
   for (const t of tries) {
     let adapter: GPUAdapter | null = null;
     try {
-      adapter = await adapterFor(t, options.powerPreference);
+      adapter = await adapterFor(t, options.powerPreference, debug, log);
     } catch (e) {
+      const native = (e as { nativeLog?: string }).nativeLog;
+      if (native) log.push(native);
       failures.push(`${t}: ${(e as Error).message}`);
     }
     if (!adapter) {
@@ -152,10 +197,16 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
     }
     liveInstances.push(adapter);
     const runtime = await openDevice(adapter, t);
-    engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info } };
+    engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info, ...(log.length ? { nativeLog: log.join('') } : {}) } };
+    if (!noticeShown && !isTestedAdapter(engine.info)) {
+      noticeShown = true;
+      console.warn(untestedAdapterNotice(engine.info));
+    }
     return engine.info;
   }
-  throw new NoAdapterError(`${SETUP_HINT} (tried ${failures.join('; ')})`);
+  // No adapter: what Dawn and the driver said explains why.
+  const native = log.join('').trim();
+  throw new NoAdapterError(`${SETUP_HINT} (tried ${failures.join('; ')})${native ? `\nDawn reported:\n${native}` : ''}`);
 }
 
 /** The adapter in use: vendor, architecture, description, backend, feature level, features and limits. */

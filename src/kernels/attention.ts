@@ -212,7 +212,7 @@ export function tiledConfig(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', DH:
   const sub = rt.useSubgroups && rt.device.features.has('subgroups' as GPUFeatureName) && sgMin >= tpr && tpr > 1 && (tuning.sub ?? !cpu);
   const bytes = (bk: number, kg: number) => {
     const nred = (kind === 'forward' ? kg / 4 : kg / 2) * rpt;
-    return 16 * (2 * bk * dv + 2 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rg * tpr * nred);
+    return 16 * (2 * bk * dv + 3 * (bk / 4)) + (sub || tpr === 1 ? 0 : 16 * rg * tpr * nred);
   };
   let bk = tuning.blk || 8;
   bk = Math.max(4, bk - (bk % 4));
@@ -428,7 +428,7 @@ function genForwardDirect(DH: number, SG: number, R: number, KB: number, drop: b
     store.push(`{ let i = i0 + ${r * SG}u; if (i < P.Tq) {`);
     store.push(`  let ob = b * P.o_bs + i * P.o_rs + h * DH;`, `  let inv = select(0.0, 1.0 / l${r}, l${r} > 0.0);`);
     store.push(`  for (var d = 0u; d < DH; d++) { O[ob + d] = o${r}[d] * inv; }`);
-    store.push(`  Lse[row${r}] = select(NEG, m${r} + log(l${r}), l${r} > 0.0);`, `} }`);
+    store.push(`  Lse[row${r}] = select(NEG, m${r}, l${r} > 0.0);`, `  Lse[P.stat_n + row${r}] = select(0.0, log(l${r}), l${r} > 0.0);`, `} }`);
   }
   return skeleton('forward_direct', 'j0', 'P.Tk', [queryRows, ...init], loadq, keys, qk, sm, pv, store);
 }
@@ -451,7 +451,7 @@ function genDqDirect(DH: number, SG: number, R: number, KB: number, drop: boolea
   for (const r of rs) {
     init.push(`let ic${r} = min(i0 + ${r * SG}u, P.Tq - 1u);`);
     init.push(`let qb${r} = P.q_off + b * P.q_bs + ic${r} * P.q_rs + h * DH;`, `let gb${r} = P.g_off + b * P.g_bs + ic${r} * P.g_rs + h * DH;`);
-    init.push(`let row${r} = bh * P.Tq + ic${r};`, `let lse${r} = Stats[row${r}];`, `let dlt${r} = Stats[P.stat_n + row${r}];`);
+    init.push(`let row${r} = bh * P.Tq + ic${r};`, `let mx${r} = Stats[row${r}];`, `let ll${r} = Stats[P.stat_n + row${r}];`, `let dlt${r} = Stats[2u * P.stat_n + row${r}];`);
     init.push(`var q${r}: array<f32, DH>;`, `var g${r}: array<f32, DH>;`, `var dq${r}: array<f32, DH>;`);
   }
   const load = rs.flatMap((r) => [`q${r}[d] = Q[qb${r} + d] * P.scale;`, `g${r}[d] = G[gb${r} + d];`, `dq${r}[d] = 0.0;`]);
@@ -471,7 +471,7 @@ function genDqDirect(DH: number, SG: number, R: number, KB: number, drop: boolea
   for (const r of rs) {
     for (const c of cs) ds.push(`var z${r}_${c} = 1.0;`);
     if (drop) for (const c4 of range(KB / 4)) ds.push(`{ let z = drop4(row${r}, j0 / 4u + ${c4}u); ${range(4).map((t) => `z${r}_${c4 * 4 + t} = z[${t}];`).join(' ')} }`);
-    for (const c of cs) ds.push(`let ds${r}_${c} = select(0.0, exp(s${r}_${c} - lse${r}), keep${c}) * (dp${r}_${c} * z${r}_${c} - dlt${r}) * P.scale;`);
+    for (const c of cs) ds.push(`let ds${r}_${c} = select(0.0, exp((s${r}_${c} - mx${r}) - ll${r}), keep${c}) * (dp${r}_${c} * z${r}_${c} - dlt${r}) * P.scale;`);
   }
   const acc = cs.map((c) => `let kl${c} = K[kr${c} + d0];`);
   for (const t of range(SG)) {
@@ -497,20 +497,22 @@ function dkdvParts(DH: number, SG: number, R: number, KB: number, drop: boolean)
     init.push(`if (P.mflag != 0u) { keepk${r} = keepk${r} && Mask[P.m_off + b * P.m_bs + jc${r}] != 0; }`);
     init.push(`var k${r}: array<f32, DH>;`, `var v${r}: array<f32, DH>;`, `var dk${r}: array<f32, DH>;`, `var dv${r}: array<f32, DH>;`);
   }
-  const load = rs.flatMap((r) => [`k${r}[d] = K[kb${r} + d] * P.scale;`, `v${r}[d] = V[vb${r} + d];`, `dk${r}[d] = 0.0;`, `dv${r}[d] = 0.0;`]);
+  const load = rs.flatMap((r) => [`k${r}[d] = K[kb${r} + d];`, `v${r}[d] = V[vb${r} + d];`, `dk${r}[d] = 0.0;`, `dv${r}[d] = 0.0;`]);
   const qs: string[] = [];
   for (const u of range(Math.ceil(KB / SG))) {
     qs.push(`let sr${u} = bh * P.Tq + min(i0 + ${u * SG}u + lid, P.Tq - 1u);`);
-    qs.push(`let sl${u} = Stats[sr${u}];`, `let sd${u} = Stats[P.stat_n + sr${u}];`);
+    qs.push(`let sm${u} = Stats[sr${u}];`, `let sl${u} = Stats[P.stat_n + sr${u}];`, `let sd${u} = Stats[2u * P.stat_n + sr${u}];`);
   }
   for (const c of cs) {
     qs.push(`let ic${c} = min(i0 + ${c}u, P.Tq - 1u);`);
     qs.push(`let qr${c} = qbase + ic${c} * P.q_rs + lid;`, `let gr${c} = gbase + ic${c} * P.g_rs + lid;`);
     qs.push(`let keepq${c} = i0 + ${c}u < P.Tq;`);
-    qs.push(`let lse${c} = subgroupBroadcast(sl${Math.floor(c / SG)}, ${c % SG}u);`, `let dlt${c} = subgroupBroadcast(sd${Math.floor(c / SG)}, ${c % SG}u);`);
+    const u = Math.floor(c / SG);
+    qs.push(`let mx${c} = subgroupBroadcast(sm${u}, ${c % SG}u);`, `let ll${c} = subgroupBroadcast(sl${u}, ${c % SG}u);`, `let dlt${c} = subgroupBroadcast(sd${u}, ${c % SG}u);`);
   }
   for (const r of rs) for (const c of cs) qs.push(`var s${r}_${c} = 0.0;`, `var dp${r}_${c} = 0.0;`);
-  const sdp = cs.flatMap((c) => [`let ql${c} = Q[qr${c} + d0];`, `let gl${c} = G[gr${c} + d0];`]);
+  // S as the forward computes it: the same products (q·scale times k) summed in the same order
+  const sdp = cs.flatMap((c) => [`let ql${c} = Q[qr${c} + d0] * P.scale;`, `let gl${c} = G[gr${c} + d0];`]);
   for (const t of range(SG)) {
     const body = [
       ...rs.flatMap((r) => [`let ka${r} = k${r}[d0 + ${t}u];`, `let va${r} = v${r}[d0 + ${t}u];`]),
@@ -529,7 +531,7 @@ function dkdvParts(DH: number, SG: number, R: number, KB: number, drop: boolean)
       ds.push(`}`);
     }
     for (const r of rs) {
-      ds.push(`let p${r}_${c} = select(0.0, exp(s${r}_${c} - lse${c}), keepk${r} && keepq${c});`);
+      ds.push(`let p${r}_${c} = select(0.0, exp((s${r}_${c} - mx${c}) - ll${c}), keepk${r} && keepq${c});`);
       ds.push(`let pz${r}_${c} = p${r}_${c} * z${r}_${c};`, `let ds${r}_${c} = p${r}_${c} * (dp${r}_${c} * z${r}_${c} - dlt${c}) * P.scale;`);
     }
   }
@@ -660,15 +662,16 @@ function useSinglePass(rt: GpuRuntime, sg: number, g: AttnGeometry): boolean {
 }
 
 /**
- * Forward. Returns the output [B, Tq, H*DH] (contiguous) and a stats buffer of 2·B·H·Tq floats
- * whose first half is the per-row log-sum-exp (the second half is the backward's scratch).
+ * Forward. Returns the output [B, Tq, H*DH] (contiguous) and a stats buffer of 3·B·H·Tq floats:
+ * per row the max m of the scaled scores and log l of the sum of exp(S − m) (the log-sum-exp is
+ * m + log l, kept apart for precision, see wgsl/attention.wgsl), then the backward's Delta.
  */
 export function runAttentionForward(rt: GpuRuntime, a: AttnOperands): { out: GPUBuffer; stats: GPUBuffer } {
   const { g, q, k, v, mask } = a;
   checkGrid(rt, g);
   const D = g.H * g.DH;
   const out = rt.alloc(g.B * g.Tq * D * 4, `attention output ${shapeStr([g.B, g.Tq, D])}`);
-  const stats = rt.alloc(2 * g.B * g.H * g.Tq * 4, 'attention log-sum-exp');
+  const stats = rt.alloc(3 * g.B * g.H * g.Tq * 4, 'attention row max and log-sum');
   if (g.B * g.Tq * D === 0) return { out, stats };
   const bufs = [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), out, stats];
   dispatchRows(rt, 'forward', directSubgroup(rt, g.DH), a, g.Tq, params(a, null, g.Tq), bufs);
@@ -696,7 +699,7 @@ export function runAttentionBackward(
   if (g.B * D === 0) return { dq, dk, dv };
   const sg = directSubgroup(rt, g.DH);
   const common = [buf(q), buf(k), buf(v), mask ? buf(mask) : buf(q), buf(grad), stats];
-  // Delta = rowsum(dO ∘ O) into the second half of stats
+  // Delta = rowsum(dO ∘ O) into the last third of stats
   if (g.Tq > 0) {
     const wg = sg || 64;
     const kern = sg ? directKernel('delta_direct', g.DH, sg, 4, false, 1) : stagedKernel('delta', g.DH, wg, 4, false, false);
