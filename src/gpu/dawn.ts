@@ -15,5 +15,7 @@ export async function nodeGpu(flags: string[]): Promise<GPU | null> {
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  return mod.create(flags) as GPU;
+  // Timestamps at full resolution: Dawn rounds them to 2^16 ns by default (a browser's defence
+  // against timing attacks), too coarse for profile()'s per-dispatch GPU times.
+  return mod.create([...flags, 'disable-dawn-features=timestamp_quantization']) as GPU;
 }
