@@ -33,8 +33,10 @@ export interface ProfileRow {
   shape: string;
   kind: ProfileRowKind;
   calls: number;
-  /** Summed GPU time in ms of this row's dispatches; null where the adapter has no timestamps (or not a kernel). */
+  /** Summed GPU time in ms of this row's timed dispatches; null where the adapter has no timestamps (or not a kernel). */
   gpuMs: number | null;
+  /** How many of `calls` were timed on the GPU (all of them unless the run passed `options.limit` dispatches). */
+  gpuCalls: number;
   /** Host time in ms attributed to this row (see the module comment). */
   hostMs: number;
   /** This row's share of the total: of GPU time where timestamps exist, else of host time. */
@@ -69,6 +71,14 @@ export interface ProfileResult<T> {
   trace(): { traceEvents: ChromeTraceEvent[]; displayTimeUnit: 'ms' };
 }
 
+export interface ProfileOptions {
+  /**
+   * Events kept for the trace, and dispatches timed on the GPU (default 50,000): a long run
+   * (`dualalign train --profile`) keeps counting calls and host time past it, in bounded memory.
+   */
+  limit?: number;
+}
+
 interface Span {
   row: string;
   start: number; // host ms (performance.now())
@@ -84,8 +94,11 @@ const SLOTS_PER_SET = 2048; // timestamps per query set (1024 dispatches)
  * call; never nested.
  */
 export class ProfileRecorder {
+  /** The first `limit` events (the trace, and the GPU times' slots). */
   readonly spans: Span[] = [];
-  readonly rowInfo = new Map<string, { name: string; shape: string; kind: ProfileRowKind }>();
+  /** Every event, aggregated per row. */
+  readonly rowInfo = new Map<string, { name: string; shape: string; kind: ProfileRowKind; calls: number; hostMs: number }>();
+  events = 0;
   private last: number;
   readonly started: number;
   /** Host time of the first submit while profiling (aligns the GPU track in the trace). */
@@ -93,17 +106,29 @@ export class ProfileRecorder {
   private sets: GPUQuerySet[] = [];
   private slots = 0;
 
-  constructor(private readonly device: GPUDevice | null) {
+  readonly timestamps: boolean;
+
+  constructor(
+    private readonly device: GPUDevice | null,
+    readonly limit = 50_000,
+  ) {
     this.started = this.last = performance.now();
+    this.timestamps = !!device && device.features.has('timestamp-query');
   }
 
-  get timestamps(): boolean {
-    return !!this.device && this.device.features.has('timestamp-query');
+  /** Host time of the latest event. */
+  get lastEvent(): number {
+    return this.last;
   }
 
-  /** Timestamp writes for the next dispatch's own pass, or undefined without timestamps. */
+  /** Whether the next dispatch gets timestamps (the adapter has them and the limit is not reached). */
+  get timing(): boolean {
+    return this.timestamps && this.spans.length < this.limit;
+  }
+
+  /** Timestamp writes for the next dispatch's own pass, or undefined when it is not timed. */
   nextTimestampWrites(): GPUComputePassTimestampWrites | undefined {
-    if (!this.timestamps) return undefined;
+    if (!this.timing) return undefined;
     const slot = this.slots;
     if (slot === this.sets.length * SLOTS_PER_SET) this.sets.push(this.device!.createQuerySet({ type: 'timestamp', count: SLOTS_PER_SET }));
     const querySet = this.sets[Math.floor(slot / SLOTS_PER_SET)];
@@ -116,8 +141,12 @@ export class ProfileRecorder {
   event(kind: ProfileRowKind, name: string, shape = '', timed = false): void {
     const now = performance.now();
     const row = `${kind}\u0000${name}\u0000${shape}`;
-    if (!this.rowInfo.has(row)) this.rowInfo.set(row, { name, shape, kind });
-    this.spans.push({ row, start: this.last, end: now, gpuSlot: timed ? this.slots - 2 : -1 });
+    let info = this.rowInfo.get(row);
+    if (!info) this.rowInfo.set(row, (info = { name, shape, kind, calls: 0, hostMs: 0 }));
+    info.calls++;
+    info.hostMs += now - this.last;
+    this.events++;
+    if (this.spans.length < this.limit) this.spans.push({ row, start: this.last, end: now, gpuSlot: timed ? this.slots - 2 : -1 });
     if (kind === 'submit' && this.firstSubmit === null) this.firstSubmit = now;
     this.last = now;
   }
@@ -158,12 +187,14 @@ let active = false;
  * finished first, and `fn`'s work is finished before the result is returned (it is part of the
  * profile). On the CPU backend the rows are empty and only the wall time is measured.
  */
-export async function profile<T>(fn: () => T | Promise<T>): Promise<ProfileResult<Awaited<T>>> {
+export async function profile<T>(fn: () => T | Promise<T>, options: ProfileOptions = {}): Promise<ProfileResult<Awaited<T>>> {
   if (active) throw new GpuError('profile: calls cannot nest or overlap');
+  const limit = options.limit ?? 50_000;
+  if (!(Number.isInteger(limit) && limit > 0)) throw new GpuError(`profile: options.limit must be a positive integer, got ${limit}`);
   const rt = gpuRuntime();
   if (rt) await rt.sync();
   active = true;
-  const rec = new ProfileRecorder(rt ? rt.device : null);
+  const rec = new ProfileRecorder(rt ? rt.device : null, limit);
   const dispatches0 = rt ? rt.dispatchCount : 0;
   let result: Awaited<T>;
   let stamps: BigInt64Array | null = null;
@@ -187,47 +218,46 @@ export async function profile<T>(fn: () => T | Promise<T>): Promise<ProfileResul
 }
 
 function summarize<T>(rec: ProfileRecorder, result: T, stamps: BigInt64Array | null, dispatches: number): ProfileResult<T> {
-  const gpuOf = (s: Span): number | null => {
-    if (!stamps || s.gpuSlot < 0) return null;
-    const a = stamps[s.gpuSlot];
-    const b = stamps[s.gpuSlot + 1];
-    return b > a ? Number(b - a) / 1e6 : 0;
-  };
-  const acc = new Map<string, { calls: number; gpu: number; host: number }>();
+  const gpu = new Map<string, { ms: number; calls: number }>();
   let gpuTotal = 0;
-  let hostTotal = 0;
-  for (const s of rec.spans) {
-    let a = acc.get(s.row);
-    if (!a) acc.set(s.row, (a = { calls: 0, gpu: 0, host: 0 }));
-    a.calls++;
-    a.host += s.end - s.start;
-    hostTotal += s.end - s.start;
-    const g = gpuOf(s);
-    if (g !== null) {
-      a.gpu += g;
-      gpuTotal += g;
+  if (stamps) {
+    for (const s of rec.spans) {
+      if (s.gpuSlot < 0) continue;
+      const a = stamps[s.gpuSlot];
+      const b = stamps[s.gpuSlot + 1];
+      const ms = b > a ? Number(b - a) / 1e6 : 0;
+      let g = gpu.get(s.row);
+      if (!g) gpu.set(s.row, (g = { ms: 0, calls: 0 }));
+      g.ms += ms;
+      g.calls++;
+      gpuTotal += ms;
     }
   }
+  let hostTotal = 0;
+  for (const info of rec.rowInfo.values()) hostTotal += info.hostMs;
   const useGpu = stamps !== null && gpuTotal > 0;
-  const rows: ProfileRow[] = [...acc].map(([key, a]) => {
-    const info = rec.rowInfo.get(key)!;
-    const gpuMs = stamps !== null && info.kind === 'kernel' ? a.gpu : null;
-    return { ...info, calls: a.calls, gpuMs, hostMs: a.host, share: useGpu ? (gpuMs ?? 0) / gpuTotal : hostTotal > 0 ? a.host / hostTotal : 0 };
+  const rows: ProfileRow[] = [...rec.rowInfo].map(([key, info]) => {
+    const g = gpu.get(key);
+    const gpuMs = stamps !== null && info.kind === 'kernel' ? (g?.ms ?? 0) : null;
+    const share = useGpu ? (gpuMs ?? 0) / gpuTotal : hostTotal > 0 ? info.hostMs / hostTotal : 0;
+    return { name: info.name, shape: info.shape, kind: info.kind, calls: info.calls, gpuMs, gpuCalls: g?.calls ?? 0, hostMs: info.hostMs, share };
   });
   rows.sort((x, y) => y.share - x.share || y.hostMs - x.hostMs);
-  const wallMs = rec.spans.length ? rec.spans[rec.spans.length - 1].end - rec.started : 0;
+  const wallMs = rec.lastEvent - rec.started;
+  const gpuMs = stamps !== null ? gpuTotal : null;
+  const truncated = rec.events > rec.spans.length;
   return {
     result,
     rows,
     dispatches,
     wallMs,
-    gpuMs: stamps !== null ? gpuTotal : null,
-    table: (limit = 30) => formatTable(rows, limit, { wallMs, gpuMs: stamps !== null ? gpuTotal : null, dispatches }),
+    gpuMs,
+    table: (limit = 30) => formatTable(rows, limit, { wallMs, gpuMs, dispatches, truncated: truncated ? rec.limit : 0 }),
     trace: () => chromeTrace(rec, stamps),
   };
 }
 
-function formatTable(rows: ProfileRow[], limit: number, t: { wallMs: number; gpuMs: number | null; dispatches: number }): string {
+function formatTable(rows: ProfileRow[], limit: number, t: { wallMs: number; gpuMs: number | null; dispatches: number; truncated: number }): string {
   const f = (x: number | null) => (x === null ? '-' : x.toFixed(3));
   const head = ['share', 'calls', 'GPU ms', 'host ms', 'kernel', 'shape'];
   const body = rows.slice(0, limit).map((r) => [`${(r.share * 100).toFixed(1)}%`, String(r.calls), f(r.gpuMs), f(r.hostMs), r.name, r.shape]);
@@ -235,7 +265,8 @@ function formatTable(rows: ProfileRow[], limit: number, t: { wallMs: number; gpu
   const line = (cells: string[]) => cells.map((c, i) => (i < 4 ? c.padStart(widths[i]) : i === 5 ? c : c.padEnd(widths[i]))).join('  ');
   const more = rows.length > limit ? [`… ${rows.length - limit} more rows`] : [];
   return [
-    `${t.dispatches} dispatches; wall ${t.wallMs.toFixed(1)} ms; GPU ${t.gpuMs === null ? 'n/a (no timestamp-query)' : `${t.gpuMs.toFixed(1)} ms`}`,
+    `${t.dispatches} dispatches; wall ${t.wallMs.toFixed(1)} ms; GPU ${t.gpuMs === null ? 'n/a (no timestamp-query)' : `${t.gpuMs.toFixed(1)} ms`}` +
+      (t.truncated ? ` (GPU times and the trace cover the first ${t.truncated} events; calls and host times cover all)` : ''),
     line(head),
     ...body.map(line),
     ...more,

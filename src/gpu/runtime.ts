@@ -277,10 +277,11 @@ export class GpuRuntime {
     this.beginBatch();
     const group = this.bindGroup(kernel, entry.layout, params ? params.byteLength : 0, buffers);
     const prof = this.profiler;
-    if (prof) {
+    const timed = prof !== null && prof.timing;
+    if (timed) {
       // Profiling: the dispatch gets a pass of its own, timestamped at its start and end.
       this.pass!.end();
-      this.pass = this.encoder!.beginComputePass({ timestampWrites: prof.nextTimestampWrites() });
+      this.pass = this.encoder!.beginComputePass({ timestampWrites: prof!.nextTimestampWrites() });
     }
     this.pass!.setPipeline(entry.pipeline);
     if (params) {
@@ -293,11 +294,11 @@ export class GpuRuntime {
     this.pass!.dispatchWorkgroups(x, y, z);
     this.batchKernels.push(describe ? `${kernel.name} ${describe}` : kernel.name);
     this.dispatchCount++;
-    if (prof) {
+    if (timed) {
       this.pass!.end();
       this.pass = null;
-      prof.event('kernel', kernel.name, describe, prof.timestamps);
     }
+    prof?.event('kernel', kernel.name, describe, timed);
     if (this.batchKernels.length >= MAX_BATCH) this.flush();
   }
 

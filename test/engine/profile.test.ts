@@ -91,6 +91,23 @@ describe('profile()', () => {
     b.dispose();
   });
 
+  it('past options.limit events: calls and host times stay exact, GPU times and the trace cover the first events', async () => {
+    const a = randn([8, 8]);
+    const b = randn([8, 8]);
+    await workload(a, b);
+    const full = await profile(() => workload(a, b));
+    const p = await profile(() => workload(a, b), { limit: 3 });
+    const calls = (q: typeof p) => Object.fromEntries(q.rows.map((r) => [`${r.kind} ${r.name} ${r.shape}`, r.calls]));
+    expect(calls(p)).toEqual(calls(full));
+    expect(Math.abs(p.rows.reduce((s, r) => s + r.hostMs, 0) - p.wallMs)).toBeLessThan(1e-6 * Math.max(1, p.wallMs));
+    expect(p.rows.reduce((s, r) => s + r.gpuCalls, 0)).toBeLessThanOrEqual(3);
+    expect(p.trace().traceEvents.filter((e) => e.ph === 'X' && e.tid === 1)).toHaveLength(3);
+    expect(p.table()).toMatch(/first 3 events/);
+    await expect(profile(() => 1, { limit: 0 })).rejects.toThrow(/options.limit/);
+    a.dispose();
+    b.dispose();
+  });
+
   it('refuses to nest; a throwing function leaves the runtime unprofiled', async () => {
     await expect(profile(async () => profile(() => 1))).rejects.toThrow(GpuError);
     await expect(
