@@ -5,7 +5,8 @@
  */
 import { GpuRuntime, type RuntimeInfo } from './runtime.js';
 import { GpuError, NoAdapterError } from './errors.js';
-import { nodeGpu } from './dawn.js';
+import { nodeGpu, platformTuneStore } from './dawn.js';
+import { autotuneMatmul, setTuneStore } from '../kernels/matmul-tune.js';
 import { CpuBackend } from '../backend/cpu.js';
 import { WebGpuBackend } from '../backend/webgpu.js';
 import type { Backend } from '../backend/backend.js';
@@ -148,6 +149,9 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
     liveInstances.push(adapter);
     const runtime = await openDevice(adapter, t);
     engine = { backend: new WebGpuBackend(runtime), runtime, info: { ...runtime.info } };
+    // The matmul row block, measured once per adapter and host on CPU adapters (matmul-tune.ts).
+    setTuneStore(await platformTuneStore());
+    await autotuneMatmul(runtime).catch(() => null);
     return engine.info;
   }
   throw new NoAdapterError(`${SETUP_HINT} (tried ${failures.join('; ')})`);
