@@ -206,8 +206,18 @@ def main():
 
     tr = timed(train_step)
     inf = timed(infer)
+    # What BLAS torch runs on (Debian's python3-torch with only the reference BLAS installed is slow).
+    cfg = torch.__config__.show()
+    blas = next((p.split('=')[1] for p in cfg.replace(',', ' ').split() if p.startswith('BLAS_INFO=')), 'unknown')
+    m = torch.randn(512, 512)
+    m @ m
+    t0 = time.perf_counter()
+    for _ in range(3):
+        m @ m
+    blas_gflops = 3 * 2 * 512 ** 3 / (time.perf_counter() - t0) / 1e9
     out = {
-        'torch': torch.__version__, 'threads': torch.get_num_threads(), 'batch': B, 'skeleton': args.skeleton, 'params': params,
+        'torch': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas, 'blasGflops': blas_gflops,
+        'batch': B, 'skeleton': args.skeleton, 'params': params,
         'trainMsPerSample': tr[0] / B, 'trainMinMsPerSample': tr[1] / B, 'inferMsPerSample': inf[0] / B, 'inferMinMsPerSample': inf[1] / B,
         'reps': args.reps,
     }
