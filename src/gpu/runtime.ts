@@ -99,6 +99,8 @@ export class GpuRuntime {
   private timing: { sets: GPUQuerySet[]; used: number } | null = null;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
+  /** Kernel choices measured on this adapter (src/kernels/matmul-tune.ts: the matmul row-block rates). */
+  tuning: { matmulRowBlocks?: Record<number, number> } = {};
   /** Set while profile() runs: told of every dispatch, upload, submit and readback (src/gpu/profile.ts). */
   profiler: ProfileRecorder | null = null;
   /** The device's limits, read once (each read of device.limits is a native call). */

@@ -214,18 +214,18 @@ export type MatmulPlan = TiledPlan | SimdPlan;
 /** Built-in rate of each row block (RB = TM / S) relative to the best, from one AVX-512 host. */
 const DEFAULT_RATES: Record<number, number> = { 1: 0.6, 2: 0.85, 4: 1 };
 
-/** Measured rates per TM on a runtime's adapter (matmul-tune.ts); the built-in ones where absent. */
-const rowBlockRates = new WeakMap<GpuRuntime, Record<number, number>>();
-
-/** Installs measured rates (TM → rate relative to the best TM) for this runtime's adapter. */
+/**
+ * Installs measured rates (TM → rate relative to the best TM) for this runtime's adapter
+ * (matmul-tune.ts), or null for the built-in ones. Kept on the runtime (rt.tuning), so every copy
+ * of this planner (bench/lib/plan.mjs bundles one) plans the same kernel.
+ */
 export function setRowBlockRates(rt: GpuRuntime, rates: Record<number, number> | null): void {
-  if (rates) rowBlockRates.set(rt, { ...rates });
-  else rowBlockRates.delete(rt);
+  rt.tuning.matmulRowBlocks = rates ? { ...rates } : undefined;
 }
 
 /** The rates chooseTM weighs on this runtime: TM → relative rate. */
 export function rowBlockRatesOf(rt: GpuRuntime, S: number): Record<number, number> {
-  const measured = rowBlockRates.get(rt);
+  const measured = rt.tuning.matmulRowBlocks;
   const out: Record<number, number> = {};
   for (const rb of [1, 2, 4]) out[rb * S] = measured?.[rb * S] ?? DEFAULT_RATES[rb];
   return out;
