@@ -146,7 +146,7 @@ export async function run(ctx = {}) {
 }
 
 /** bench/torch_model.py at batch B with both skeleton encoders; [] without /usr/bin/python3 + torch. */
-function runTorch({ B, log, reps = 3 }) {
+function runTorch({ B, log, reps = 2 }) {
   const py = '/usr/bin/python3';
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'torch_model.py');
   if (!existsSync(py)) return [];
