@@ -11,7 +11,8 @@
  * the last event is its own row, '(host)').
  *
  * GPU time: while profiling, each dispatch runs in a compute pass of its own whose start and end
- * write timestamps; a row's GPU time is the sum of its dispatches' spans. Resolution is the
+ * write timestamps (a buffer copy sits between two empty stamped passes: '(copy)' rows); a row's
+ * GPU time is the sum of its spans. Resolution is the
  * adapter's timestamp period (Dawn quantizes to 2^16 ns ≈ 0.066 ms by default, unbiased on
  * average over many calls). One pass per dispatch changes what the driver may overlap, so the
  * profiled run is slower than an unprofiled one; shares are what to read.
@@ -24,7 +25,7 @@ import { gpuRuntime } from './init.js';
 import { GpuError } from './errors.js';
 
 /** What a row counts: a kernel's dispatches, or one of the runtime's host events. */
-export type ProfileRowKind = 'kernel' | 'upload' | 'submit' | 'readback' | 'sync' | 'host';
+export type ProfileRowKind = 'kernel' | 'copy' | 'upload' | 'submit' | 'readback' | 'sync' | 'host';
 
 export interface ProfileRow {
   /** Kernel name (the op for elementwise maps, e.g. 'add'), or '(upload)', '(readback)', ... */
@@ -33,7 +34,7 @@ export interface ProfileRow {
   shape: string;
   kind: ProfileRowKind;
   calls: number;
-  /** Summed GPU time in ms of this row's timed dispatches; null where the adapter has no timestamps (or not a kernel). */
+  /** Summed GPU time in ms of this row's timed dispatches (or buffer copies); null where the adapter has no timestamps, or for host events. */
   gpuMs: number | null;
   /** How many of `calls` were timed on the GPU (all of them unless the run passed `options.limit` dispatches). */
   gpuCalls: number;
@@ -238,7 +239,7 @@ function summarize<T>(rec: ProfileRecorder, result: T, stamps: BigInt64Array | n
   const useGpu = stamps !== null && gpuTotal > 0;
   const rows: ProfileRow[] = [...rec.rowInfo].map(([key, info]) => {
     const g = gpu.get(key);
-    const gpuMs = stamps !== null && info.kind === 'kernel' ? (g?.ms ?? 0) : null;
+    const gpuMs = stamps !== null && (info.kind === 'kernel' || info.kind === 'copy') ? (g?.ms ?? 0) : null;
     const share = useGpu ? (gpuMs ?? 0) / gpuTotal : hostTotal > 0 ? info.hostMs / hostTotal : 0;
     return { name: info.name, shape: info.shape, kind: info.kind, calls: info.calls, gpuMs, gpuCalls: g?.calls ?? 0, hostMs: info.hostMs, share };
   });

@@ -374,8 +374,14 @@ export class GpuRuntime {
     this.beginBatch();
     this.pass!.end();
     this.pass = null;
+    const prof = this.profiler;
+    const stamps = prof?.timing ? prof.nextTimestampWrites() : undefined;
+    // Profiling: empty passes stamp the copy's start (the end of the first) and end (the start of the second).
+    if (stamps) this.encoder!.beginComputePass({ timestampWrites: { querySet: stamps.querySet, endOfPassWriteIndex: stamps.beginningOfPassWriteIndex } }).end();
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    if (stamps) this.encoder!.beginComputePass({ timestampWrites: { querySet: stamps.querySet, beginningOfPassWriteIndex: stamps.endOfPassWriteIndex } }).end();
     this.batchKernels.push(`copy ${bytes} bytes`);
+    prof?.event('copy', '(copy)', `${bytes} bytes`, !!stamps);
   }
 
   /** Submits the recorded batch. */

@@ -37,6 +37,8 @@ describe('profile()', () => {
     expect(kernelCalls).toBe(dispatched);
     expect(matmulCalls).toBe(dispatched - 6);
     expect(p.rows.filter((r) => r.kind === 'readback').reduce((s, r) => s + r.calls, 0)).toBe(1);
+    // The readback's copy into the staging buffer: one copy of the 4-byte sum.
+    expect(p.rows.filter((r) => r.kind === 'copy').map((r) => [r.shape, r.calls])).toEqual([['4 bytes', 1]]);
     // One row per (kernel, shape): the three adds share a shape, so one row.
     const adds = p.rows.filter((r) => r.name === 'add_scalar');
     expect(adds).toHaveLength(1);
@@ -56,7 +58,7 @@ describe('profile()', () => {
       const gpuSum = p.rows.reduce((s, r) => s + (r.gpuMs ?? 0), 0);
       expect(Math.abs(gpuSum - p.gpuMs!)).toBeLessThan(1e-6 * Math.max(1, p.gpuMs!));
       expect(p.gpuMs!).toBeGreaterThan(0);
-      for (const r of p.rows) if (r.kind === 'kernel') expect(r.gpuMs).toBeGreaterThanOrEqual(0);
+      for (const r of p.rows) if (r.kind === 'kernel' || r.kind === 'copy') expect(r.gpuMs).toBeGreaterThanOrEqual(0);
       else expect(r.gpuMs).toBeNull();
     } else {
       expect(p.gpuMs).toBeNull();
@@ -86,7 +88,8 @@ describe('profile()', () => {
     // Host spans are back to back, in order.
     for (let i = 1; i < host.length; i++) expect(host[i].ts).toBeGreaterThanOrEqual(host[i - 1].ts - 1e-3);
     const gpu = spans.filter((e) => e.tid === 2);
-    expect(gpu.length).toBe(gpuRuntime()!.device.features.has('timestamp-query') ? p.dispatches : 0);
+    const copies = p.rows.filter((r) => r.kind === 'copy').reduce((s, r) => s + r.calls, 0);
+    expect(gpu.length).toBe(gpuRuntime()!.device.features.has('timestamp-query') ? p.dispatches + copies : 0);
     a.dispose();
     b.dispose();
   });
