@@ -8,6 +8,7 @@
 // Why our own loop rather than benchmark.js: benchmark.js times one benchmark to completion before
 // the next (no interleaving), and its deferred mode adds a timer round trip per cycle. Its statistics
 // (mean, standard error, t-distribution margin of error) are reproduced in `stats`.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** Two-sided 95% t quantiles by degrees of freedom (benchmark.js uses the same table). */
@@ -145,10 +146,22 @@ export function compareOutputs(ours, theirs, tol) {
     : { ok: false, maxRelDiff: rel, message: `element ${at}: ${theirs[at]} vs ours ${ours[at]} (max relative difference ${rel.toExponential(2)} > ${tol})` };
 }
 
+/** The vector extensions llvmpipe can use (from /proc/cpuinfo; [] elsewhere): they decide a software adapter's numbers. */
+function cpuVectorFlags() {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+    const have = new Set(line.trim().split(/\s+/));
+    return ['avx2', 'fma', 'avx512f'].filter((f) => have.has(f));
+  } catch {
+    return [];
+  }
+}
+
 export function machineInfo() {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model ?? 'unknown',
+    cpuFlags: cpuVectorFlags(),
     cores: cpus.length,
     memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     os: `${os.type()} ${os.release()} ${os.arch()}`,

@@ -215,7 +215,8 @@ function adapterSection({ adapter, entries }) {
   const lines = [`## ${adapter}`, ''];
   const files = [...new Set(entries.map((e) => e.run))];
   lines.push(`Results merged from ${files.length} run${files.length > 1 ? 's' : ''} (the newest of each suite): ${files.map(runLink).join('; ')}.`, '');
-  lines.push(`- **Machine**: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB; ${m.os}; Node ${m.node}.`);
+  const flags = m.cpuFlags ? ` (${m.cpuFlags.includes('avx512f') ? 'AVX-512' : m.cpuFlags.includes('avx2') ? 'AVX2, no AVX-512' : 'no AVX2'}; flags ${m.cpuFlags.join(' ') || 'none'})` : ' (vector extensions not recorded in this run)';
+  lines.push(`- **Machine**: ${m.cpu}${flags}, ${m.cores} cores, ${m.memGiB} GiB; ${m.os}; Node ${m.node}.`);
   lines.push(
     `- **Load average** (1 min) at the start of the runs: ${files.map((r) => r.data.machine.loadavgStart[0]).join(', ')}` +
       (files.some((r) => r.data.machine.loadavgStart[0] > m.cores) ? ' — the machine was shared with other work: absolute times are inflated, the same-run ratios are what to read.' : '.'),

@@ -6,6 +6,7 @@
 export { init, deviceInfo, sync, shutdown, gpuRuntime, isInitialized, type InitOptions, type DeviceInfo, type BackendChoice } from './gpu/init.js';
 export { GpuError, ShapeError, NoAdapterError } from './gpu/errors.js';
 export { selfTest, formatSelfTest, SELF_TEST_FAMILIES, type SelfTestReport, type SelfTestFamilyResult, type SelfTestOptions, type SelfTestFamily } from './doctor/selfTest.js';
+export { profile, type ProfileOptions, type ProfileResult, type ProfileRow, type ProfileRowKind, type ChromeTraceEvent } from './gpu/profile.js';
 export { Tensor } from './autograd/tensor.js';
 export type { DType, TypedArray } from './backend/backend.js';
 export { noGrad, tidy, scope, keep, isGradEnabled } from './autograd/engine.js';

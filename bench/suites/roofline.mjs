@@ -97,6 +97,36 @@ function copyCase(quick) {
   };
 }
 
+/**
+ * Peak FMA rate in GFLOP/s through our runtime (the best of `reps` timings of the peak kernel:
+ * GPU timestamps where the adapter has them, else wall time to sync). For suites that report a
+ * share of the ceiling measured in their own process (bench/suites/model.mjs).
+ */
+export async function measurePeakGflops(L, { reps = 5, iters = 1024, groups = 256 } = {}) {
+  const rt = L.gpuRuntime();
+  const out = rt.alloc(groups * 64 * 16, 'roofline output');
+  const flops = groups * 64 * iters * FMA_CHAINS * 4 * 2;
+  const run = () => rt.dispatch(peakKernel, params(iters), [out], [groups, 1, 1], 'peak');
+  let best = Infinity;
+  try {
+    run();
+    await rt.sync(); // compile
+    for (let i = 0; i < reps; i++) {
+      let ms = await rt.timeGpu(run);
+      if (ms === null) {
+        const t0 = performance.now();
+        run();
+        await rt.sync();
+        ms = performance.now() - t0;
+      }
+      best = Math.min(best, ms);
+    }
+  } finally {
+    rt.free(out);
+  }
+  return flops / best / 1e6;
+}
+
 export default {
   name: 'roofline',
   title: 'Roofline microkernels',

@@ -128,8 +128,14 @@ function removeScope(s: Set<Tensor>): void {
   if (i >= 0) scopes.splice(i, 1);
 }
 
+/**
+ * Newest first: the pool hands buffers out last-in first-out, so a repeated workload (a training
+ * step, a loop of small ops) gets the same buffers in the same order each time and reuses its
+ * cached bind groups instead of creating new ones (createBindGroup is most of a small op's cost).
+ */
 function disposeScope(s: Set<Tensor>, keepSet: Set<Tensor>): void {
-  for (const t of s) if (!keepSet.has(t)) t.dispose();
+  const list = [...s];
+  for (let i = list.length - 1; i >= 0; i--) if (!keepSet.has(list[i])) list[i].dispose();
 }
 
 // ---- graph recording ------------------------------------------------------------------------

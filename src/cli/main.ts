@@ -141,7 +141,7 @@ MM-JDM's feature layout; see src/data/synthetic.ts) and writes it as manifest.cs
   },
   train: {
     summary: 'train one model per action; writes runs/<name>/',
-    options: { ...DATA, ...MODEL, ...RUN, folds: { type: 'string' }, 'missing-labels': { type: 'string' } },
+    options: { ...DATA, ...MODEL, ...RUN, folds: { type: 'string' }, 'missing-labels': { type: 'string' }, profile: { type: 'boolean' } },
     help: `Usage: dualalign train (--data <folder> | --synthetic) [options]
 
 Trains an action-specific model for each action (§5.1) on its training split, evaluates on its test
@@ -159,6 +159,8 @@ Run:
   --resume                continue each action from its last.ckpt in the results folder
   --folds <k>             subject-wise k-fold cross-validation instead of the data's split (UI-PRMD)
   --missing-labels <r>    hide this share of training labels (Fig. 15 setting)
+  --profile               profile the run: profile.txt (per kernel: calls, GPU and host time, share),
+                          profile.json and trace.json (Chrome trace: Perfetto, chrome://tracing)
   --no-baselines          leave out the constant and ridge rows
   --no-plots              skip the figures
   --seed <n>              default 0 (same seed + same adapter = same metrics)
@@ -533,10 +535,22 @@ async function cmdTrain(v: Values, io: CliIO): Promise<number> {
   if (v.folds !== undefined) return cmdCrossValidate(v, io, dataset, s);
   const run = runName(v, 'train');
   if (!v.quiet) io.stderr(`${describeLoad(dataset, source)}results: ${run.dir}\n`);
-  const { summary, files } = await trainRun(v, io, dataset, source, s, run);
+  const { summary, files } = v.profile ? await profiledTrainRun(v, io, dataset, source, s, run) : await trainRun(v, io, dataset, source, s, run);
   if (v.json) io.stdout(`${JSON.stringify(summaryJson(summary, run.dir, files), null, 2)}\n`);
   else io.stdout(`\n${runTableMarkdown(summary, s.kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP')}\nresults in ${run.dir} (${formatDuration(summary.seconds)})\n`);
   return EXIT.ok;
+}
+
+/** trainRun under profile(): the per-kernel table and the Chrome trace go into the run folder. */
+async function profiledTrainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }) {
+  const { profile } = await import('../gpu/profile.js');
+  const { writeFileAtomic } = await import('../io/atomic.node.js');
+  const p = await profile(() => trainRun(v, io, dataset, source, s, run));
+  writeFileAtomic(join(run.dir, 'profile.txt'), `${p.table(60)}\n`);
+  writeJsonAtomic(join(run.dir, 'profile.json'), { dispatches: p.dispatches, wallMs: p.wallMs, gpuMs: p.gpuMs, rows: p.rows });
+  writeFileAtomic(join(run.dir, 'trace.json'), JSON.stringify(p.trace()));
+  if (!v.quiet) io.stderr(`profile: ${join(run.dir, 'profile.txt')}, trace: ${join(run.dir, 'trace.json')}\n${p.table(12)}\n`);
+  return p.result;
 }
 
 async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: TrainSettings): Promise<number> {

@@ -1,4 +1,5 @@
 /** Browser stand-in for dawn.ts: a browser gets WebGPU from navigator.gpu only. */
+import type { TuneStore } from '../kernels/matmul-tune.js';
 export async function nodeGpu(_flags: string[]): Promise<GPU | null> {
   return null;
 }
@@ -10,4 +11,9 @@ export function captureNativeStderr<T>(fn: () => T): { value: T; text: string } 
 
 export function debugEnabled(): boolean {
   return false;
+}
+
+/** A browser keeps matmul tunings in memory only. */
+export async function platformTuneStore(): Promise<TuneStore | null> {
+  return null;
 }

@@ -6,6 +6,7 @@ import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import type { TuneStore } from '../kernels/matmul-tune.js';
 export async function nodeGpu(flags: string[]): Promise<GPU | null> {
   if (!process.env.XDG_RUNTIME_DIR) {
     // Mesa's drivers want a private runtime folder; headless servers often have none.
@@ -16,7 +17,14 @@ export async function nodeGpu(flags: string[]): Promise<GPU | null> {
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  return mod.create(flags) as GPU;
+  // Timestamps at full resolution: Dawn rounds them to 2^16 ns by default (a browser's defence
+  // against timing attacks), too coarse for profile()'s per-dispatch GPU times.
+  return mod.create([...flags, 'disable-dawn-features=timestamp_quantization']) as GPU;
+}
+
+/** Where matmul tunings persist in Node: a JSON file under ~/.cache (src/kernels/matmul-tune.node.ts). */
+export async function platformTuneStore(): Promise<TuneStore | null> {
+  return (await import('../kernels/matmul-tune.node.js')).nodeTuneStore;
 }
 
 /** Whether DUALALIGN_DEBUG asks for Dawn's and the driver's own messages as they happen. */

@@ -6,7 +6,8 @@
 import { GpuRuntime, type RuntimeInfo } from './runtime.js';
 import { GpuError, NoAdapterError } from './errors.js';
 import { probeAdapter, type AdapterQuirks } from './probe.js';
-import { captureNativeStderr, debugEnabled, nodeGpu } from './dawn.js';
+import { captureNativeStderr, debugEnabled, nodeGpu, platformTuneStore } from './dawn.js';
+import { autotuneMatmul, setTuneStore } from '../kernels/matmul-tune.js';
 import { CpuBackend } from '../backend/cpu.js';
 import { WebGpuBackend } from '../backend/webgpu.js';
 import type { Backend } from '../backend/backend.js';
@@ -202,6 +203,9 @@ export async function init(options: InitOptions = {}): Promise<DeviceInfo> {
       noticeShown = true;
       console.warn(untestedAdapterNotice(engine.info));
     }
+    // The matmul row block, measured once per adapter and host on CPU adapters (matmul-tune.ts).
+    setTuneStore(await platformTuneStore());
+    await autotuneMatmul(runtime).catch(() => null);
     return engine.info;
   }
   // No adapter: what Dawn and the driver said explains why.

@@ -10,6 +10,7 @@
 import { BufferPool, type PoolStats } from './buffer-pool.js';
 import { GpuError } from './errors.js';
 import { NO_QUIRKS, type AdapterQuirks } from './probe.js';
+import type { ProfileRecorder } from './profile.js';
 
 export type BindingKind = 'uniform' | 'read' | 'rw';
 
@@ -99,6 +100,13 @@ export class GpuRuntime {
   private timing: { sets: GPUQuerySet[]; used: number } | null = null;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
+  /** Kernel choices measured on this adapter (src/kernels/matmul-tune.ts: the matmul row-block rates). */
+  tuning: { matmulRowBlocks?: Record<number, number> } = {};
+  /** Set while profile() runs: told of every dispatch, upload, submit and readback (src/gpu/profile.ts). */
+  profiler: ProfileRecorder | null = null;
+  /** The device's limits, read once (each read of device.limits is a native call). */
+  private readonly deviceLimits: GPUSupportedLimits;
+  private readonly maxWorkgroups: number;
   /**
    * Whether kernels may use subgroup operations (true when the device has 'subgroups' and a known
    * subgroup size). Tests turn it off to run the workgroup-memory fallbacks on the same device.
@@ -115,6 +123,8 @@ export class GpuRuntime {
     readonly info: RuntimeInfo,
   ) {
     this.useSubgroups = info.features.includes('subgroups') && (info.subgroupMinSize ?? 0) > 0;
+    this.deviceLimits = device.limits;
+    this.maxWorkgroups = this.deviceLimits.maxComputeWorkgroupsPerDimension;
     const U = GPUBufferUsage;
     this.pool = new BufferPool(device, U.STORAGE | U.COPY_SRC | U.COPY_DST, 'tensor');
     this.staging = new BufferPool(device, U.MAP_READ | U.COPY_DST, 'readback', 64 * 1024 * 1024);
@@ -165,7 +175,7 @@ export class GpuRuntime {
   }
 
   get limits(): GPUSupportedLimits {
-    return this.device.limits;
+    return this.deviceLimits;
   }
 
   get lost(): boolean {
@@ -178,7 +188,7 @@ export class GpuRuntime {
 
   /** Largest size a storage binding may have; tensors above it cannot be bound to a kernel. */
   get maxBindingBytes(): number {
-    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+    return Math.min(this.deviceLimits.maxStorageBufferBindingSize, this.deviceLimits.maxBufferSize);
   }
 
   /** A pooled storage buffer of at least `bytes` bytes, checked against the device limit. */
@@ -212,6 +222,7 @@ export class GpuRuntime {
       const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
       this.device.queue.writeBuffer(buffer, 0, padded.buffer, padded.byteOffset, padded.byteLength);
     }
+    this.profiler?.event('upload', '(upload)');
     return buffer;
   }
 
@@ -283,7 +294,7 @@ export class GpuRuntime {
   ): void {
     this.checkAlive(`run kernel '${kernel.name}'`);
     const entry = this.pipelineFor(kernel);
-    const maxWg = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const maxWg = this.maxWorkgroups;
     const [x, y = 1, z = 1] = workgroups;
     if (x > maxWg || y > maxWg || z > maxWg) {
       throw new GpuError(`kernel '${kernel.name}' ${describe}: ${x}×${y}×${z} workgroups exceed the limit of ${maxWg} per dimension`);
@@ -292,6 +303,13 @@ export class GpuRuntime {
     if (params && this.arenaUsed + params.byteLength > ARENA_BYTES) this.flush();
     this.beginBatch();
     const group = this.bindGroup(kernel, entry.layout, params ? params.byteLength : 0, buffers);
+    const prof = this.profiler;
+    const timed = prof !== null && prof.timing;
+    if (timed) {
+      // Profiling: the dispatch gets a pass of its own, timestamped at its start and end.
+      this.pass!.end();
+      this.pass = this.encoder!.beginComputePass({ timestampWrites: prof!.nextTimestampWrites() });
+    }
     this.pass!.setPipeline(entry.pipeline);
     if (params) {
       this.arenaCpu.set(new Uint8Array(params), this.arenaUsed);
@@ -303,6 +321,11 @@ export class GpuRuntime {
     this.pass!.dispatchWorkgroups(x, y, z);
     this.batchKernels.push(describe ? `${kernel.name} ${describe}` : kernel.name);
     this.dispatchCount++;
+    if (timed) {
+      this.pass!.end();
+      this.pass = null;
+    }
+    prof?.event('kernel', kernel.name, describe, timed);
     if (this.batchKernels.length >= MAX_BATCH) this.flush();
   }
 
@@ -376,8 +399,14 @@ export class GpuRuntime {
     this.beginBatch();
     this.pass!.end();
     this.pass = null;
+    const prof = this.profiler;
+    const stamps = prof?.timing ? prof.nextTimestampWrites() : undefined;
+    // Profiling: empty passes stamp the copy's start (the end of the first) and end (the start of the second).
+    if (stamps) this.encoder!.beginComputePass({ timestampWrites: { querySet: stamps.querySet, endOfPassWriteIndex: stamps.beginningOfPassWriteIndex } }).end();
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    if (stamps) this.encoder!.beginComputePass({ timestampWrites: { querySet: stamps.querySet, beginningOfPassWriteIndex: stamps.endOfPassWriteIndex } }).end();
     this.batchKernels.push(`copy ${bytes} bytes`);
+    prof?.event('copy', '(copy)', `${bytes} bytes`, !!stamps);
   }
 
   /** Submits the recorded batch. */
@@ -410,6 +439,7 @@ export class GpuRuntime {
     this.encoder = null;
     this.batchKernels = [];
     this.arenaUsed = 0;
+    this.profiler?.event('submit', '(submit)');
   }
 
   /**
@@ -463,6 +493,7 @@ export class GpuRuntime {
     staging.unmap();
     this.staging.release(staging);
     await this.checkErrors();
+    this.profiler?.event('readback', '(readback)');
     if (flagValue !== 0) {
       this.device.queue.writeBuffer(this.flag!, 0, new Uint32Array([0]));
       throw new GpuError(checks.get(flagValue) ?? `a device-side check failed (assertion ${flagValue})`);
@@ -545,6 +576,7 @@ export class GpuRuntime {
     await this.device.queue.onSubmittedWorkDone();
     this.checkAlive('finish GPU work');
     await this.checkErrors();
+    this.profiler?.event('sync', '(sync)');
   }
 
   /** Registers an error check; see `outstanding`. */

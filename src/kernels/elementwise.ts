@@ -12,9 +12,11 @@ const NAMES = ['a', 'b', 'c', 'd'];
 /**
  * How the kernel reads an input: 'c' contiguous (base + i), 's' one broadcast value, 'b' one
  * contiguous block broadcast over the dims around it (base + (i / rep) % inner: a bias row, a
- * per-row statistic), 'g' any other strided view (a div/mod per dim).
+ * per-row statistic), 'o' such a block broadcast over middle dims under one outer dim
+ * (+ (i / span) · outer: [B, 1, C] read as [B, T, C], the gradient of a mean over a middle axis),
+ * 'g' any other strided view (a div/mod per dim, slow on a CPU adapter: 20× 'o' at [8, 26, 20480]).
  */
-type Layout = 'c' | 's' | 'b' | 'g';
+type Layout = 'c' | 's' | 'b' | 'o' | 'g';
 
 interface Merged {
   shape: number[];
@@ -41,8 +43,8 @@ export function mergeViews(shape: readonly number[], views: readonly View[]): Me
   return out;
 }
 
-function layoutOf(strides: readonly number[], shape: readonly number[]): { layout: Layout; block: [number, number] } {
-  const none: [number, number] = [0, 0];
+function layoutOf(strides: readonly number[], shape: readonly number[]): { layout: Layout; block: number[] } {
+  const none = [0, 0];
   if (strides.every((s) => s === 0)) return { layout: 's', block: none };
   let d = shape.length - 1;
   let rep = 1; // trailing broadcast dims
@@ -52,6 +54,10 @@ function layoutOf(strides: readonly number[], shape: readonly number[]): { layou
   const restBroadcast = strides.slice(0, d + 1).every((s) => s === 0);
   if (rep === 1 && d < 0) return { layout: 'c', block: none };
   if (restBroadcast) return { layout: 'b', block: [inner, rep] };
+  // 'o': [outer][broadcast middle dims][contiguous run][broadcast trailing dims], outermost first.
+  let mid = 1;
+  while (d >= 0 && strides[d] === 0) mid *= shape[d--];
+  if (d === 0 && mid > 1) return { layout: 'o', block: [inner, rep, rep * inner * mid, strides[0]] };
   return { layout: 'g', block: none };
 }
 
@@ -62,7 +68,7 @@ function layoutOf(strides: readonly number[], shape: readonly number[]): { layou
  */
 type VecRead = 'v' | 'x';
 
-function vecReads(n: number, kinds: readonly { layout: Layout; block: [number, number] }[], offsets: readonly number[]): VecRead[] | null {
+function vecReads(n: number, kinds: readonly { layout: Layout; block: number[] }[], offsets: readonly number[]): VecRead[] | null {
   if (n % 4 !== 0) return null;
   const reads: VecRead[] = [];
   for (const [k, { layout, block }] of kinds.entries()) {
@@ -71,6 +77,8 @@ function vecReads(n: number, kinds: readonly { layout: Layout; block: [number, n
     else if (layout === 'c' && aligned) reads.push('v');
     else if (layout === 'b' && block[1] === 1 && block[0] % 4 === 0 && aligned) reads.push('v');
     else if (layout === 'b' && block[1] % 4 === 0) reads.push('x');
+    else if (layout === 'o' && block[1] === 1 && block[0] % 4 === 0 && block[3] % 4 === 0 && aligned) reads.push('v');
+    else if (layout === 'o' && block[1] % 4 === 0) reads.push('x');
     else return null;
   }
   return reads;
@@ -81,6 +89,7 @@ function offsetExpr(l: Layout, k: number): string {
   if (l === 'c') return `P.offsets[${k}] + i`;
   if (l === 's') return `P.offsets[${k}]`;
   if (l === 'b') return `P.offsets[${k}] + (i / P.strides[${k}][0].y) % P.strides[${k}][0].x`;
+  if (l === 'o') return `P.offsets[${k}] + (i / P.strides[${k}][0].y) % P.strides[${k}][0].x + (i / P.strides[${k}][0].z) * P.strides[${k}][0].w`;
   return `strided_offset(i, P.rank, P.shape, P.strides[${k}], P.offsets[${k}])`;
 }
 
@@ -153,8 +162,9 @@ export function runMap(
   );
   const invocations = vec ? n / 4 : n;
   const p = new Params().u32(invocations, merged.shape.length).f32(params[0] ?? 0, params[1] ?? 0).dims8(merged.shape);
-  // A 'b' input's stride slot carries (block length, repeat) instead of strides.
-  for (let k = 0; k < 4; k++) p.dims8(kinds[k]?.layout === 'b' ? kinds[k].block : (merged.strides[k] ?? []));
+  // A 'b' input's stride slot carries (block length, repeat) instead of strides; an 'o' input's
+  // also (span of one outer index, outer stride).
+  for (let k = 0; k < 4; k++) p.dims8(kinds[k]?.layout === 'b' || kinds[k]?.layout === 'o' ? kinds[k].block : (merged.strides[k] ?? []));
   p.u32(...[0, 1, 2, 3].map((k) => inputs[k]?.offset ?? 0));
   const [x, y] = grid1D(invocations, 256, rt.limits.maxComputeWorkgroupsPerDimension);
   rt.dispatch(

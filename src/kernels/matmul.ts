@@ -83,9 +83,11 @@ export interface MatmulConfig {
    * for the smallest SIMD variant.
    */
   simdMinMacs: number;
+  /** Measure the SIMD row blocks on the adapter at init (src/kernels/matmul-tune.ts); off: built-in rates. */
+  tune: boolean;
 }
 
-const DEFAULTS: MatmulConfig = { path: 'auto', tm: 0, directB: 'auto', simdMinMacs: 0 };
+const DEFAULTS: MatmulConfig = { path: 'auto', tm: 0, directB: 'auto', simdMinMacs: 0, tune: true };
 
 /** Products below this many multiply-adds use the smallest SIMD block (TM = S): one cheap pipeline. */
 const SMALL_MACS = 1 << 20;
@@ -99,12 +101,18 @@ function envConfig(): Partial<MatmulConfig> {
     if (k === 'path' && (v === 'auto' || v === 'tiled' || v === 'simd')) out.path = v;
     else if ((k === 'tm' || k === 'simdMinMacs') && Number.isFinite(Number(v))) out[k] = Number(v);
     else if (k === 'directB') out.directB = v === 'auto' ? 'auto' : v === 'true' || v === '1';
-    else throw new GpuError(`DUALALIGN_MATMUL: cannot parse '${kv}' (keys: path=auto|tiled|simd, tm=N, directB=auto|true|false, simdMinMacs=N)`);
+    else if (k === 'tune' && (v === 'on' || v === 'off')) out.tune = v === 'on';
+    else throw new GpuError(`DUALALIGN_MATMUL: cannot parse '${kv}' (keys: path=auto|tiled|simd, tm=N, directB=auto|true|false, simdMinMacs=N, tune=on|off)`);
   }
   return out as Partial<MatmulConfig>;
 }
 
 let config: MatmulConfig = { ...DEFAULTS, ...envConfig() };
+
+/** The current configuration (a copy). */
+export function matmulConfig(): MatmulConfig {
+  return { ...config };
+}
 
 /** Changes how matmuls are planned (tests and benchmarks); returns the previous configuration. */
 export function configureMatmul(c: Partial<MatmulConfig> | null): MatmulConfig {
@@ -204,18 +212,38 @@ export interface SimdPlan {
 
 export type MatmulPlan = TiledPlan | SimdPlan;
 
+/** Built-in rate of each row block (RB = TM / S) relative to the best, from one AVX-512 host. */
+const DEFAULT_RATES: Record<number, number> = { 1: 0.6, 2: 0.85, 4: 1 };
+
+/**
+ * Installs measured rates (TM → rate relative to the best TM) for this runtime's adapter
+ * (matmul-tune.ts), or null for the built-in ones. Kept on the runtime (rt.tuning), so every copy
+ * of this planner (bench/lib/plan.mjs bundles one) plans the same kernel.
+ */
+export function setRowBlockRates(rt: GpuRuntime, rates: Record<number, number> | null): void {
+  rt.tuning.matmulRowBlocks = rates ? { ...rates } : undefined;
+}
+
+/** The rates chooseTM weighs on this runtime: TM → relative rate. */
+export function rowBlockRatesOf(rt: GpuRuntime, S: number): Record<number, number> {
+  const measured = rt.tuning.matmulRowBlocks;
+  const out: Record<number, number> = {};
+  for (const rb of [1, 2, 4]) out[rb * S] = measured?.[rb * S] ?? DEFAULT_RATES[rb];
+  return out;
+}
+
 /**
  * Rows per subgroup block: TM = RB · S with RB row groups of S rows, balancing the padding waste of
- * the last block against register reuse (measured efficiency per RB). RB = 3 is left out: it was no
- * faster than 4, and every TM is one more pipeline for LLVM to compile (seconds on a CPU adapter).
+ * the last block against register reuse (the rate of each block, measured on the adapter by
+ * matmul-tune.ts, or built in). RB = 3 is left out: it was no faster than 4, and every TM is one
+ * more pipeline for LLVM to compile (seconds on a CPU adapter).
  */
-function chooseTM(rows: number, S: number): number {
-  const eff: Record<number, number> = { 1: 0.6, 2: 0.85, 4: 1 };
+function chooseTM(rows: number, S: number, rates: Record<number, number>): number {
   let best = S;
   let bestCost = Infinity;
   for (const rb of [1, 2, 4]) {
     const tm = rb * S;
-    const cost = (Math.ceil(rows / tm) * tm) / eff[rb];
+    const cost = (Math.ceil(rows / tm) * tm) / rates[tm];
     if (cost < bestCost - 1e-9) {
       bestCost = cost;
       best = tm;
@@ -238,7 +266,7 @@ function planSimd(rt: GpuRuntime, a: View, b: View, d: Dims, S: number): SimdPla
   const flat = bShared && batch > 1;
   const rows = flat ? batch * M : M;
   const Z = flat ? 1 : batch;
-  const TM = config.tm > 0 && config.tm % S === 0 ? config.tm : batch * M * N * K < SMALL_MACS ? S : chooseTM(rows, S);
+  const TM = config.tm > 0 && config.tm % S === 0 ? config.tm : batch * M * N * K < SMALL_MACS ? S : chooseTM(rows, S, rowBlockRatesOf(rt, S));
   const K4 = Math.ceil(K / 4);
   const N4 = Math.ceil(N / 4);
   const groups = Math.ceil(rows / TM) * (TM / S);

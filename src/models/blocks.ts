@@ -11,6 +11,7 @@ import { softmax } from '../autograd/ops/nn.js';
 import { matmul } from '../autograd/ops/linalg.js';
 import { concat, contiguous, expand, fill, permute, reshape, slice } from '../autograd/ops/shape.js';
 import { crossAttention } from '../attention/crossAttention.js';
+import { attentionFlops, foldedCrossAttention } from '../attention/folded.js';
 import { gpuRuntime } from '../gpu/init.js';
 import { Module } from '../nn/module.js';
 import { Dropout, LayerNorm, Linear, TemporalConv1d } from '../nn/layers.js';
@@ -204,26 +205,41 @@ export class CrossAttentionBlock extends Module {
     this.kv = this.registerModule('kv', new Linear(dKv, 2 * d));
     this.o = this.registerModule('o', new Linear(d, d));
   }
+  /**
+   * Whether W_k and W_v are folded out of the keys (src/attention/folded.ts: the same function,
+   * fewer FLOPs when few queries attend to many tokens); not with attention dropout.
+   */
+  folds(Tq: number, Tk: number): boolean {
+    if (this.attnDropout > 0 && this.training) return false;
+    const f = attentionFlops(Tq, Tk, this.d, this.dKv, this.heads);
+    return f.folded < f.standard;
+  }
   forward(query: Tensor, keyValue: Tensor, opts: AttendOptions = {}): Tensor {
     return tidy(() => {
       const q = this.q.forward(this.normQ.forward(query));
-      const kv = this.kv.forward(this.normKv.forward(keyValue));
-      const k = slice(kv, 2, 0, this.d);
-      const v = slice(kv, 2, this.d, 2 * this.d);
-      const a = crossAttention(q, k, v, { heads: this.heads, keyMask: opts.keyMask ?? null, dropout: this.attnDropout, training: this.training });
+      const x = this.normKv.forward(keyValue);
+      let a: Tensor;
+      if (this.folds(query.shape[1], keyValue.shape[1])) {
+        a = foldedCrossAttention(q, x, this.kv.weight, this.kv.bias, this.heads, opts.keyMask ?? null);
+      } else {
+        const kv = this.kv.forward(x);
+        const k = slice(kv, 2, 0, this.d);
+        const v = slice(kv, 2, this.d, 2 * this.d);
+        a = crossAttention(q, k, v, { heads: this.heads, keyMask: opts.keyMask ?? null, dropout: this.attnDropout, training: this.training });
+      }
       let delta = this.o.forward(a);
       if (opts.gate) delta = E.mul(delta, reshape(opts.gate, [query.shape[0], 1, 1]));
       return E.add(query, delta);
     });
   }
-  /** FLOPs for Tq queries over Tk keys. */
+  /** FLOPs for Tq queries over Tk keys (of the form that runs: folded or standard). */
   flops(Tq: number, Tk: number): number {
+    const f = attentionFlops(Tq, Tk, this.d, this.dKv, this.heads);
     return (
       this.normQ.flops([Tq, this.d]) +
       this.normKv.flops([Tk, this.dKv]) +
       this.q.flops([Tq, this.d]) +
-      this.kv.flops([Tk, this.dKv]) +
-      4 * Tq * Tk * this.d + // scores and weighted sum
+      (this.folds(Tq, Tk) ? f.folded : this.kv.flops([Tk, this.dKv]) + 4 * Tq * Tk * this.d) + // projections, scores and weighted sum
       5 * this.heads * Tq * Tk + // softmax
       this.o.flops([Tq, this.d]) +
       2 * Tq * this.d

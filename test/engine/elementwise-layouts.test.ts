@@ -19,6 +19,16 @@ describe('elementwise read paths', () => {
     expect(mapPlan([8, 1024], [view([8, 1024], [1, 8])]).vec).toBeNull(); // transposed: general strides
     expect(mapPlan([4, 6], [view([4, 6], [1, 0])]).vec).toBeNull(); // rows of 6: a run not a multiple of 4
     expect(mapPlan([8, 1024], [x]).layouts).toEqual(['c']);
+    // A block broadcast over a middle dim under an outer one ([B, 1, C] read as [B, T, C]): 'o', vec4 when aligned.
+    const mid = mapPlan([8, 26, 128], [view([8, 26, 128], [26 * 128, 128, 1]), view([8, 26, 128], [128, 0, 1])]);
+    expect(mid.layouts).toEqual(['c', 'o']);
+    expect(mid.vec).toEqual(['v', 'v']);
+    expect(mid.kinds[1].block).toEqual([128, 1, 26 * 128, 128]);
+    expect(mapPlan([8, 26, 6], [view([8, 26, 6], [6, 0, 1])]).vec).toBeNull(); // runs of 6
+    expect(mapPlan([8, 26, 6], [view([8, 26, 6], [6, 0, 1])]).layouts).toEqual(['o']);
+    expect(mapPlan([8, 5, 3, 4], [view([8, 5, 3, 4], [3, 0, 1, 0])]).vec).toEqual(['x']); // trailing repeat of 4
+    expect(mapPlan([8, 5, 3, 4], [view([8, 5, 3, 4], [3, 0, 1, 0])]).layouts).toEqual(['o']);
+    expect(mapPlan([4, 8, 26, 128], [view([4, 8, 26, 128], [128, 512, 0, 1])]).layouts).toEqual(['g']); // two outer dims
   });
 
   const cases: [string, (...t: never[]) => unknown, ReturnType<typeof inp>[]][] = [
@@ -28,6 +38,9 @@ describe('elementwise read paths', () => {
     ['rows of 6 (scalar)', (a: never, b: never) => mul(a, b), [inp([4, 6]), inp([4, 1])]],
     ['unaligned slice (scalar)', (a: never, b: never) => add(a, b), [inp([4, 8], { view: 'slice' }), inp([4, 8])]],
     ['transposed (general)', (a: never) => gelu(a), [inp([16, 12], { view: 'T' })]],
+    ['middle broadcast [B, 1, C] (vec4)', (a: never, b: never) => add(a, b), [inp([3, 5, 8]), inp([3, 1, 8])]],
+    ['middle broadcast, rows of 6 (scalar)', (a: never, b: never) => mul(a, b), [inp([3, 5, 6]), inp([3, 1, 6])]],
+    ['middle broadcast with a trailing repeat (splat)', (a: never, b: never) => mul(a, b), [inp([2, 3, 5, 4]), inp([2, 1, 5, 1])]],
     ['three inputs (where)', (c: never, a: never, b: never) => where(gt(c, 0), a, b), [inp([8, 32]), inp([8, 32]), inp([32])]],
   ];
   for (const [name, fn, specs] of cases) {
