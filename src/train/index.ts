@@ -9,6 +9,11 @@ export {
   actionSplit,
   hideLabels,
   deriveSeed,
+  carveValidation,
+  describeSelection,
+  SELECTIONS,
+  type Selection,
+  type EpochMetrics,
   InterruptedError,
   UnknownActionError,
   type TrainActionOptions,
@@ -35,6 +40,7 @@ export { crossValidate, subjectFoldsOf, type CrossValidationOptions, type CrossV
 export { constantBaseline, ridgeBaseline, type BaselineResult, type RidgeOptions } from './baselines.js';
 export { dualAlignKit, dualAlignConfigForData } from './dualalignKit.js';
 export { pooledMlpKit, PooledMlp, type PooledMlpConfig } from './pooledMlp.js';
-export { KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
+export { temporalConvKit, TemporalConvNet, anchorStream, type TemporalConvConfig } from './temporalConv.js';
+export { KITS, METHOD_NAMES, methodName, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
 export { writeFileAtomic, writeJsonAtomic } from '../io/atomic.node.js';
 export { loadTrainingData, detectDataFormat, DataFolderError, type TrainingDataOptions, type DataFormat } from './datasets.js';
