@@ -17,6 +17,9 @@ import {
   robustnessMarkdown,
   robustnessSvg,
   runTableMarkdown,
+  seedsTableMarkdown,
+  summarizeSeeds,
+  type SeedsSummary,
   trainingCurvesSvg,
   type ActionReport,
   type RobustnessPoint,
@@ -200,6 +203,37 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
     files.push(...writeFigure(join(plots, 'confusion'), confusionSvg(summary), opts.log));
   }
   return { summary, files, models, bufferTraces };
+}
+
+export interface SeedsExperimentOptions extends Omit<ExperimentOptions, 'seed' | 'keepModels'> {
+  seeds: number[];
+  /** The data of each seed (e.g. a synthetic set regenerated from it); default: opts.dataset for every seed. */
+  datasetFor?: (seed: number) => Dataset;
+  onSeed?: (seed: number, index: number) => void;
+}
+
+/**
+ * The whole run repeated per seed (model init, validation split, shuffles; and the data when
+ * `datasetFor` is given), each in <runDir>/seed-<s>/, summarised as mean ± std per method in
+ * <runDir>/table.md and <runDir>/metrics.json (with the wall time of each seed).
+ */
+export async function runSeedsExperiment(opts: SeedsExperimentOptions): Promise<{ summary: SeedsSummary; runs: RunSummary[]; files: string[] }> {
+  if (opts.seeds.length === 0) throw new Error('runSeedsExperiment: no seeds');
+  const runs: RunSummary[] = [];
+  const files: string[] = [];
+  for (const [i, seed] of opts.seeds.entries()) {
+    opts.onSeed?.(seed, i);
+    const dataset = opts.datasetFor ? opts.datasetFor(seed) : opts.dataset;
+    const r = await runExperiment({ ...opts, dataset, seed, name: `${opts.name} (seed ${seed})`, runDir: join(opts.runDir, `seed-${seed}`) });
+    runs.push(r.summary);
+    files.push(...r.files);
+  }
+  const summary = summarizeSeeds(opts.name, runs, opts.seeds);
+  const metricsPath = join(opts.runDir, 'metrics.json');
+  writeJsonAtomic(metricsPath, { ...summary, perSeed: runs.map((r, i) => ({ seed: opts.seeds[i], seconds: r.seconds, average: r.average, folder: join(opts.runDir, `seed-${opts.seeds[i]}`) })), complete: true });
+  const tablePath = join(opts.runDir, 'table.md');
+  writeFileAtomic(tablePath, `# ${opts.name}\n\n${seedsTableMarkdown(summary)}`);
+  return { summary, runs, files: [metricsPath, tablePath, ...files] };
 }
 
 export function safeName(text: string): string {

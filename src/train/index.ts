@@ -44,3 +44,6 @@ export { temporalConvKit, TemporalConvNet, anchorStream, type TemporalConvConfig
 export { KITS, METHOD_NAMES, methodName, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
 export { writeFileAtomic, writeJsonAtomic } from '../io/atomic.node.js';
 export { loadTrainingData, detectDataFormat, DataFolderError, type TrainingDataOptions, type DataFormat } from './datasets.js';
+export { runSeedsExperiment, type SeedsExperimentOptions } from './experiment.js';
+export { runAblation, ablationVariants, fusionVariants, selectVariants, ablationMarkdown, ablationSvg, type AblationVariant, type AblationOptions, type AblationSummary, type AblationRow } from './ablation.js';
+export { runBaselines, parseBaselines, BASELINES, DEFAULT_BASELINES, BASELINE_METHODS, type BaselineName, type BaselineRow, type BaselineFit } from './baselineSuite.js';
