@@ -19,6 +19,8 @@ export interface ActionReport {
   /** Grade-diversity index α of Eq. (20) over the action's samples (q = its number of grades). */
   alpha: number;
   trainSize: number;
+  /** Training samples held out for model selection (0 for a fixed budget or the paper's protocol). */
+  validationSize?: number;
   testSize: number;
   bestEpoch: number;
   metrics: ActionMetrics;
@@ -86,9 +88,9 @@ export function runTableMarkdown(summary: RunSummary, methodName = summary.metho
     protocolNote(methodName, summary.select, summary.protocol),
     '',
   ];
-  lines.push('### Actions', '', `| Action | α (Eq. 20) | grades | train | test | ${selected} | SRCC of expected grade (×100) | seconds |`, '|---|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('### Actions', '', `| Action | α (Eq. 20) | grades | train (fit) | validation | test | ${selected} | SRCC of expected grade (×100) | seconds |`, '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const a of summary.actions) {
-    lines.push(`| ${label(a.action)} | ${a.alpha.toFixed(2)} | ${a.action.minGrade}–${a.action.maxGrade} | ${a.trainSize} | ${a.testSize} | ${a.bestEpoch} | ${(a.srccScore * 100).toFixed(2)} | ${a.seconds.toFixed(1)} |`);
+    lines.push(`| ${label(a.action)} | ${a.alpha.toFixed(2)} | ${a.action.minGrade}–${a.action.maxGrade} | ${a.trainSize} | ${a.validationSize ?? 0} | ${a.testSize} | ${a.bestEpoch} | ${(a.srccScore * 100).toFixed(2)} | ${a.seconds.toFixed(1)} |`);
   }
   return `${lines.join('\n')}\n`;
 }

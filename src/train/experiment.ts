@@ -172,6 +172,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
       action,
       alpha: alphaOf(opts.dataset.samples, action),
       trainSize: result.trainSize,
+      validationSize: result.validationSize,
       testSize: result.testSize,
       bestEpoch: result.bestEpoch,
       metrics: result.best.metrics,
