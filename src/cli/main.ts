@@ -488,9 +488,9 @@ function summaryJson(summary: RunSummary, runDir: string, files: string[]) {
       srccScore: a.srccScore,
       baselines: (a.baselines ?? []).map((b) => ({ method: b.method, ...metricsJson(b) })),
       checkpoint: join(runDir, 'checkpoints', safeName(a.action.id), 'best.ckpt'),
-      seconds: a.seconds,
-      baselineSeconds: a.baselineSeconds ?? {},
     })),
+    // Training time per action: the model, and each trained baseline.
+    secondsPerAction: Object.fromEntries(summary.actions.map((a) => [a.action.id, { model: a.seconds, ...(a.baselineSeconds ?? {}) }])),
     average: summary.average,
     seconds: summary.seconds,
     files,

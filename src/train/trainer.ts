@@ -200,8 +200,8 @@ export function hideLabels(train: readonly Sample[], rate: number, seed: number)
 
 /**
  * Carves a validation split out of the training samples: stratified by grade (each grade keeps
- * its share, largest remainders first, at least one sample of each grade left for fitting),
- * seeded. Samples without a grade always stay in `fit`. Only `train` is read, so no test sample
+ * its share, largest remainders first, at least one sample of each grade left for fitting where
+ * the counts allow), seeded. Samples without a grade always stay in `fit`. Only `train` is read, so no test sample
  * can end up in it.
  */
 export function carveValidation(train: readonly Sample[], fraction: number, seed: number): { fit: Sample[]; validation: Sample[] } {
@@ -219,11 +219,15 @@ export function carveValidation(train: readonly Sample[], fraction: number, seed
   const take = exact.map((e, k) => Math.min(Math.floor(e), byGrade.get(grades[k]!)!.length - 1));
   const byRemainder = grades.map((_, k) => k).sort((a, b) => exact[b]! - Math.floor(exact[b]!) - (exact[a]! - Math.floor(exact[a]!)) || a - b);
   let left = target - take.reduce((a, b) => a + b, 0);
-  for (const k of byRemainder) {
-    if (left <= 0) break;
-    if (take[k]! < byGrade.get(grades[k]!)!.length - 1) {
-      take[k]!++;
-      left--;
+  // Largest remainders first, keeping a sample of each grade for fitting; only if that cannot reach
+  // the target (many grades with a single sample) does a grade's last sample go to validation.
+  for (const keep of [1, 0]) {
+    for (const k of byRemainder) {
+      if (left <= 0) break;
+      if (take[k]! < byGrade.get(grades[k]!)!.length - keep) {
+        take[k]!++;
+        left--;
+      }
     }
   }
   const held = new Set<number>();
