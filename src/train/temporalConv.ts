@@ -8,7 +8,10 @@
  *                standardised with the training set's mean and std (buffers in the checkpoint)
  *   → Linear(D, H) + GELU
  *   → L residual blocks: TemporalConv1d(H, H, k, dilation 2^l) + GELU ('same' padding)
- *   → mean over time → dropout → Linear(H, G) → cross-entropy over the grades.
+ *   → mean and standard deviation over time ([B, 2H]) → dropout → Linear(2H, G)
+ *   → cross-entropy over the grades.
+ * The std pooling lets it use how much the (convolved) frames vary, as the pooled baselines do;
+ * the convolutions add what they cannot see: order, timing, phase.
  *
  * The convolutions are the engine's TemporalConv1d (shifted views + one matmul), cheaper on a
  * CPU adapter than a GRU's step-by-step loop. Every sample must have the anchor with the same
@@ -16,7 +19,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { tensor } from '../autograd/ops/creation.js';
-import { add, gelu } from '../autograd/ops/elementwise.js';
+import { add, gelu, mul, sqrt, sub } from '../autograd/ops/elementwise.js';
+import { concat } from '../autograd/ops/shape.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
 import { softmax } from '../autograd/ops/nn.js';
 import { mean } from '../autograd/ops/reduce.js';
@@ -75,7 +79,7 @@ export class TemporalConvNet extends Module implements AQAModel {
     this.embed = this.registerModule('embed', new Linear(d, h, { activation: 'gelu' }));
     this.blocks = this.registerModule('blocks', new ModuleList(Array.from({ length: config.layers }, (_, l) => new TemporalConv1d(h, h, config.kernelSize, { dilation: 2 ** l }))));
     this.drop = this.registerModule('drop', new Dropout(config.dropout));
-    this.head = this.registerModule('head', new Linear(h, config.numGrades));
+    this.head = this.registerModule('head', new Linear(2 * h, config.numGrades));
     this.featMean = this.registerBuffer('featMean', tensor(Float32Array.from(config.stats?.mean ?? new Array<number>(d).fill(0)), [d]));
     this.featStd = this.registerBuffer('featStd', tensor(Float32Array.from(config.stats?.std ?? new Array<number>(d).fill(1)), [d]));
   }
@@ -83,7 +87,10 @@ export class TemporalConvNet extends Module implements AQAModel {
   forward(x: Tensor): Tensor {
     let h = this.embed.forward(x);
     for (const conv of this.blocks) h = add(h, gelu(conv.forward(h)));
-    return this.head.forward(this.drop.forward(mean(h, 1)));
+    const mu = mean(h, 1, true); // [B, 1, H]
+    const d = sub(h, mu);
+    const sd = sqrt(add(mean(mul(d, d), 1), 1e-5)); // [B, H]
+    return this.head.forward(this.drop.forward(concat([mean(h, 1), sd], 1)));
   }
   loss(batch: TemporalBatch): LossTerms {
     if (!batch.grades) throw new Error('TemporalConvNet.loss: the batch has no grades');
@@ -143,7 +150,7 @@ export const temporalConvKit: ModelKit<TemporalConvConfig> = {
   name: 'tcn',
   supportsUnlabeled: false,
   describe(c) {
-    return `temporal conv net on ${c.stream} [${c.frames} × ${c.frameSize} → ${c.hidden}, ${c.layers} residual conv blocks k=${c.kernelSize} (dilations ${Array.from({ length: c.layers }, (_, l) => 2 ** l).join(', ')}), mean over time → ${c.numGrades}], dropout ${c.dropout}`;
+    return `temporal conv net on ${c.stream} [${c.frames} × ${c.frameSize} → ${c.hidden}, ${c.layers} residual conv blocks k=${c.kernelSize} (dilations ${Array.from({ length: c.layers }, (_, l) => 2 ** l).join(', ')}), mean+std over time → ${c.numGrades}], dropout ${c.dropout}`;
   },
   configFor(dataset: Pick<Dataset, 'modalities'>, action: ActionInfo, trainSamples: readonly Sample[], overrides = {}) {
     const stream = (overrides.stream as string | undefined) ?? anchorStream((overrides.modalities as string[] | undefined) ?? dataset.modalities, trainSamples);
