@@ -8,7 +8,7 @@ import type { Sample } from '../data/types.js';
 /**
  * Carves a validation split out of the training samples: stratified by grade (each grade keeps
  * its share, largest remainders first, at least one sample of each grade left for fitting where
- * the counts allow), seeded. Samples without a grade always stay in `fit`. Only `train` is read, so no test sample
+ * the counts allow), seeded; at least 2 samples once there are 4 labeled ones. Samples without a grade always stay in `fit`. Only `train` is read, so no test sample
  * can end up in it.
  */
 export function carveValidation(train: readonly Sample[], fraction: number, seed: number): { fit: Sample[]; validation: Sample[] } {
@@ -21,7 +21,8 @@ export function carveValidation(train: readonly Sample[], fraction: number, seed
   });
   const labeled = [...byGrade.values()].reduce((n, g) => n + g.length, 0);
   const grades = [...byGrade.keys()].sort((a, b) => a - b);
-  const target = Math.round(fraction * labeled);
+  // At least 2 (a rank correlation needs two samples) once there are 4 labeled samples to share.
+  const target = Math.max(Math.round(fraction * labeled), labeled >= 4 ? 2 : 0);
   const exact = grades.map((g) => (byGrade.get(g)!.length * target) / Math.max(labeled, 1));
   const take = exact.map((e, k) => Math.min(Math.floor(e), byGrade.get(grades[k]!)!.length - 1));
   const byRemainder = grades.map((_, k) => k).sort((a, b) => exact[b]! - Math.floor(exact[b]!) - (exact[a]! - Math.floor(exact[a]!)) || a - b);

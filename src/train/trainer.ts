@@ -258,15 +258,16 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
   if (!SELECTIONS.includes(select)) throw new Error(`unknown model selection '${String(select)}' (${SELECTIONS.join(', ')})`);
 
   let trainAll = split.train;
-  if (opts.missingLabelRate) trainAll = hideLabels(trainAll, opts.missingLabelRate, seed);
   let validation: Sample[] = [];
   if (select === 'validation') {
     const fraction = opts.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
     ({ fit: trainAll, validation } = carveValidation(trainAll, fraction, seed));
     if (validation.length < 2) {
-      throw new Error(`action '${action.id}': ${split.train.length} training samples leave ${validation.length} for a validation split of ${fraction}; use a larger fraction or a fixed epoch budget (select 'last', --select last)`);
+      throw new Error(`action '${action.id}': ${split.train.length} labeled training samples leave ${validation.length} for a validation split of ${fraction}; use a larger fraction or a fixed epoch budget (select 'last', --select last)`);
     }
   }
+  // Hidden labels (Fig. 15) are drawn from the samples the model fits; the validation split stays labeled.
+  if (opts.missingLabelRate) trainAll = hideLabels(trainAll, opts.missingLabelRate, seed);
   const labeled = trainAll.filter((s) => s.grade !== undefined);
   const trainSamples = toModelGrades(kit.supportsUnlabeled ? trainAll : labeled, action);
   const modelAction: ActionInfo = { ...action, minGrade: 0, maxGrade: action.numGrades - 1 };
