@@ -177,7 +177,8 @@ export const temporalConvKit: ModelKit<TemporalConvConfig> = {
       layers: (overrides.layers as number | undefined) ?? 2,
       kernelSize: (overrides.kernelSize as number | undefined) ?? 3,
       dropout: (overrides.dropout as number | undefined) ?? 0.2,
-      stats: { mean: mu, std: Array.from(sq, (v, c) => Math.max(1e-6, Math.sqrt(Math.max(0, v / rows - mu[c]! ** 2)))) },
+      // Rounded to float32 as the checkpoint stores them, so a reloaded model standardises identically.
+      stats: { mean: mu.map(Math.fround), std: Array.from(sq, (v, c) => Math.fround(Math.max(1e-6, Math.sqrt(Math.max(0, v / rows - mu[c]! ** 2))))) },
     };
   },
   create(config) {
