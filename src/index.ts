@@ -8,7 +8,9 @@ export {
   trainAction, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate, loadTrainingData, detectDataFormat,
   dropModalities, hideLabels, findAction, actionSplit, selectActions, alphaOf, PAPER_RATES,
   dualAlignKit, pooledMlpKit, PooledMlp, KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint, InterruptedError, UnknownActionError,
-  type TrainActionOptions, type TrainActionResult, type TrainEvent, type EpochRecord,
+  temporalConvKit, TemporalConvNet, carveValidation, describeSelection, runSeedsExperiment, runAblation, ablationVariants, runBaselines, DEFAULT_BASELINES,
+  constantBaseline, ridgeBaseline, methodName,
+  type Selection, type TrainActionOptions, type TrainActionResult, type TrainEvent, type EpochRecord,
   type ExperimentOptions, type ExperimentResult, type CrossValidationResult, type TrainingDataOptions,
 } from './train/index.js';
 export { svgToPng, writeFigure } from './report/png.js';

@@ -10,6 +10,7 @@ import { MMJDM_ACTIONS } from '../../src/data/mmjdmSpec.js';
 import { mulberry32, shuffleInPlace } from '../../src/data/prng.js';
 import type { Sample } from '../../src/data/types.js';
 import { spearman } from '../../src/train/metrics.js';
+import { carveValidation } from '../../src/train/split.js';
 import { TrainingChart, type ChartData } from './chart.js';
 import { parseFeatureFiles } from './features.js';
 import { ALL_MODALITIES, SYNTH, decodeCheckpoint, encodeCheckpoint, makeOptimizer, modelModalities, pageConfig, predict, trainStep } from './model.js';
@@ -167,7 +168,9 @@ async function trainHere(): Promise<void> {
     say(ui.trainStatus, 'Generating synthetic data…');
     const ds = generateSyntheticMMJDM({ seed, actions: [ui.action.value], samplesPerAction, ...SYNTH, dims: { ...SYNTH.dims } });
     const action = ds.actions[0]!;
-    const train = ds.samples.filter((s) => s.split !== 'test');
+    // Honest protocol: a fixed epoch budget; the per-epoch curve is on a validation split carved from
+    // the training samples (stratified by grade), and the test samples are graded once, after training.
+    const { fit: train, validation } = carveValidation(ds.samples.filter((s) => s.split !== 'test'), 0.2, seed);
     const test = ds.samples.filter((s) => s.split === 'test');
     manualSeed(seed);
     model = new DualAlign(pageConfig(action.numGrades, use, seed));
@@ -176,7 +179,7 @@ async function trainHere(): Promise<void> {
     const data: ChartData = { loss: [], srcc: [], totalSteps: epochs * batches };
     chart.render(data);
     const rng = mulberry32(seed ^ 0x5bd1e995);
-    const truth = test.map((s) => s.grade!);
+    const truth = validation.map((s) => s.grade!);
     const t0 = performance.now();
     let stepTime = 0;
     let stopped = false;
@@ -208,7 +211,7 @@ async function trainHere(): Promise<void> {
           break;
         }
       }
-      const pred = await predict(model, test);
+      const pred = await predict(model, validation);
       const srcc = spearman(pred.expected, truth);
       data.srcc.push({ step: data.loss.length, value: Number.isFinite(srcc) ? srcc : 0 });
       chart.render(data);
@@ -216,13 +219,14 @@ async function trainHere(): Promise<void> {
     }
     opt.dispose();
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
-    const last = data.srcc[data.srcc.length - 1];
+    const tested = await predict(model, test);
+    const testSrcc = spearman(tested.expected, test.map((s) => s.grade!));
     current = { model, action: { id: action.id, name: action.name, minGrade: action.minGrade, maxGrade: action.maxGrade }, source: 'trained on this page' };
     heldOut = test;
     fillHeldOut(test);
     say(
       ui.trainStatus,
-      `${stopped ? 'Stopped' : 'Trained'}: ${data.loss.length} steps on ${train.length} samples in ${secs} s; held-out SRCC ${last ? last.value.toFixed(3) : 'n/a'} on ${test.length} samples. Modalities: ${use.join(', ')}.`,
+      `${stopped ? 'Stopped' : 'Trained'}: ${data.loss.length} steps on ${train.length} samples in ${secs} s; test SRCC ${Number.isFinite(testSrcc) ? testSrcc.toFixed(3) : 'n/a'} on ${test.length} held-out samples (evaluated once, after training; the curve is on ${validation.length} validation samples). Modalities: ${use.join(', ')}.`,
     );
     setState('trained');
     await gradeHeldOut();

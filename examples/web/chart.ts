@@ -1,4 +1,4 @@
-/** A small hand-drawn SVG chart: training loss per step (left axis) and held-out SRCC per epoch (right axis, -1..1). */
+/** A small hand-drawn SVG chart: training loss per step (left axis) and validation SRCC per epoch (right axis, -1..1). */
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 720;
@@ -52,7 +52,7 @@ export class TrainingChart {
     svg.replaceChildren();
     const last = d.loss.length ? d.loss[d.loss.length - 1]! : undefined;
     const lastS = d.srcc.length ? d.srcc[d.srcc.length - 1]! : undefined;
-    svg.append(el('title', { id: 'chart-title' }, 'Training loss and held-out SRCC'));
+    svg.append(el('title', { id: 'chart-title' }, 'Training loss and validation SRCC'));
     svg.append(
       el(
         'desc',
@@ -60,7 +60,7 @@ export class TrainingChart {
         d.loss.length === 0
           ? 'No training yet.'
           : `${d.loss.length} of ${d.totalSteps} steps. Latest loss ${last!.toFixed(4)}, first ${d.loss[0]!.toFixed(4)}.` +
-              (lastS ? ` Held-out SRCC ${lastS.value.toFixed(3)} after step ${lastS.step}.` : ''),
+              (lastS ? ` Validation SRCC ${lastS.value.toFixed(3)} after step ${lastS.step}.` : ''),
       ),
     );
     const x0 = M.left;
@@ -117,7 +117,7 @@ export class TrainingChart {
     g.append(el('text', { x: 28, y: 4 }, `loss${last !== undefined ? ` ${last.toFixed(3)}` : ''}`));
     g.append(el('line', { class: 'srcc', x1: 140, x2: 162, y1: 0, y2: 0 }));
     g.append(el('circle', { class: 'srcc-dot', cx: 151, cy: 0, r: 3.2 }));
-    g.append(el('text', { x: 168, y: 4 }, `held-out SRCC${lastS ? ` ${lastS.value.toFixed(3)}` : ''}`));
+    g.append(el('text', { x: 168, y: 4 }, `validation SRCC${lastS ? ` ${lastS.value.toFixed(3)}` : ''}`));
     svg.append(g);
     this.host.dataset.steps = String(d.loss.length);
     this.host.dataset.srccPoints = String(d.srcc.length);

@@ -27,13 +27,16 @@ import {
   safeName,
   selectActions,
   PAPER_RATES,
+  runSeedsExperiment,
 } from '../train/experiment.js';
+import { runAblation, selectVariants } from '../train/ablation.js';
+import { DEFAULT_BASELINES, parseBaselines, type BaselineName } from '../train/baselineSuite.js';
 import { crossValidate } from '../train/crossval.js';
-import { kitByName, loadAnyCheckpoint } from '../train/kits.js';
-import { actionSplit, findAction, InterruptedError, UnknownActionError } from '../train/trainer.js';
+import { kitByName, loadAnyCheckpoint, methodName } from '../train/kits.js';
+import { actionSplit, describeSelection, findAction, InterruptedError, SELECTIONS, UnknownActionError, type Selection } from '../train/trainer.js';
 import type { ModelKit } from '../train/types.js';
 import { perActionTable, type ActionMetrics } from '../train/metrics.js';
-import { averageMetrics, runTableMarkdown, type RunSummary } from '../report/report.js';
+import { averageMetrics, protocolNote, runTableMarkdown, seedsTableMarkdown, type RunSummary } from '../report/report.js';
 import { writeJsonAtomic } from '../io/atomic.node.js';
 import { CliError, EXIT, processIO, type CliIO } from './io.js';
 import { describeLoad, loadDataset } from './data.js';
@@ -80,6 +83,8 @@ const MODEL: Opts = {
   config: { type: 'string' },
   'max-grad-norm': { type: 'string' },
   'no-standardize': { type: 'boolean' },
+  select: { type: 'string' },
+  'validation-fraction': { type: 'string' },
 };
 
 const RUN: Opts = {
@@ -87,6 +92,8 @@ const RUN: Opts = {
   name: { type: 'string' },
   resume: { type: 'boolean' },
   'no-baselines': { type: 'boolean' },
+  baselines: { type: 'string' },
+  seeds: { type: 'string' },
   'no-plots': { type: 'boolean' },
 };
 
@@ -105,7 +112,8 @@ const DATA_HELP = `Data (one of):
   --frames <n>            UI-PRMD: resample each repetition to n frames (default 100)`;
 
 const MODEL_HELP = `Model and optimisation (paper settings are the defaults, §5.1):
-  --model, -m <name>      dualalign (default) or mlp (pooled-feature MLP)
+  --model, -m <name>      dualalign (default), mlp (pooled-feature MLP) or tcn (temporal conv net on the
+                          anchor stream)
   --epochs, -e <n>        epochs per action (default 30)
   --batch-size, -b <n>    default 8
   --preset <p>            paper (SGD lr 1e-2, momentum 0.9, wd 1e-4, cosine; dropout 0.5, τ 0.1) or
@@ -119,7 +127,15 @@ const MODEL_HELP = `Model and optimisation (paper settings are the defaults, §5
   --hidden <a,b>          mlp hidden sizes (default 64)
   --max-grad-norm <x>     clip gradients
   --no-standardize        feed the raw features (default: each feature channel of video, flow, CLIP image
-                          and text standardised with the training set's mean and std, stored in the checkpoint)`;
+                          and text standardised with the training set's mean and std, stored in the checkpoint)
+
+Model selection (the test split is never used to choose anything unless --select test):
+  --select <s>            validation (default): the epoch with the best SRCC on a validation split carved
+                          from the training samples (stratified by grade, seeded), test evaluated once;
+                          last: a fixed epoch budget, the last epoch tested once;
+                          test: the paper's protocol (best epoch on the TEST split) — optimistic, and every
+                          table and metrics.json it produces says so
+  --validation-fraction <f>  share of the training samples held out for validation (default 0.2)`;
 
 const COMMANDS: Record<string, { summary: string; options: Opts; help: string }> = {
   synth: {
@@ -144,8 +160,10 @@ MM-JDM's feature layout; see src/data/synthetic.ts) and writes it as manifest.cs
     options: { ...DATA, ...MODEL, ...RUN, folds: { type: 'string' }, 'missing-labels': { type: 'string' }, profile: { type: 'boolean' } },
     help: `Usage: dualalign train (--data <folder> | --synthetic) [options]
 
-Trains an action-specific model for each action (§5.1) on its training split, evaluates on its test
-split after every epoch and keeps the best epoch. Writes runs/<name>/: config.json, metrics.json,
+Trains an action-specific model for each action (§5.1) on its training split, chooses the epoch on a
+validation split carved from it (see --select) and evaluates the test split once. Baselines on the same
+splits: constant, ridge on the mean and std over time of every modality, pooled MLP, temporal CNN on the
+anchor stream. Writes runs/<name>/: config.json, metrics.json,
 table.md (Table 3 form: SRCC×100, rMSE, Acc per action and averaged, with α of Eq. 20), plots/
 (training curves, predicted vs true, confusion; SVG + PNG) and checkpoints/<action>/{best,last}.ckpt.
 
@@ -161,7 +179,10 @@ Run:
   --missing-labels <r>    hide this share of training labels (Fig. 15 setting)
   --profile               profile the run: profile.txt (per kernel: calls, GPU and host time, share),
                           profile.json and trace.json (Chrome trace: Perfetto, chrome://tracing)
-  --no-baselines          leave out the constant and ridge rows
+  --no-baselines          leave out the baseline rows
+  --baselines <list>      which: constant, ridge (mean+std), ridge-mean, mlp, tcn (default constant,ridge,mlp,tcn)
+  --seeds <n>             repeat the run over seeds seed..seed+n-1 (runs/<name>/seed-<s>/) and report
+                          mean ± std per method (table.md, metrics.json with the time of each seed)
   --no-plots              skip the figures
   --seed <n>              default 0 (same seed + same adapter = same metrics)
   --json                  print the results as JSON on stdout (progress stays on stderr)
@@ -212,6 +233,32 @@ ${DATA_HELP}
 
 ${MODEL_HELP}`,
   },
+  ablate: {
+    summary: 'ablations of Table 6 (alignment variants, each modality removed): mean ± std over seeds, table + plot',
+    options: { ...DATA, ...MODEL, ...RUN, demo: { type: 'boolean' }, full: { type: 'boolean' }, variants: { type: 'string' } },
+    help: `Usage: dualalign ablate [--demo | --data <folder> | --synthetic] [--seeds n] [options]
+
+Trains DualAlign once per variant (and seed) with the same budget and model selection, and writes
+<out>/ablation.md, ablation.json and plots/ablation.svg/.png: average SRCC×100, rMSE and accuracy over the
+actions, mean ± std over seeds, the change against the full model, and the paper's Table 6 value beside it.
+
+Variants (default: all of Table 6):
+  full              two-stage GRAM alignment (the model as configured)
+  no-alignment      λ terms off                      cosine          cosine similarity instead of GRAM
+  one-stage-gram    GRAM over all modalities at once vfs-only        L_vfs only (w/o L_vit)
+  vit-only          L_vit only (w/o L_vfs)           without-<m>     modality m removed (each modality)
+  on request (Fig. 9): fusion-concat, fusion-add, fusion-cross-attention, text-first
+  --variants <list> run only these (comma-separated names)
+
+Data: --demo (default when no data is given): the demo's synthetic data and reduced sizes, regenerated per
+seed (--epochs, --actions, --scale, --full as for demo); or --data / --synthetic with the train options.
+  --seeds <n>       seeds seed..seed+n-1 (default 1)
+  --select <s>      validation (default), last or test (the paper's protocol, labelled)
+
+${DATA_HELP}
+
+${MODEL_HELP}`,
+  },
   info: {
     summary: 'the WebGPU adapter, its features and limits',
     options: {},
@@ -246,12 +293,25 @@ Runs 'node bench/run.mjs' with the given arguments (e.g. --quick) from the packa
   },
   demo: {
     summary: 'synthetic MM-JDM (3 actions), DualAlign per action, per-action table — a few minutes on a CPU',
-    options: { epochs: { type: 'string', short: 'e' }, full: { type: 'boolean' }, out: { type: 'string', short: 'o' }, actions: { type: 'string', short: 'a' }, model: { type: 'string', short: 'm' }, scale: { type: 'string' } },
+    options: {
+      epochs: { type: 'string', short: 'e' },
+      full: { type: 'boolean' },
+      out: { type: 'string', short: 'o' },
+      actions: { type: 'string', short: 'a' },
+      model: { type: 'string', short: 'm' },
+      scale: { type: 'string' },
+      seeds: { type: 'string' },
+      select: { type: 'string' },
+      'validation-fraction': { type: 'string' },
+      baselines: { type: 'string' },
+      'no-baselines': { type: 'boolean' },
+    },
     help: `Usage: dualalign demo [--epochs n] [--full] [--out folder] [--json]
 
 Generates the synthetic MM-JDM (first 3 actions), trains DualAlign on each action on the WebGPU device
-with progress bars and prints the per-action table (SRCC×100, rMSE, Acc) next to constant and ridge
-baselines. To finish in minutes on a 2-core machine without a GPU it uses reduced sizes (printed at the
+with progress bars and prints the per-action table (SRCC×100, rMSE, Acc) next to the baselines on the
+same splits (constant, ridge on mean+std over time, pooled MLP, temporal CNN on the video stream). The
+epoch is chosen on a validation split carved from the training samples; the test split is evaluated once. To finish in minutes on a 2-core machine without a GPU it uses reduced sizes (printed at the
 start): D1 64, D2/D3 32, 4 heads, GCN 16-16, dropout 0.2, ETF logit scale 10, skeleton 20 frames, 16 CLIP
 frames, 3/4 of Table 2's samples, 10 epochs, Adam (lr 2e-3, warm-up + cosine) instead of the paper's SGD.
   --full              the paper's sizes and optimizer (D1 1024, D2 512, D3 512, 8 heads, GCN 64-128-256,
@@ -259,7 +319,10 @@ frames, 3/4 of Table 2's samples, 10 epochs, Adam (lr 2e-3, warm-up + cosine) in
   --epochs, -e <n>    epochs per action
   --actions, -a <n>   number of actions (default 3)
   --out, -o <folder>  results folder (default runs/demo)
-  --model mlp         the pooled-feature MLP instead of DualAlign`,
+  --model mlp|tcn     the pooled-feature MLP or the temporal CNN instead of DualAlign
+  --seeds <n>         repeat over n seeds (data, split, init; seed..seed+n-1): mean ± std per method
+  --select <s>        validation (default), last (fixed budget) or test (the paper's protocol, labelled)
+  --baselines <list>, --no-baselines   as for train`,
   },
 };
 
@@ -355,7 +418,7 @@ function kitOf(v: Values): ModelKit {
   try {
     return kitByName(name);
   } catch {
-    throw new CliError(`unknown --model '${name}'`, EXIT.usage, 'use dualalign or mlp');
+    throw new CliError(`unknown --model '${name}'`, EXIT.usage, 'use dualalign, mlp or tcn');
   }
 }
 
@@ -432,6 +495,8 @@ function summaryJson(summary: RunSummary, runDir: string, files: string[]) {
     runDir,
     model: summary.model,
     optimizer: summary.optimizer,
+    select: summary.select,
+    protocol: summary.protocol,
     actions: summary.actions.map((a) => ({
       id: a.action.id,
       name: a.action.name,
@@ -444,6 +509,8 @@ function summaryJson(summary: RunSummary, runDir: string, files: string[]) {
       baselines: (a.baselines ?? []).map((b) => ({ method: b.method, ...metricsJson(b) })),
       checkpoint: join(runDir, 'checkpoints', safeName(a.action.id), 'best.ckpt'),
     })),
+    // Training time per action: the model, and each trained baseline.
+    secondsPerAction: Object.fromEntries(summary.actions.map((a) => [a.action.id, { model: a.seconds, ...(a.baselineSeconds ?? {}) }])),
     average: summary.average,
     seconds: summary.seconds,
     files,
@@ -481,6 +548,37 @@ interface TrainSettings {
   lr?: number;
   maxGradNorm?: number;
   overrides: Record<string, unknown>;
+  select: Selection;
+  validationFraction?: number;
+}
+
+function selectOf(v: Values): Selection {
+  const sel = String(v.select ?? 'validation');
+  if (!(SELECTIONS as readonly string[]).includes(sel)) throw new CliError(`unknown --select '${sel}'`, EXIT.usage, `use ${SELECTIONS.join(', ')}`);
+  return sel as Selection;
+}
+
+function validationFractionOf(v: Values): number | undefined {
+  return num(v['validation-fraction'], 'validation-fraction', { min: 0.01, max: 0.9 });
+}
+
+/** The seeds of --seeds n: seed, seed+1, ..., seed+n-1. */
+function seedsOf(v: Values): number[] {
+  const n = num(v.seeds, 'seeds', { int: true, min: 1, max: 100 }) ?? 1;
+  const s0 = seedOf(v);
+  return Array.from({ length: n }, (_, i) => s0 + i);
+}
+
+function baselinesOf(v: Values): readonly BaselineName[] | false {
+  if (v['no-baselines']) return false;
+  if (v.baselines === undefined) return DEFAULT_BASELINES;
+  const names = list(v.baselines) ?? [];
+  if (names.length === 1 && names[0] === 'none') return false;
+  try {
+    return parseBaselines(names);
+  } catch (error) {
+    throw new CliError(`--baselines: ${(error as Error).message}`, EXIT.usage);
+  }
 }
 
 function trainSettings(v: Values, defaults: { epochs?: number; overrides?: Record<string, unknown> } = {}): TrainSettings {
@@ -492,6 +590,8 @@ function trainSettings(v: Values, defaults: { epochs?: number; overrides?: Recor
     lr: num(v.lr, 'lr', { min: 0 }),
     maxGradNorm: num(v['max-grad-norm'], 'max-grad-norm', { min: 0 }),
     overrides: { ...(defaults.overrides ?? {}), ...modelOverrides(v) },
+    select: selectOf(v),
+    validationFraction: validationFractionOf(v),
   };
 }
 
@@ -502,24 +602,45 @@ function runOptions(v: Values, dataset: Dataset, s: TrainSettings, run: { name: 
 
 /** How each model is fitted (train, robustness, cross-validation). */
 function fitOptions(v: Values, s: TrainSettings) {
-  return { kit: s.kit, epochs: s.epochs, batchSize: s.batchSize, seed: seedOf(v), preset: s.preset, lr: s.lr, modelOverrides: s.overrides };
+  return { kit: s.kit, epochs: s.epochs, batchSize: s.batchSize, seed: seedOf(v), preset: s.preset, lr: s.lr, modelOverrides: s.overrides, select: s.select, validationFraction: s.validationFraction };
+}
+
+function experimentOptions(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown>) {
+  return {
+    ...runOptions(v, dataset, s, run),
+    resume: Boolean(v.resume),
+    baselines: baselinesOf(v),
+    plots: !v['no-plots'],
+    missingLabelRate: num(v['missing-labels'], 'missing-labels', { min: 0, max: 0.99 }),
+    configRecord: { data: source, device: deviceInfo().description, backend: deviceInfo().backend, command: process.argv.slice(2).join(' '), ...extraConfig },
+    log: (m: string) => io.stderr(`${m}\n`),
+  };
 }
 
 async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}) {
   const progress = new TrainProgress(io, Boolean(v.quiet));
   try {
+    return await withInterrupt((signal) => runExperiment({ ...experimentOptions(v, io, dataset, source, s, run, extraConfig), onEvent: progress.handle, signal }), io);
+  } finally {
+    progress.stop();
+  }
+}
+
+/** --seeds n: the whole run per seed (the data too, when `datasetFor` regenerates it), mean ± std per method. */
+async function trainSeeds(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, seeds: number[], datasetFor?: (seed: number) => Dataset, extraConfig: Record<string, unknown> = {}) {
+  const progress = new TrainProgress(io, Boolean(v.quiet));
+  try {
     return await withInterrupt(
       (signal) =>
-        runExperiment({
-          ...runOptions(v, dataset, s, run),
-          resume: Boolean(v.resume),
-          baselines: !v['no-baselines'],
-          plots: !v['no-plots'],
-          missingLabelRate: num(v['missing-labels'], 'missing-labels', { min: 0, max: 0.99 }),
-          configRecord: { data: source, device: deviceInfo().description, backend: deviceInfo().backend, command: process.argv.slice(2).join(' '), ...extraConfig },
+        runSeedsExperiment({
+          ...experimentOptions(v, io, dataset, source, s, run, extraConfig),
+          seeds,
+          datasetFor,
           onEvent: progress.handle,
-          log: (m) => io.stderr(`${m}\n`),
           signal,
+          onSeed: (seed, i) => {
+            if (!v.quiet) io.stderr(`— seed ${seed} (${i + 1}/${seeds.length})\n`);
+          },
         }),
       io,
     );
@@ -535,9 +656,16 @@ async function cmdTrain(v: Values, io: CliIO): Promise<number> {
   if (v.folds !== undefined) return cmdCrossValidate(v, io, dataset, s);
   const run = runName(v, 'train');
   if (!v.quiet) io.stderr(`${describeLoad(dataset, source)}results: ${run.dir}\n`);
+  const seeds = seedsOf(v);
+  if (seeds.length > 1) {
+    const { summary, files } = await trainSeeds(v, io, dataset, source, s, run, seeds);
+    if (v.json) io.stdout(`${JSON.stringify({ ...summary, runDir: run.dir, files }, null, 2)}\n`);
+    else io.stdout(`\n${seedsTableMarkdown(summary)}\nresults in ${run.dir}\n`);
+    return EXIT.ok;
+  }
   const { summary, files } = v.profile ? await profiledTrainRun(v, io, dataset, source, s, run) : await trainRun(v, io, dataset, source, s, run);
   if (v.json) io.stdout(`${JSON.stringify(summaryJson(summary, run.dir, files), null, 2)}\n`);
-  else io.stdout(`\n${runTableMarkdown(summary, s.kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP')}\nresults in ${run.dir} (${formatDuration(summary.seconds)})\n`);
+  else io.stdout(`\n${runTableMarkdown(summary)}\nresults in ${run.dir} (${formatDuration(summary.seconds)})\n`);
   return EXIT.ok;
 }
 
@@ -557,6 +685,8 @@ async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: Train
   const folds = num(v.folds, 'folds', { int: true, min: 2 })!;
   const actions = selectActions(dataset, actionKeys(v, dataset));
   const run = runName(v, 'cv');
+  if (seedsOf(v).length > 1) throw new CliError('--seeds with --folds is not supported', EXIT.usage, 'run the cross-validation once per --seed');
+  const baselines = baselinesOf(v);
   const progress = new TrainProgress(io, Boolean(v.quiet));
   const rows: ActionMetrics[] = [];
   const out: unknown[] = [];
@@ -568,6 +698,8 @@ async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: Train
           dataset,
           action: action.id,
           folds,
+          baselines: baselines || [],
+          log: (m) => io.stderr(`${m}\n`),
           onEvent: progress.handle,
           signal,
           onFold: (fold, subjects) => {
@@ -576,16 +708,26 @@ async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: Train
         }),
       io,
     );
-    rows.push({ ...r.metrics, method: `${s.kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP'} (${folds}-fold CV)` });
-    out.push({ id: action.id, name: action.name, ...metricsJson(r.metrics), srccScore: r.srccScore, folds: r.folds.map((f) => ({ fold: f.fold, testSubjects: f.testSubjects, bestEpoch: f.bestEpoch, ...metricsJson(f.metrics) })) });
+    rows.push({ ...r.metrics, method: methodName(s.kit) }, ...r.baselineMetrics);
+    out.push({
+      id: action.id,
+      name: action.name,
+      ...metricsJson(r.metrics),
+      srccScore: r.srccScore,
+      baselines: r.baselineMetrics.map((b) => ({ method: b.method, ...metricsJson(b) })),
+      folds: r.folds.map((f) => ({ fold: f.fold, testSubjects: f.testSubjects, bestEpoch: f.bestEpoch, ...metricsJson(f.metrics) })),
+    });
   }
   progress.stop();
   const table = perActionTable(rows);
-  writeJsonAtomic(join(run.dir, 'metrics.json'), { name: run.name, folds, actions: out, average: averageMetrics(rows) });
+  const note = protocolNote(methodName(s.kit), s.select, describeSelection(s.select, s.validationFraction));
+  const model = rows.filter((r) => r.method === methodName(s.kit));
+  const result = { name: run.name, folds, select: s.select, protocol: describeSelection(s.select, s.validationFraction), actions: out, average: averageMetrics(model) };
+  writeJsonAtomic(join(run.dir, 'metrics.json'), result);
   const { writeFileAtomic } = await import('../io/atomic.node.js');
-  writeFileAtomic(join(run.dir, 'table.md'), `# ${run.name}: subject-wise ${folds}-fold cross-validation\n\n${table}`);
-  if (v.json) io.stdout(`${JSON.stringify({ name: run.name, runDir: run.dir, folds, actions: out, average: averageMetrics(rows) }, null, 2)}\n`);
-  else io.stdout(`\nSubject-wise ${folds}-fold cross-validation (pooled out-of-fold predictions):\n\n${table}\nresults in ${run.dir}\n`);
+  writeFileAtomic(join(run.dir, 'table.md'), `# ${run.name}: subject-wise ${folds}-fold cross-validation\n\n${table}\nPooled out-of-fold predictions; model selection inside the training folds. ${note}\n`);
+  if (v.json) io.stdout(`${JSON.stringify({ ...result, runDir: run.dir }, null, 2)}\n`);
+  else io.stdout(`\nSubject-wise ${folds}-fold cross-validation (pooled out-of-fold predictions):\n\n${table}\n${note}\nresults in ${run.dir}\n`);
   return EXIT.ok;
 }
 
@@ -632,7 +774,7 @@ async function cmdEval(v: Values, io: CliIO): Promise<number> {
         test = dropModalities(test, dataset.modalities.filter((m) => m !== keep), rate, seedOf(v));
       }
       const ev = await evaluate(kit, model, config, test, action, { modalities: dataset.modalities });
-      rows.push({ ...ev.metrics, method: kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP' });
+      rows.push({ ...ev.metrics, method: methodName(kit) });
       out.push({ id: action.id, name: action.name, alpha: alphaOf(dataset.samples, action), ...metricsJson(ev.metrics), srccScore: ev.srccScore, confusion: confusionMatrix(ev.truth, ev.predictions, action) });
     }
     const average = averageMetrics(rows);
@@ -734,6 +876,7 @@ async function cmdRobustness(v: Values, io: CliIO): Promise<number> {
   const rates = numList(v.rates, 'rates') ?? PAPER_RATES;
   for (const r of rates) if (!(r >= 0 && r < 1)) throw new CliError(`--rates must lie in [0, 1), got ${r}`, EXIT.usage);
   const s = trainSettings(v);
+  if (seedsOf(v).length > 1) throw new CliError('robustness runs one seed at a time', EXIT.usage, 'drop --seeds (use --seed)');
   const run = v.from && !v.out ? { name: basename(resolve(String(v.from))), dir: resolve(String(v.from)) } : runName(v, `robustness-${mode}`);
   let result;
   if (mode === 'modality') {
@@ -867,25 +1010,35 @@ export const DEMO = {
   full: { epochs: 30, synth: { scale: 1 }, model: {} },
 };
 
-async function cmdDemo(v: Values, io: CliIO): Promise<number> {
-  const t0 = performance.now();
-  await initDevice(v);
-  const info = deviceInfo();
+/** The demo's data, sizes and optimiser for the given flags (shared by demo and ablate --demo). */
+function demoSetup(v: Values, kit: ModelKit) {
   const full = Boolean(v.full);
   const nActions = num(v.actions, 'actions', { int: true, min: 1, max: 12 }) ?? DEMO.actions;
   const epochs = num(v.epochs, 'epochs', { int: true, min: 1 }) ?? (full ? DEMO.full.epochs : DEMO.epochs);
   const scale = num(v.scale, 'scale', { min: 0.01 });
   const synth: { actions: number; scale: number; framesPerClip?: number; imageFrames?: number } = { actions: nActions, ...(full ? DEMO.full.synth : DEMO.synth), ...(scale !== undefined ? { scale } : {}) };
   const overrides: Partial<typeof DEMO.model> = full ? DEMO.full.model : DEMO.model;
+  const settings: TrainSettings = full
+    ? { kit, epochs, batchSize: DEMO.batchSize, preset: 'paper', overrides: {}, select: selectOf(v), validationFraction: validationFractionOf(v) }
+    : { kit, epochs, batchSize: DEMO.batchSize, preset: DEMO.preset, lr: DEMO.lr, overrides: kit.name === 'dualalign' ? overrides : {}, select: selectOf(v), validationFraction: validationFractionOf(v) };
+  return { full, epochs, synth, overrides, settings };
+}
+
+async function cmdDemo(v: Values, io: CliIO): Promise<number> {
+  const t0 = performance.now();
+  await initDevice(v);
+  const info = deviceInfo();
   const kit = kitOf(v);
-  const seed = seedOf(v);
+  const { full, epochs, synth, overrides, settings: s } = demoSetup(v, kit);
+  const seeds = seedsOf(v);
   const say = (t: string) => {
     if (!v.quiet) io.stderr(t);
   };
   say(`DualAlign demo on ${info.backend}: ${[info.vendor, info.description].filter(Boolean).join(' — ')}\n`);
   const { generateSyntheticMMJDM } = await import('../data/synthetic.js');
-  const dataset = generateSyntheticMMJDM({ seed, ...synth });
-  say(`synthetic MM-JDM: ${dataset.samples.length} samples, actions ${dataset.actions.map((a) => `${a.id} ${a.name} (${dataset.summary.perAction[a.id]})`).join(', ')}\n`);
+  const datasetFor = (seed: number) => generateSyntheticMMJDM({ seed, ...synth });
+  const dataset = datasetFor(seeds[0]!);
+  say(`synthetic MM-JDM: ${dataset.samples.length} samples, actions ${dataset.actions.map((a) => `${a.id} ${a.name} (${dataset.summary.perAction[a.id]})`).join(', ')}${seeds.length > 1 ? `; regenerated for each of seeds ${seeds.join(', ')}` : ''}\n`);
   if (full) say(`paper sizes (--full): D1 1024, D2 512, D3 512, 8 heads, GCN 64-128-256, 160 skeleton frames, 103 CLIP frames, all of Table 2's samples; SGD lr 1e-2 cosine; ${epochs} epochs\n`);
   else
     say(
@@ -893,18 +1046,97 @@ async function cmdDemo(v: Values, io: CliIO): Promise<number> {
         `${(synth.framesPerClip ?? 16) * 10} skeleton frames, ${synth.imageFrames} CLIP frames, ${synth.scale} of Table 2's samples, ${epochs} epochs, ` +
         `Adam lr ${DEMO.lr} with warm-up instead of the paper's SGD (which needs many more steps); paper sizes and optimizer: --full\n`,
     );
+  say(`model selection: ${describeSelection(s.select, s.validationFraction)}\n`);
   const run = runName({ ...v, out: v.out ?? 'runs/demo' }, 'demo');
-  const s: TrainSettings = full
-    ? { kit, epochs, batchSize: DEMO.batchSize, preset: 'paper', overrides: {} }
-    : { kit, epochs, batchSize: DEMO.batchSize, preset: DEMO.preset, lr: DEMO.lr, overrides: kit.name === 'dualalign' ? overrides : {} };
-  const { summary, files } = await trainRun({ ...v, actions: undefined }, io, dataset, 'synthetic MM-JDM', s, run, { demo: { full, synth } });
+  const extra = { demo: { full, synth, seeds } };
+  if (seeds.length > 1) {
+    const { summary, files, runs } = await trainSeeds({ ...v, actions: undefined }, io, dataset, 'synthetic MM-JDM', s, run, seeds, datasetFor, extra);
+    const seconds = (performance.now() - t0) / 1000;
+    if (v.json) io.stdout(`${JSON.stringify({ ...summary, runDir: run.dir, files, perSeed: runs.map((r, i) => ({ seed: seeds[i], seconds: r.seconds, average: r.average })), demo: { full, synth, overrides, epochs, totalSeconds: seconds } }, null, 2)}\n`);
+    else {
+      io.stdout(`\n${seedsTableMarkdown(summary)}\n`);
+      io.stdout(`Synthetic data, reduced model and few epochs: the numbers show the pipeline working, not the paper's results.\n`);
+      io.stdout(`Results: ${run.dir} (table.md, metrics.json, seed-<s>/) — total ${formatDuration(seconds)}\n`);
+    }
+    return EXIT.ok;
+  }
+  const { summary, files } = await trainRun({ ...v, actions: undefined }, io, dataset, 'synthetic MM-JDM', s, run, extra);
   const seconds = (performance.now() - t0) / 1000;
   if (v.json) io.stdout(`${JSON.stringify({ ...summaryJson(summary, run.dir, files), demo: { full, synth, overrides, epochs, totalSeconds: seconds } }, null, 2)}\n`);
   else {
-    io.stdout(`\n${runTableMarkdown(summary, kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP')}\n`);
+    io.stdout(`\n${runTableMarkdown(summary)}\n`);
     io.stdout(`Synthetic data, reduced model and few epochs: the numbers show the pipeline working, not the paper's results.\n`);
     io.stdout(`Results, plots and checkpoints: ${run.dir} — total ${formatDuration(seconds)}\n`);
   }
+  return EXIT.ok;
+}
+
+async function cmdAblate(v: Values, io: CliIO): Promise<number> {
+  const kit = kitOf(v);
+  if (kit.name !== 'dualalign') throw new CliError('ablate varies DualAlign; --model must be dualalign', EXIT.usage);
+  const seeds = seedsOf(v);
+  let dataset: Dataset;
+  let source: string;
+  let datasetFor: ((seed: number) => Dataset) | undefined;
+  let s: TrainSettings;
+  const demo = Boolean(v.demo) || (!v.data && !v.synthetic);
+  if (demo) {
+    const setup = demoSetup(v, kit);
+    s = { ...setup.settings, overrides: { ...setup.settings.overrides, ...modelOverrides(v) } };
+    const { generateSyntheticMMJDM } = await import('../data/synthetic.js');
+    datasetFor = (seed: number) => generateSyntheticMMJDM({ seed, ...setup.synth });
+    dataset = datasetFor(seeds[0]!);
+    source = 'synthetic MM-JDM (demo sizes)';
+  } else {
+    ({ dataset, source } = loadDataset(dataArgs(v)));
+    s = trainSettings(v);
+  }
+  await initDevice(v);
+  let variants;
+  try {
+    variants = selectVariants(dataset.modalities, list(v.variants));
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.usage);
+  }
+  const run = runName(v, 'ablate');
+  if (!v.quiet) io.stderr(`${describeLoad(dataset, source)}${variants.length} variants × ${seeds.length} seed(s); ${describeSelection(s.select, s.validationFraction)}; results: ${run.dir}\n`);
+  const progress = new TrainProgress(io, Boolean(v.quiet));
+  let result;
+  try {
+    result = await withInterrupt(
+      (signal) =>
+        runAblation({
+          name: run.name,
+          runDir: run.dir,
+          dataset,
+          datasetFor,
+          actions: demo ? undefined : actionKeys(v, dataset),
+          seeds,
+          variants,
+          kit,
+          epochs: s.epochs,
+          batchSize: s.batchSize,
+          preset: s.preset,
+          lr: s.lr,
+          select: s.select,
+          validationFraction: s.validationFraction,
+          modelOverrides: s.overrides,
+          configRecord: { data: source, command: process.argv.slice(2).join(' ') },
+          onEvent: progress.handle,
+          signal,
+          log: (m) => io.stderr(`${m}\n`),
+          onVariant: (variant, seed, done, total) => {
+            if (!v.quiet) io.stderr(`— ${variant.label}, seed ${seed} (${done + 1}/${total})\n`);
+          },
+        }),
+      io,
+    );
+  } finally {
+    progress.stop();
+  }
+  const { ablationMarkdown } = await import('../train/ablation.js');
+  if (v.json) io.stdout(`${JSON.stringify({ ...result.summary, runDir: run.dir, files: result.files }, null, 2)}\n`);
+  else io.stdout(`\n${ablationMarkdown(result.summary)}\nfiles: ${result.files.join(', ')}\n`);
   return EXIT.ok;
 }
 
@@ -965,6 +1197,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
         return await cmdDoctor(v, io);
       case 'demo':
         return await cmdDemo(v, io);
+      case 'ablate':
+        return await cmdAblate(v, io);
     }
     return EXIT.usage;
   } catch (error) {

@@ -38,6 +38,8 @@ export class TrainProgress {
   private epochs = 0;
   private startEpoch = 1;
   private lastSrcc = '–';
+  /** Which split the per-epoch SRCC is on ('val', 'TEST' under the paper's protocol, '' for a fixed budget). */
+  private split = '';
   private readonly lib: ReturnType<typeof loadBar>;
   private readonly io: CliIO;
   private readonly quiet: boolean;
@@ -60,11 +62,14 @@ export class TrainProgress {
       this.started = performance.now();
       this.lastSrcc = '–';
       const resumed = e.startEpoch > 1 ? `, resuming at epoch ${e.startEpoch}` : '';
-      this.io.stderr(`${this.prefix}[${e.action}] ${e.trainSize} train / ${e.testSize} test samples, ${e.epochs} epochs × ${e.stepsPerEpoch} steps${resumed}\n`);
+      this.split = e.select === 'test' ? 'TEST' : e.select === 'validation' ? 'val' : '';
+      const val = e.validationSize ? ` / ${e.validationSize} validation` : '';
+      const how = e.select === 'test' ? " (epoch selected on the test split: the paper's protocol)" : e.select === 'last' ? ' (fixed budget: last epoch)' : '';
+      this.io.stderr(`${this.prefix}[${e.action}] ${e.trainSize} train${val} / ${e.testSize} test samples, ${e.epochs} epochs × ${e.stepsPerEpoch} steps${how}${resumed}\n`);
       if (this.lib) {
         this.bar = new this.lib.SingleBar(
           {
-            format: `${this.prefix}[{action}] {bar} {percentage}% | ETA {eta_formatted} | epoch {epoch}/{epochs} | loss {loss} | test SRCC×100 {srcc}`,
+            format: `${this.prefix}[{action}] {bar} {percentage}% | ETA {eta_formatted} | epoch {epoch}/{epochs} | loss {loss}${this.split ? ` | ${this.split} SRCC×100 {srcc}` : ''}`,
             stream: this.io.progressStream,
             hideCursor: true,
             clearOnComplete: false,
@@ -80,7 +85,8 @@ export class TrainProgress {
       this.bar?.update(this.done, { epoch: e.epoch, loss: e.loss.toFixed(3), srcc: this.lastSrcc });
     } else if (e.type === 'epoch') {
       const r = e.record;
-      this.lastSrcc = `${(r.test.srcc * 100).toFixed(1)}${r.test.srccDefined ? '' : '†'}`;
+      const m = r.validation ?? r.test;
+      this.lastSrcc = m ? `${(m.srcc * 100).toFixed(1)}${m.srccDefined ? '' : '†'}` : '–';
       if (this.bar) {
         this.bar.update(this.done, { epoch: r.epoch, loss: r.loss.toFixed(3), srcc: this.lastSrcc });
       } else {
@@ -91,13 +97,13 @@ export class TrainProgress {
           ? ` (grade ${fmt(r.grade)}, vfs ${fmt(r.vfs)}, vit ${fmt(r.vit)})`
           : '';
         this.io.stderr(
-          `${this.prefix}[${e.action}] epoch ${r.epoch}/${this.epochs} loss ${r.loss.toFixed(3)}${terms} | test SRCC×100 ${this.lastSrcc} rMSE ${r.test.relativeMSE.toFixed(3)} Acc ${r.test.accuracy.toFixed(1)}%${e.improved ? ' *best' : ''} | ${r.seconds.toFixed(1)}s, ETA ${formatDuration(eta)}\n`,
+          `${this.prefix}[${e.action}] epoch ${r.epoch}/${this.epochs} loss ${r.loss.toFixed(3)}${terms}${m ? ` | ${this.split} SRCC×100 ${this.lastSrcc} rMSE ${m.relativeMSE.toFixed(3)} Acc ${m.accuracy.toFixed(1)}%${e.improved ? ' *best' : ''}` : ''} | ${r.seconds.toFixed(1)}s, ETA ${formatDuration(eta)}\n`,
         );
       }
     } else if (e.type === 'done') {
       this.bar?.stop();
       this.bar = null;
-      this.io.stderr(`${this.prefix}[${e.action}] done in ${formatDuration((performance.now() - this.started) / 1000)}; best epoch ${e.bestEpoch}\n`);
+      this.io.stderr(`${this.prefix}[${e.action}] done in ${formatDuration((performance.now() - this.started) / 1000)}; ${this.split ? 'selected' : 'last'} epoch ${e.bestEpoch}\n`);
     }
   };
 

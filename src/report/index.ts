@@ -1,5 +1,5 @@
 /** Report figures and tables: hand-written SVG charts, PNG via @resvg/resvg-js (Node). */
-export { lineChart, scatterPlot, heatmap, chartGrid, niceTicks, PALETTE, type Series, type LineChartOptions, type ScatterOptions, type HeatmapOptions } from './svg.js';
+export { lineChart, scatterPlot, heatmap, barChart, chartGrid, niceTicks, PALETTE, type Series, type LineChartOptions, type ScatterOptions, type HeatmapOptions, type BarChartOptions } from './svg.js';
 export { svgToPng, writeFigure } from './png.js';
 export {
   runTableMarkdown,
@@ -9,6 +9,12 @@ export {
   robustnessSvg,
   robustnessMarkdown,
   averageMetrics,
+  protocolNote,
+  summarizeSeeds,
+  seedsTableMarkdown,
+  meanStd,
+  type SeedsSummary,
+  type SeedCell,
   type RunSummary,
   type ActionReport,
   type RobustnessSummary,

@@ -19,6 +19,8 @@ export interface ActionReport {
   /** Grade-diversity index α of Eq. (20) over the action's samples (q = its number of grades). */
   alpha: number;
   trainSize: number;
+  /** Training samples held out for model selection (0 for a fixed budget or the paper's protocol). */
+  validationSize?: number;
   testSize: number;
   bestEpoch: number;
   metrics: ActionMetrics;
@@ -29,7 +31,9 @@ export interface ActionReport {
   scores: number[];
   confusion: number[][];
   baselines?: ActionMetrics[];
+  /** Training time of the model on this action (baselines: baselineSeconds, per method). */
   seconds: number;
+  baselineSeconds?: Record<string, number>;
 }
 
 export interface RunSummary {
@@ -37,6 +41,11 @@ export interface RunSummary {
   kit: string;
   model: string;
   optimizer: string;
+  /** The model's row name (DualAlign, Pooled MLP, ...). */
+  method?: string;
+  /** How the tested weights were chosen ('validation', 'last', 'test' = the paper's protocol) and in words. */
+  select?: 'validation' | 'last' | 'test';
+  protocol?: string;
   actions: ActionReport[];
   average: { srcc: number; relativeMSE: number; accuracy: number };
   seconds: number;
@@ -53,24 +62,131 @@ export function averageMetrics(rows: readonly Pick<ActionMetrics, 'srcc' | 'rela
 
 const label = (a: ActionInfo): string => (a.name && a.name !== a.id ? `${a.id} ${a.name}` : a.id);
 
+/** How each row of a table was obtained (the footnote every results table carries). */
+export function protocolNote(methodName: string, select: RunSummary['select'] = 'test', protocol?: string): string {
+  const how = protocol ?? (select === 'test' ? "epoch selected on the TEST split (the paper's protocol)" : select);
+  const warn = select === 'test' ? " **Selected on the test split (the paper's protocol, `--select test`): optimistic, not a held-out estimate.**" : '';
+  return (
+    `${methodName}: ${how}.${warn} Baselines on the same splits: Constant, the most frequent training grade; ` +
+    'Ridge (mean+std), ridge regression on the mean and standard deviation over time of every modality, regularisation by leave-one-out on the training split; ' +
+    'Pooled MLP and Temporal CNN (the anchor stream only), trained with the same budget and selected the same way.'
+  );
+}
+
 /** Table 3 form (model and baselines as rows) plus the α / sizes table. */
-export function runTableMarkdown(summary: RunSummary, methodName = 'DualAlign'): string {
+export function runTableMarkdown(summary: RunSummary, methodName = summary.method ?? 'DualAlign'): string {
   const rows: ActionMetrics[] = [];
   for (const a of summary.actions) {
     rows.push({ ...a.metrics, method: methodName });
     for (const b of a.baselines ?? []) rows.push(b);
   }
+  const selected = summary.select === 'last' ? 'epochs' : summary.select === 'test' ? 'epoch selected on TEST' : 'epoch selected on validation';
   const lines = [
     `### Test metrics per action (${summary.model})`,
     '',
     perActionTable(rows),
-    `${methodName}: the epoch with the best test SRCC (the run keeps that checkpoint, as in the paper's protocol); Constant: the most frequent training grade; Ridge: ridge regression on time-pooled features, regularisation chosen by leave-one-out on the training set.`,
+    protocolNote(methodName, summary.select, summary.protocol),
     '',
   ];
-  lines.push('### Actions', '', '| Action | α (Eq. 20) | grades | train | test | best epoch | SRCC of expected grade (×100) |', '|---|---:|---:|---:|---:|---:|---:|');
+  lines.push('### Actions', '', `| Action | α (Eq. 20) | grades | train (fit) | validation | test | ${selected} | SRCC of expected grade (×100) | seconds |`, '|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const a of summary.actions) {
-    lines.push(`| ${label(a.action)} | ${a.alpha.toFixed(2)} | ${a.action.minGrade}–${a.action.maxGrade} | ${a.trainSize} | ${a.testSize} | ${a.bestEpoch} | ${(a.srccScore * 100).toFixed(2)} |`);
+    lines.push(`| ${label(a.action)} | ${a.alpha.toFixed(2)} | ${a.action.minGrade}–${a.action.maxGrade} | ${a.trainSize} | ${a.validationSize ?? 0} | ${a.testSize} | ${a.bestEpoch} | ${(a.srccScore * 100).toFixed(2)} | ${a.seconds.toFixed(1)} |`);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Mean ± std over seeds of a method's metrics, per action and for the per-seed average over actions. */
+export interface SeedCell {
+  srcc: number[];
+  relativeMSE: number[];
+  accuracy: number[];
+}
+
+export interface SeedsSummary {
+  name: string;
+  seeds: number[];
+  select?: RunSummary['select'];
+  protocol?: string;
+  /** The model's method name first, then the baselines. */
+  methods: string[];
+  actions: ActionInfo[];
+  /** method -> action id (and 'average') -> values, one per seed. */
+  cells: Record<string, Record<string, SeedCell>>;
+  /** Wall time of each seed's whole run (model and baselines, all actions). */
+  secondsPerSeed: number[];
+  model: string;
+}
+
+export function meanStd(xs: readonly number[]): { mean: number; std: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(n, 1);
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std };
+}
+
+/** Collects one run per seed into a SeedsSummary (the model's row and every baseline row). */
+export function summarizeSeeds(name: string, runs: readonly RunSummary[], seeds: readonly number[]): SeedsSummary {
+  if (runs.length === 0) throw new Error('summarizeSeeds: no runs');
+  const method = runs[0]!.method ?? 'DualAlign';
+  const methods: string[] = [method];
+  const cells: SeedsSummary['cells'] = {};
+  const push = (m: string, key: string, r: Pick<ActionMetrics, 'srcc' | 'relativeMSE' | 'accuracy'>): void => {
+    if (!methods.includes(m)) methods.push(m);
+    const c = ((cells[m] ??= {})[key] ??= { srcc: [], relativeMSE: [], accuracy: [] });
+    c.srcc.push(r.srcc);
+    c.relativeMSE.push(r.relativeMSE);
+    c.accuracy.push(r.accuracy);
+  };
+  for (const run of runs) {
+    const perMethod = new Map<string, ActionMetrics[]>();
+    for (const a of run.actions) {
+      for (const r of [{ ...a.metrics, method }, ...(a.baselines ?? [])]) {
+        push(r.method!, a.action.id, r);
+        perMethod.set(r.method!, [...(perMethod.get(r.method!) ?? []), r]);
+      }
+    }
+    for (const [m, rows] of perMethod) push(m, 'average', averageMetrics(rows));
+  }
+  return {
+    name,
+    seeds: [...seeds],
+    select: runs[0]!.select,
+    protocol: runs[0]!.protocol,
+    methods,
+    actions: runs[0]!.actions.map((a) => a.action),
+    cells,
+    secondsPerSeed: runs.map((r) => r.seconds),
+    model: runs[0]!.model,
+  };
+}
+
+/** Table 3 form with mean ± std over seeds in every cell. */
+export function seedsTableMarkdown(s: SeedsSummary): string {
+  const keys = [...s.actions.map((a) => a.id), 'average'];
+  const blocks: Array<{ title: string; pick: (c: SeedCell) => number[]; scale: number; digits: number }> = [
+    { title: 'SRCC (×100) ↑', pick: (c) => c.srcc, scale: 100, digits: 1 },
+    { title: 'rMSE ↓', pick: (c) => c.relativeMSE, scale: 1, digits: 3 },
+    { title: 'Acc. (%) ↑', pick: (c) => c.accuracy, scale: 1, digits: 1 },
+  ];
+  const lines = [
+    `### Test metrics, mean ± std over ${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'} (${s.seeds.join(', ')}) — ${s.model}`,
+    '',
+    `| Metric | Method | ${s.actions.map((a) => a.id).join(' | ')} | Avg. |`,
+    `|---|---|${s.actions.map(() => '---:').join('|')}|---:|`,
+  ];
+  for (const b of blocks) {
+    for (const m of s.methods) {
+      const vals = keys.map((k) => {
+        const c = s.cells[m]?.[k];
+        if (!c) return '–';
+        const { mean, std } = meanStd(b.pick(c).map((v) => v * b.scale));
+        return `${mean.toFixed(b.digits)} ± ${std.toFixed(b.digits)}`;
+      });
+      lines.push(`| ${b.title} | ${m} | ${vals.join(' | ')} |`);
+    }
+  }
+  const t = meanStd(s.secondsPerSeed);
+  lines.push('', protocolNote(s.methods[0]!, s.select, s.protocol), `Std over seeds (sample std); undefined SRCC counts as 0. Time per seed (model and baselines, all actions): ${t.mean.toFixed(0)} ± ${t.std.toFixed(0)} s.`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -78,12 +194,16 @@ export function runTableMarkdown(summary: RunSummary, methodName = 'DualAlign'):
 export function trainingCurvesSvg(summary: RunSummary): string {
   const series = (pick: (h: EpochRecord) => number | undefined): Series[] =>
     summary.actions.map((a) => ({ name: label(a.action), points: a.history.filter((h) => pick(h) !== undefined).map((h) => [h.epoch, pick(h)!] as [number, number]) }));
-  const charts = [
-    lineChart({ title: 'Training loss (total)', xLabel: 'epoch', yLabel: 'loss', series: series((h) => h.loss), width: 560, height: 340 }),
-    lineChart({ title: 'Test SRCC ×100', xLabel: 'epoch', yLabel: 'SRCC ×100', series: series((h) => h.test.srcc * 100), width: 560, height: 340 }),
-    lineChart({ title: 'Test rMSE', xLabel: 'epoch', yLabel: 'rMSE', series: series((h) => h.test.relativeMSE), width: 560, height: 340 }),
-    lineChart({ title: 'Test accuracy (%)', xLabel: 'epoch', yLabel: 'accuracy %', series: series((h) => h.test.accuracy), width: 560, height: 340 }),
-  ];
+  // Per-epoch metrics exist on the split the epoch was selected on: validation, or test under the paper's protocol.
+  const on = summary.select === 'test' ? 'Test (selection split)' : 'Validation';
+  const charts = [lineChart({ title: 'Training loss (total)', xLabel: 'epoch', yLabel: 'loss', series: series((h) => h.loss), width: 560, height: 340 })];
+  if (summary.actions.some((a) => a.history.some((h) => h.validation ?? h.test))) {
+    charts.push(
+      lineChart({ title: `${on} SRCC ×100`, xLabel: 'epoch', yLabel: 'SRCC ×100', series: series((h) => { const m = h.validation ?? h.test; return m ? m.srcc * 100 : undefined; }), width: 560, height: 340 }),
+      lineChart({ title: `${on} rMSE`, xLabel: 'epoch', yLabel: 'rMSE', series: series((h) => (h.validation ?? h.test)?.relativeMSE), width: 560, height: 340 }),
+      lineChart({ title: `${on} accuracy (%)`, xLabel: 'epoch', yLabel: 'accuracy %', series: series((h) => (h.validation ?? h.test)?.accuracy), width: 560, height: 340 }),
+    );
+  }
   const terms = summary.actions.some((a) => a.history.some((h) => h.vfs !== undefined || h.vit !== undefined));
   if (terms) {
     const termSeries: Series[] = [];

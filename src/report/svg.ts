@@ -231,6 +231,69 @@ function sizeOf(svg: string): { w: number; h: number } {
   return { w: m ? Number(m[1]) : 640, h: m ? Number(m[2]) : 400 };
 }
 
+export interface BarChartOptions {
+  title: string;
+  xLabel: string;
+  /** One bar per label (top to bottom). */
+  labels: string[];
+  values: number[];
+  /** Half-length of each error bar (e.g. the std over seeds); omitted or 0: none. */
+  errors?: number[];
+  /** Bars drawn in this color (default PALETTE[0]); the first bar (the reference) in `firstColor`. */
+  color?: string;
+  firstColor?: string;
+  /** A dashed vertical line at this value (e.g. the reference's value, or a baseline). */
+  reference?: { value: number; label: string };
+  width?: number;
+}
+
+/** Horizontal bars with optional error bars (ablation tables: one bar per variant). */
+export function barChart(o: BarChartOptions): string {
+  const width = o.width ?? 560;
+  const rowH = 24;
+  const left = 190;
+  const right = 30;
+  const top = 40;
+  const h = o.labels.length * rowH;
+  const height = top + h + 52;
+  const ends = o.values.flatMap((v, i) => [v - (o.errors?.[i] ?? 0), v + (o.errors?.[i] ?? 0)]).filter(Number.isFinite);
+  if (o.reference) ends.push(o.reference.value);
+  const ticks = niceTicks(Math.min(0, ...ends), Math.max(0, ...ends), 5);
+  const [xa, xb] = [ticks[0]!, ticks[ticks.length - 1]!];
+  const w = width - left - right;
+  const sx = (v: number): number => left + ((v - xa) / (xb - xa || 1)) * w;
+  const parts: string[] = [`<text x="${num(left + w / 2)}" y="22" font-size="15" font-weight="bold" text-anchor="middle">${escapeXml(o.title)}</text>`];
+  for (const t of ticks) {
+    const x = num(sx(t));
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top}" y2="${top + h}" stroke="#e5e5e5"/>`);
+    parts.push(`<text x="${x}" y="${top + h + 17}" font-size="11" text-anchor="middle">${escapeXml(fmt(t))}</text>`);
+  }
+  o.labels.forEach((label, i) => {
+    const v = o.values[i]!;
+    const y = top + i * rowH;
+    const color = i === 0 && o.firstColor ? o.firstColor : (o.color ?? PALETTE[0]!);
+    const name = label.length > 30 ? `${label.slice(0, 29)}…` : label;
+    parts.push(`<text x="${left - 8}" y="${num(y + rowH / 2)}" font-size="11" text-anchor="end" dominant-baseline="middle">${escapeXml(name)}</text>`);
+    if (!Number.isFinite(v)) return;
+    const [x0, x1] = [sx(Math.min(0, v)), sx(Math.max(0, v))];
+    parts.push(`<rect x="${num(x0)}" y="${num(y + 4)}" width="${num(Math.max(1, x1 - x0))}" height="${rowH - 8}" fill="${color}" fill-opacity="0.8"/>`);
+    const e = o.errors?.[i] ?? 0;
+    if (e > 0) {
+      const yc = num(y + rowH / 2);
+      parts.push(`<line x1="${num(sx(v - e))}" x2="${num(sx(v + e))}" y1="${yc}" y2="${yc}" stroke="#222" stroke-width="1.5"/>`);
+      for (const xe of [v - e, v + e]) parts.push(`<line x1="${num(sx(xe))}" x2="${num(sx(xe))}" y1="${num(y + 7)}" y2="${num(y + rowH - 7)}" stroke="#222" stroke-width="1.5"/>`);
+    }
+  });
+  if (o.reference) {
+    const x = num(sx(o.reference.value));
+    parts.push(`<line x1="${x}" x2="${x}" y1="${top - 4}" y2="${top + h}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="5 3"/>`);
+    parts.push(`<text x="${x}" y="${top + h + 32}" font-size="10" fill="#d62728" text-anchor="middle">${escapeXml(o.reference.label)}</text>`);
+  }
+  parts.push(`<rect x="${left}" y="${top}" width="${num(w)}" height="${h}" fill="none" stroke="#333"/>`);
+  parts.push(`<text x="${num(left + w / 2)}" y="${top + h + 46}" font-size="12" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
+  return svgDocument(width, height, parts.join('\n'));
+}
+
 /** Several charts in one figure, `columns` per row, with an optional overall title. */
 export function chartGrid(charts: string[], columns: number, title?: string): string {
   const sizes = charts.map(sizeOf);

@@ -3,11 +3,16 @@
  * exercises have no fixed split): subjects are dealt into k folds; each fold trains on the
  * other subjects and predicts its own, so no subject is ever on both sides. Metrics are computed
  * on the pooled out-of-fold predictions (and per fold for the spread).
+ *
+ * Model selection happens inside the training folds: trainAction carves its validation split
+ * from them (select 'validation', default) or trains a fixed budget ('last'); the held-out fold
+ * is predicted once. The baselines (baselineSuite.ts) are fitted on the same folds.
  */
 import type { ActionInfo, Dataset, Sample } from '../data/types.js';
 import { type ActionMetrics, actionMetrics, spearmanResult } from './metrics.js';
 import { findAction, trainAction, type TrainActionOptions } from './trainer.js';
 import { ridgeBaseline } from './baselines.js';
+import { runBaselines, type BaselineName } from './baselineSuite.js';
 
 export interface CrossValidationOptions extends Omit<TrainActionOptions, 'train' | 'test' | 'action' | 'checkpointDir' | 'resume'> {
   action: string;
@@ -15,6 +20,9 @@ export interface CrossValidationOptions extends Omit<TrainActionOptions, 'train'
   onFold?: (fold: number, testSubjects: string[]) => void;
   /** Also fit the ridge baseline (mean-pooled features of these modalities) on the same folds. */
   ridgeModalities?: string[];
+  /** Baselines fitted on the same folds (baselineSuite.ts), e.g. ['constant', 'ridge', 'mlp', 'tcn']. */
+  baselines?: readonly BaselineName[];
+  log?: (message: string) => void;
 }
 
 export interface CrossValidationResult {
@@ -28,6 +36,8 @@ export interface CrossValidationResult {
   scores: number[];
   /** Ridge baseline on the same folds (with ridgeModalities). */
   ridge?: ActionMetrics;
+  /** Each requested baseline on the pooled out-of-fold predictions (method names as in the tables). */
+  baselineMetrics: ActionMetrics[];
 }
 
 export function subjectFoldsOf(samples: readonly Sample[], k: number): Array<{ testSubjects: string[]; train: Sample[]; test: Sample[] }> {
@@ -46,15 +56,35 @@ export async function crossValidate(opts: CrossValidationOptions & { dataset: Pi
   const action = findAction(opts.dataset.actions, opts.action);
   const mine = opts.dataset.samples.filter((s) => s.action === action.id);
   const folds = subjectFoldsOf(mine, opts.folds);
-  const out: CrossValidationResult = { action, folds: [], metrics: undefined as unknown as ActionMetrics, srccScore: 0, truth: [], predictions: [], scores: [] };
+  const out: CrossValidationResult = { action, folds: [], metrics: undefined as unknown as ActionMetrics, srccScore: 0, truth: [], predictions: [], scores: [], baselineMetrics: [] };
   const ridgeTruth: number[] = [];
   const ridgePred: number[] = [];
+  const pooled = new Map<string, { pred: number[]; truth: number[] }>();
   for (const [fold, f] of folds.entries()) {
     opts.onFold?.(fold, f.testSubjects);
     if (opts.ridgeModalities) {
       const rb = ridgeBaseline(action, f.train, f.test, { modalities: opts.ridgeModalities });
       ridgePred.push(...rb.predictions);
       ridgeTruth.push(...f.test.map((s) => s.grade!));
+    }
+    if (opts.baselines?.length) {
+      const rows = await runBaselines({
+        action,
+        dataset: opts.dataset,
+        train: f.train,
+        test: f.test,
+        names: opts.baselines,
+        fit: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed + fold, preset: opts.preset, lr: opts.lr, select: opts.select, validationFraction: opts.validationFraction },
+        skip: opts.kit.name,
+        signal: opts.signal,
+        log: opts.log,
+      });
+      for (const r of rows) {
+        const p = pooled.get(r.metrics.method!) ?? { pred: [], truth: [] };
+        p.pred.push(...r.predictions);
+        p.truth.push(...f.test.map((s) => s.grade!));
+        pooled.set(r.metrics.method!, p);
+      }
     }
     const r = await trainAction({ ...opts, action: action.id, train: f.train, test: f.test, seed: opts.seed + fold });
     r.model.dispose();
@@ -66,5 +96,6 @@ export async function crossValidate(opts: CrossValidationOptions & { dataset: Pi
   out.metrics = actionMetrics(action.id, out.predictions, out.truth, action.minGrade, action.maxGrade);
   out.srccScore = spearmanResult(out.scores, out.truth).value;
   if (opts.ridgeModalities) out.ridge = actionMetrics(action.id, ridgePred, ridgeTruth, action.minGrade, action.maxGrade, 'Ridge');
+  for (const [method, p] of pooled) out.baselineMetrics.push(actionMetrics(action.id, p.pred, p.truth, action.minGrade, action.maxGrade, method));
   return out;
 }

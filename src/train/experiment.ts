@@ -17,6 +17,9 @@ import {
   robustnessMarkdown,
   robustnessSvg,
   runTableMarkdown,
+  seedsTableMarkdown,
+  summarizeSeeds,
+  type SeedsSummary,
   trainingCurvesSvg,
   type ActionReport,
   type RobustnessPoint,
@@ -24,10 +27,11 @@ import {
   type RunSummary,
 } from '../report/report.js';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic.node.js';
-import { constantBaseline, ridgeBaseline } from './baselines.js';
+import { DEFAULT_BASELINES, runBaselines, type BaselineName } from './baselineSuite.js';
 import { confusionMatrix, evaluate } from './evaluate.js';
+import { methodName } from './kits.js';
 import { gradeDiversity } from './metrics.js';
-import { actionSplit, deriveSeed, findAction, trainAction, type TrainEvent } from './trainer.js';
+import { actionSplit, deriveSeed, describeSelection, findAction, trainAction, DEFAULT_VALIDATION_FRACTION, type Selection, type TrainEvent } from './trainer.js';
 import type { AQAModel, ModelKit } from './types.js';
 
 export interface ExperimentOptions {
@@ -45,8 +49,11 @@ export interface ExperimentOptions {
   lr?: number;
   modelOverrides?: Record<string, unknown>;
   resume?: boolean;
-  /** Add the constant and ridge baselines to the table (default true). */
-  baselines?: boolean;
+  /** Model selection (default 'validation'; 'test' is the paper's protocol, labelled as such). */
+  select?: Selection;
+  validationFraction?: number;
+  /** Baseline rows on the same splits (default true: constant, ridge mean+std, pooled MLP, temporal CNN; or a list). */
+  baselines?: boolean | readonly BaselineName[];
   missingLabelRate?: number;
   /** Written to config.json next to what the run adds itself. */
   configRecord?: Record<string, unknown>;
@@ -91,6 +98,8 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
     epochs: opts.epochs,
     batchSize: opts.batchSize,
     seed: opts.seed,
+    select: opts.select ?? 'validation',
+    validationFraction: (opts.select ?? 'validation') === 'validation' ? (opts.validationFraction ?? DEFAULT_VALIDATION_FRACTION) : null,
     preset: opts.preset ?? 'paper',
     lr: opts.lr ?? null,
     modelOverrides: opts.modelOverrides ?? {},
@@ -111,6 +120,9 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
     kit: opts.kit.name,
     model: modelDescription,
     optimizer: optimizerDescription,
+    method: methodName(opts.kit),
+    select: opts.select ?? 'validation',
+    protocol: describeSelection(opts.select ?? 'validation', opts.validationFraction),
     actions: reports,
     average: averageMetrics(reports.map((r) => r.metrics)),
     seconds: (performance.now() - t0) / 1000,
@@ -130,6 +142,8 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
       seed: opts.seed,
       preset: opts.preset,
       lr: opts.lr,
+      select: opts.select,
+      validationFraction: opts.validationFraction,
       modelOverrides: opts.modelOverrides,
       checkpointDir: join(opts.runDir, 'checkpoints', safeName(action.id)),
       resume: opts.resume,
@@ -140,19 +154,25 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
     modelDescription = result.modelDescription;
     optimizerDescription = result.optimizerDescription;
     bufferTraces[action.id] = result.bufferTrace;
-    const baselines = [];
-    if (opts.baselines ?? true) {
-      baselines.push(constantBaseline(action, split.train, split.test).metrics);
-      try {
-        baselines.push(ridgeBaseline(action, split.train, split.test, { modalities: opts.dataset.modalities }).metrics);
-      } catch (error) {
-        opts.log?.(`ridge baseline skipped for action ${action.id}: ${(error as Error).message}`);
-      }
-    }
+    const modelSeconds = (performance.now() - ta) / 1000;
+    const names = opts.baselines === false ? [] : opts.baselines === true || opts.baselines === undefined ? DEFAULT_BASELINES : opts.baselines;
+    const rows = await runBaselines({
+      action,
+      dataset: opts.dataset,
+      train: split.train,
+      test: split.test,
+      names,
+      fit: { epochs: opts.epochs, batchSize: opts.batchSize, seed: opts.seed, preset: opts.preset, lr: opts.lr, select: opts.select, validationFraction: opts.validationFraction },
+      skip: opts.kit.name,
+      signal: opts.signal,
+      log: opts.log,
+    });
+    const baselines = rows.map((r) => r.metrics);
     reports.push({
       action,
       alpha: alphaOf(opts.dataset.samples, action),
       trainSize: result.trainSize,
+      validationSize: result.validationSize,
       testSize: result.testSize,
       bestEpoch: result.bestEpoch,
       metrics: result.best.metrics,
@@ -163,7 +183,8 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
       scores: result.best.scores,
       confusion: confusionMatrix(result.best.truth, result.best.predictions, action),
       baselines,
-      seconds: (performance.now() - ta) / 1000,
+      seconds: modelSeconds,
+      baselineSeconds: Object.fromEntries(rows.map((r) => [r.metrics.method!, r.seconds])),
     });
     if (opts.keepModels) models.set(action.id, { model: result.model, config: result.config });
     else result.model.dispose();
@@ -174,7 +195,7 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
   writeJsonAtomic(metricsPath, { ...summary, complete: true });
   files.push(metricsPath);
   const tablePath = join(opts.runDir, 'table.md');
-  writeFileAtomic(tablePath, `# ${opts.name}\n\n${runTableMarkdown(summary, opts.kit.name === 'dualalign' ? 'DualAlign' : 'Pooled MLP')}`);
+  writeFileAtomic(tablePath, `# ${opts.name}\n\n${runTableMarkdown(summary)}`);
   files.push(tablePath);
   if (opts.plots ?? true) {
     const plots = join(opts.runDir, 'plots');
@@ -183,6 +204,37 @@ export async function runExperiment(opts: ExperimentOptions): Promise<Experiment
     files.push(...writeFigure(join(plots, 'confusion'), confusionSvg(summary), opts.log));
   }
   return { summary, files, models, bufferTraces };
+}
+
+export interface SeedsExperimentOptions extends Omit<ExperimentOptions, 'seed' | 'keepModels'> {
+  seeds: number[];
+  /** The data of each seed (e.g. a synthetic set regenerated from it); default: opts.dataset for every seed. */
+  datasetFor?: (seed: number) => Dataset;
+  onSeed?: (seed: number, index: number) => void;
+}
+
+/**
+ * The whole run repeated per seed (model init, validation split, shuffles; and the data when
+ * `datasetFor` is given), each in <runDir>/seed-<s>/, summarised as mean ± std per method in
+ * <runDir>/table.md and <runDir>/metrics.json (with the wall time of each seed).
+ */
+export async function runSeedsExperiment(opts: SeedsExperimentOptions): Promise<{ summary: SeedsSummary; runs: RunSummary[]; files: string[] }> {
+  if (opts.seeds.length === 0) throw new Error('runSeedsExperiment: no seeds');
+  const runs: RunSummary[] = [];
+  const files: string[] = [];
+  for (const [i, seed] of opts.seeds.entries()) {
+    opts.onSeed?.(seed, i);
+    const dataset = opts.datasetFor ? opts.datasetFor(seed) : opts.dataset;
+    const r = await runExperiment({ ...opts, dataset, seed, name: `${opts.name} (seed ${seed})`, runDir: join(opts.runDir, `seed-${seed}`) });
+    runs.push(r.summary);
+    files.push(...r.files);
+  }
+  const summary = summarizeSeeds(opts.name, runs, opts.seeds);
+  const metricsPath = join(opts.runDir, 'metrics.json');
+  writeJsonAtomic(metricsPath, { ...summary, perSeed: runs.map((r, i) => ({ seed: opts.seeds[i], seconds: r.seconds, average: r.average, folder: join(opts.runDir, `seed-${opts.seeds[i]}`) })), complete: true });
+  const tablePath = join(opts.runDir, 'table.md');
+  writeFileAtomic(tablePath, `# ${opts.name}\n\n${seedsTableMarkdown(summary)}`);
+  return { summary, runs, files: [metricsPath, tablePath, ...files] };
 }
 
 export function safeName(text: string): string {

@@ -9,6 +9,11 @@ export {
   actionSplit,
   hideLabels,
   deriveSeed,
+  carveValidation,
+  describeSelection,
+  SELECTIONS,
+  type Selection,
+  type EpochMetrics,
   InterruptedError,
   UnknownActionError,
   type TrainActionOptions,
@@ -35,6 +40,10 @@ export { crossValidate, subjectFoldsOf, type CrossValidationOptions, type CrossV
 export { constantBaseline, ridgeBaseline, type BaselineResult, type RidgeOptions } from './baselines.js';
 export { dualAlignKit, dualAlignConfigForData } from './dualalignKit.js';
 export { pooledMlpKit, PooledMlp, type PooledMlpConfig } from './pooledMlp.js';
-export { KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
+export { temporalConvKit, TemporalConvNet, anchorStream, type TemporalConvConfig } from './temporalConv.js';
+export { KITS, METHOD_NAMES, methodName, kitByName, kitForCheckpoint, loadAnyCheckpoint } from './kits.js';
 export { writeFileAtomic, writeJsonAtomic } from '../io/atomic.node.js';
 export { loadTrainingData, detectDataFormat, DataFolderError, type TrainingDataOptions, type DataFormat } from './datasets.js';
+export { runSeedsExperiment, type SeedsExperimentOptions } from './experiment.js';
+export { runAblation, ablationVariants, fusionVariants, selectVariants, ablationMarkdown, ablationSvg, type AblationVariant, type AblationOptions, type AblationSummary, type AblationRow } from './ablation.js';
+export { runBaselines, parseBaselines, BASELINES, DEFAULT_BASELINES, BASELINE_METHODS, type BaselineName, type BaselineRow, type BaselineFit } from './baselineSuite.js';

@@ -1,10 +1,18 @@
-/** The model kits by name, and loading a checkpoint of either kind. */
+/** The model kits by name, and loading a checkpoint of any kind. */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { dualAlignKit } from './dualalignKit.js';
 import { pooledMlpKit } from './pooledMlp.js';
+import { temporalConvKit } from './temporalConv.js';
 import type { LoadedCheckpoint, ModelKit } from './types.js';
 
-export const KITS: Record<string, ModelKit> = { dualalign: dualAlignKit, mlp: pooledMlpKit };
+export const KITS: Record<string, ModelKit> = { dualalign: dualAlignKit, mlp: pooledMlpKit, tcn: temporalConvKit };
+
+/** The name a results table gives each kit's rows. */
+export const METHOD_NAMES: Record<string, string> = { dualalign: 'DualAlign', mlp: 'Pooled MLP', tcn: 'Temporal CNN (anchor)' };
+
+export function methodName(kit: Pick<ModelKit, 'name'>): string {
+  return METHOD_NAMES[kit.name] ?? kit.name;
+}
 
 export function kitByName(name: string): ModelKit {
   const kit = KITS[name];
@@ -40,6 +48,7 @@ export function kitForCheckpoint(path: string): ModelKit {
   const format = checkpointFormat(path);
   if (format === 'dualalign-checkpoint/1') return dualAlignKit;
   if (format === 'dualalign-gpu/pooled-mlp') return pooledMlpKit;
+  if (format === 'dualalign-gpu/temporal-conv') return temporalConvKit;
   throw new Error(`${path}: not a model checkpoint of this library (format '${format ?? 'none'}')`);
 }
 

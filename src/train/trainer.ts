@@ -1,10 +1,21 @@
 /**
  * Action-specific training (§5.1): one model per action, trained on that action's training
  * split with the 'paper' optimizer preset by default (SGD lr 1e-2, momentum 0.9, weight decay
- * 1e-4, cosine annealing over all steps; dropout 0.5, τ 0.1), evaluated on its test split after
- * every epoch. The best epoch (highest test SRCC, then lowest rMSE) is saved as best.ckpt;
- * last.ckpt + last.state.safetensors hold what resuming needs (model, optimizer and scheduler
- * state, the random generator, history).
+ * 1e-4, cosine annealing over all steps; dropout 0.5, τ 0.1).
+ *
+ * Model selection (`select`), so that the test split is never used to choose anything:
+ *   'validation' (default)  a validation split is carved from the training samples (stratified by
+ *                           grade, seeded; `validationFraction`, default 0.2), the model is
+ *                           evaluated on it after every epoch and the best epoch (highest
+ *                           validation SRCC, then lowest rMSE) is kept; the test split is
+ *                           evaluated once, at the end, with those weights.
+ *   'last'                  a fixed epoch budget: all training samples are fitted, the last
+ *                           epoch's weights are tested once.
+ *   'test'                  the paper's protocol (the authors' code keeps the epoch with the best
+ *                           test SRCC): evaluated on the test split after every epoch and selected
+ *                           on it. Optimistic; every table and metrics.json produced with it says so.
+ * The kept epoch is saved as best.ckpt; last.ckpt + last.state.safetensors hold what resuming
+ * needs (model, optimizer and scheduler state, the random generator, history).
  *
  * Reproducible: the engine's generator is seeded from (seed, action) before the model is built,
  * each epoch's shuffle comes from its own stream derived from (seed, action, epoch), and the
@@ -30,6 +41,9 @@ import { optimizerPreset, type PresetName } from '../optim/presets.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import { writeFileAtomic } from '../io/atomic.node.js';
 import { evaluate, toModelGrades, type EvaluationResult } from './evaluate.js';
+import { carveValidation } from './split.js';
+
+export { carveValidation };
 import type { ActionMetrics } from './metrics.js';
 import type { AQAModel, ModelKit } from './types.js';
 
@@ -48,14 +62,39 @@ export interface EpochRecord {
   vfs?: number;
   vit?: number;
   lr: number;
-  test: { srcc: number; srccDefined: boolean; relativeMSE: number; accuracy: number; srccScore: number };
+  /** Metrics on the validation split ('validation' selection). */
+  validation?: EpochMetrics;
+  /** Metrics on the test split, only under the paper's protocol (`select: 'test'`). */
+  test?: EpochMetrics;
   seconds: number;
 }
 
+export interface EpochMetrics {
+  srcc: number;
+  srccDefined: boolean;
+  relativeMSE: number;
+  accuracy: number;
+  srccScore: number;
+}
+
+/** How the epoch whose weights are tested is chosen (see the file comment). */
+export type Selection = 'validation' | 'last' | 'test';
+
+export const SELECTIONS: readonly Selection[] = ['validation', 'last', 'test'];
+
+/** One line for tables and logs: how the model was selected. */
+export function describeSelection(select: Selection, validationFraction = DEFAULT_VALIDATION_FRACTION): string {
+  if (select === 'validation') return `epoch selected on a validation split (${Math.round(validationFraction * 100)} % of the training samples, stratified by grade); test split evaluated once`;
+  if (select === 'last') return 'fixed epoch budget (last epoch); test split evaluated once';
+  return "epoch selected on the TEST split (the paper's protocol: optimistic, not a held-out estimate)";
+}
+
+export const DEFAULT_VALIDATION_FRACTION = 0.2;
+
 export type TrainEvent =
-  | { type: 'start'; action: string; epochs: number; stepsPerEpoch: number; startEpoch: number; trainSize: number; testSize: number; model: string; optimizer: string }
+  | { type: 'start'; action: string; epochs: number; stepsPerEpoch: number; startEpoch: number; trainSize: number; validationSize: number; testSize: number; model: string; optimizer: string; select: Selection }
   | { type: 'step'; action: string; epoch: number; step: number; stepsPerEpoch: number; loss: number; lr: number }
-  | { type: 'epoch'; action: string; record: EpochRecord; best: { epoch: number; srcc: number }; improved: boolean }
+  | { type: 'epoch'; action: string; record: EpochRecord; best: { epoch: number; srcc: number }; improved: boolean; select: Selection }
   | { type: 'done'; action: string; bestEpoch: number };
 
 export interface TrainActionOptions {
@@ -72,6 +111,10 @@ export interface TrainActionOptions {
   preset?: PresetName;
   lr?: number;
   maxGradNorm?: number;
+  /** Model selection (default 'validation'; 'test' is the paper's protocol). */
+  select?: Selection;
+  /** Share of the training samples carved out for validation (select 'validation'; default 0.2). */
+  validationFraction?: number;
   /** Passed to kit.configFor (dims, dropout, ablations...). */
   modelOverrides?: Record<string, unknown>;
   /** Folder for best.ckpt / last.ckpt; none: keep the best weights in memory only. */
@@ -92,12 +135,16 @@ export interface TrainActionResult {
   optimizerDescription: string;
   history: EpochRecord[];
   bestEpoch: number;
-  /** Test evaluation of the best epoch's weights. */
+  /** Test evaluation of the selected epoch's weights (done once, after training). */
   best: EvaluationResult;
+  select: Selection;
+  /** Ids of the training samples held out for validation (select 'validation'). */
+  validationIds: string[];
   bestCheckpoint?: string;
   lastCheckpoint?: string;
   trainSize: number;
   labeledTrainSize: number;
+  validationSize: number;
   testSize: number;
   /** Live GPU buffers after every step (empty on the CPU backend). */
   bufferTrace: number[];
@@ -169,6 +216,7 @@ interface SavedState {
   optimizer: Omit<OptimizerState, 'state'>;
   seed: number;
   action: string;
+  select?: Selection;
   /** Planned epochs: the learning-rate schedule spans them, so a resume must use the same number. */
   epochs: number;
   batchSize: number;
@@ -206,15 +254,28 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
   if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`batch size must be a positive integer, got ${opts.batchSize}`);
   const split = opts.train && opts.test ? { train: opts.train, test: opts.test } : actionSplit(dataset.samples, action);
   const seed = deriveSeed(opts.seed, action.id);
+  const select: Selection = opts.select ?? 'validation';
+  if (!SELECTIONS.includes(select)) throw new Error(`unknown model selection '${String(select)}' (${SELECTIONS.join(', ')})`);
 
   let trainAll = split.train;
+  let validation: Sample[] = [];
+  if (select === 'validation') {
+    const fraction = opts.validationFraction ?? DEFAULT_VALIDATION_FRACTION;
+    ({ fit: trainAll, validation } = carveValidation(trainAll, fraction, seed));
+    if (validation.length < 2) {
+      throw new Error(`action '${action.id}': ${split.train.length} labeled training samples leave ${validation.length} for a validation split of ${fraction}; use a larger fraction or a fixed epoch budget (select 'last', --select last)`);
+    }
+  }
+  // Hidden labels (Fig. 15) are drawn from the samples the model fits; the validation split stays labeled.
   if (opts.missingLabelRate) trainAll = hideLabels(trainAll, opts.missingLabelRate, seed);
   const labeled = trainAll.filter((s) => s.grade !== undefined);
   const trainSamples = toModelGrades(kit.supportsUnlabeled ? trainAll : labeled, action);
   const modelAction: ActionInfo = { ...action, minGrade: 0, maxGrade: action.numGrades - 1 };
+  // The split evaluated after every epoch to choose the weights (none for a fixed budget).
+  const selectionSet = select === 'validation' ? validation : select === 'test' ? split.test : null;
 
   manualSeed(seed);
-  const config = kit.configFor(dataset, modelAction, toModelGrades(split.train, action), opts.modelOverrides ?? {});
+  const config = kit.configFor(dataset, modelAction, toModelGrades(trainAll, action), opts.modelOverrides ?? {});
   const model = kit.create(config);
   model.train();
   const stepsPerEpoch = Math.ceil(trainSamples.length / opts.batchSize);
@@ -245,6 +306,7 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
           throw new Error(`${dir}: ${LAST_CKPT} (tag ${String(loaded.extra.tag)}) and ${LAST_STATE} (tag ${state.tag}) are from different epochs; delete both to start over`);
         }
         if (state.action !== action.id) throw new Error(`${dir}: the checkpoint is for action '${state.action}', not '${action.id}'`);
+        if ((state.select ?? 'test') !== select) throw new Error(`${dir}: this run selects its model with '${state.select ?? 'test'}', not '${select}'; resume with --select ${state.select ?? 'test'}, or start a new run`);
         if (state.epochs !== opts.epochs || state.batchSize !== opts.batchSize) {
           throw new Error(
             `${dir}: this run was started with ${state.epochs} epochs and batch size ${state.batchSize} (the learning-rate schedule spans them); resume with --epochs ${state.epochs} --batch-size ${state.batchSize}, or start a new run`,
@@ -271,9 +333,11 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
       stepsPerEpoch,
       startEpoch,
       trainSize: trainSamples.length,
+      validationSize: validation.length,
       testSize: split.test.length,
       model: kit.describe(config),
       optimizer: preset.description,
+      select,
     });
 
     const bufferTrace: number[] = [];
@@ -319,8 +383,12 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
         opts.onEvent?.({ type: 'step', action: action.id, epoch, step: step + 1, stepsPerEpoch, loss: values.total, lr });
       }
 
-      const evaluation = await evaluate(kit, model, config, split.test, action, { batchSize: opts.evalBatchSize, modalities: dataset.modalities });
-      const m = evaluation.metrics;
+      let metrics: EpochMetrics | undefined;
+      if (selectionSet) {
+        const evaluation = await evaluate(kit, model, config, selectionSet, action, { batchSize: opts.evalBatchSize, modalities: dataset.modalities });
+        const m = evaluation.metrics;
+        metrics = { srcc: m.srcc, srccDefined: m.srccDefined ?? true, relativeMSE: m.relativeMSE, accuracy: m.accuracy, srccScore: evaluation.srccScore };
+      }
       const record: EpochRecord = {
         epoch,
         loss: sums.loss / Math.max(steps, 1),
@@ -328,18 +396,19 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
         ...(seen.vfs ? { vfs: sums.vfs / steps } : {}),
         ...(seen.vit ? { vit: sums.vit / steps } : {}),
         lr,
-        test: { srcc: m.srcc, srccDefined: m.srccDefined ?? true, relativeMSE: m.relativeMSE, accuracy: m.accuracy, srccScore: evaluation.srccScore },
+        ...(metrics ? { [select === 'test' ? 'test' : 'validation']: metrics } : {}),
         seconds: (performance.now() - t0) / 1000,
       };
       history.push(record);
-      const key: [number, number] = [m.srcc, m.relativeMSE];
+      // A fixed budget keeps the latest epoch; otherwise the best on the selection split.
+      const key: [number, number] = metrics ? [metrics.srcc, metrics.relativeMSE] : [epoch, 0];
       const improved = betterThan(key, bestKey);
       if (improved) {
         bestKey = key;
         bestEpoch = epoch;
       }
       const tag = `${action.id}-e${epoch}-${seed}-${Date.now()}`;
-      const extra = { tag, epoch, action, kit: kit.name, seed: opts.seed, modalities: dataset.modalities, metrics: m };
+      const extra = { tag, epoch, action, kit: kit.name, seed: opts.seed, modalities: dataset.modalities, select, ...(metrics ? { [select === 'test' ? 'testMetrics' : 'validationMetrics']: metrics } : {}) };
       if (dir) {
         if (improved) await kit.save(bestPath!, model, config, { ...extra, best: true });
         // Model first, then the state that names it: a crash in between is detected by the tag on resume.
@@ -356,6 +425,7 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
           optimizer: optimMeta,
           seed: opts.seed,
           action: action.id,
+          select,
           epochs: opts.epochs,
           batchSize: opts.batchSize,
         }, { ...optimMeta, state: optimState });
@@ -363,10 +433,10 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
         bestInMemory = {};
         for (const [k, t] of Object.entries(model.stateDict())) bestInMemory[k] = Float32Array.from(await t.data());
       }
-      opts.onEvent?.({ type: 'epoch', action: action.id, record, best: { epoch: bestEpoch, srcc: bestKey[0] }, improved });
+      opts.onEvent?.({ type: 'epoch', action: action.id, record, best: { epoch: bestEpoch, srcc: metrics ? bestKey[0] : NaN }, improved, select });
     }
 
-    // Restore the best weights and evaluate them once more (predictions for the plots).
+    // Restore the selected weights and evaluate the test split once.
     if (dir && bestPath && existsSync(bestPath)) {
       const loaded = await kit.load(bestPath);
       try {
@@ -388,10 +458,13 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
       history,
       bestEpoch,
       best,
+      select,
+      validationIds: validation.map((v) => v.id),
       bestCheckpoint: bestPath,
       lastCheckpoint: lastPath,
       trainSize: trainSamples.length,
       labeledTrainSize: labeled.length,
+      validationSize: validation.length,
       testSize: split.test.length,
       bufferTrace,
       resumedFromEpoch: startEpoch - 1,

@@ -154,6 +154,32 @@ describe('dualalign CLI', () => {
     expect(existsSync(join(out, 'plots/training-curves.png'))).toBe(true);
   });
 
+  it('--seeds: mean ± std per method and the time of each seed; --select test is labelled; ablate --help', async () => {
+    const out = join(work, 'seeds');
+    const r = await run(['train', '--data', data, '--actions', '01', '--model', 'mlp', '--epochs', '1', '--batch-size', '4', '--seeds', '2', '--baselines', 'constant,ridge', '--out', out, '--quiet', '--no-plots']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('mean ± std over 2 seeds (0, 1)');
+    expect(r.stdout).toMatch(/\| SRCC \(×100\) ↑ \| Pooled MLP \| [-\d.]+ ± [\d.]+ \|/);
+    expect(r.stdout).toMatch(/\| Acc\. \(%\) ↑ \| Ridge \(mean\+std\) \| [\d.]+ ± [\d.]+ \|/);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+    expect(metrics.perSeed.map((p: { seed: number }) => p.seed)).toEqual([0, 1]);
+    expect(metrics.secondsPerSeed).toHaveLength(2);
+    expect(metrics.select).toBe('validation');
+    for (const s of [0, 1]) expect(existsSync(join(out, `seed-${s}`, 'table.md'))).toBe(true);
+
+    const paper = join(work, 'paper-protocol');
+    const t = await run(['train', '--data', data, '--actions', '01', '--model', 'mlp', '--epochs', '1', '--batch-size', '4', '--select', 'test', '--no-baselines', '--out', paper, '--quiet', '--no-plots']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toContain("Selected on the test split (the paper's protocol");
+    expect(JSON.parse(readFileSync(join(paper, 'metrics.json'), 'utf8')).select).toBe('test');
+    const bad = await run(['train', '--data', data, '--select', 'best']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown --select 'best'");
+    const help = await run(['ablate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: dualalign ablate');
+  });
+
   it('a corrupt or missing checkpoint: exit 3', async () => {
     const bad = join(work, 'bad.ckpt');
     writeFileSync(bad, 'this is not a checkpoint at all');
