@@ -36,3 +36,14 @@ export { crossAttention, checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAtten
 export { crossAttentionUnfused } from './attention/reference.js';
 export { setAttentionTuning, type AttnTuning, type AttnVariant } from './kernels/attention.js';
 export { MultiHeadCrossAttention, type MultiHeadCrossAttentionOptions } from './nn/attention.js';
+// Arrays, tensors and models as bytes (.npy/.npz, safetensors, checkpoints, allow-listed pickle); also the `dualalign-gpu/io` subpath.
+export * from './io/index.js';
+// Data in memory: samples, feature files, the synthetic MM-JDM generator, its seeded PRNG, and the metrics.
+export type { Sample, FeatureArray, Dataset, ActionInfo } from './data/types.js';
+export { decodeFeatureFile } from './data/plain.js';
+export { toFeatureArray } from './data/dataset.js';
+export { generateSyntheticMMJDM, type SyntheticOptions } from './data/synthetic.js';
+export { MMJDM_ACTIONS } from './data/mmjdmSpec.js';
+export { mulberry32, shuffleInPlace, type Rng } from './data/prng.js';
+export { spearman, pearson } from './train/metrics.js';
+export { modalityNames, PAPER_FUSION } from './models/config.js';
