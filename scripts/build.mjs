@@ -8,6 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// --outdir=DIR builds elsewhere (test/api builds a consumer's copy of the package); types need dist/.
+const outArg = process.argv.find((a) => a.startsWith('--outdir='));
+const out = outArg ? outArg.slice('--outdir='.length) : 'dist';
 const common = { bundle: true, format: 'esm', loader: { '.wgsl': 'text' }, sourcemap: true, logLevel: 'warning', absWorkingDir: root };
 
 // The package's entries (package.json "exports"): '.' and './io', each with a Node build and a
@@ -18,7 +21,7 @@ if (existsSync(join(root, 'src/cli/main.ts'))) nodeEntries.cli = 'src/cli/main.t
 await build({
   ...common,
   entryPoints: nodeEntries,
-  outdir: 'dist',
+  outdir: out,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
@@ -38,7 +41,7 @@ const browserShim = {
 await build({
   ...common,
   entryPoints: { index: 'src/browser.ts', io: 'src/io/index.ts' },
-  outdir: 'dist/browser',
+  outdir: join(out, 'browser'),
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   platform: 'browser',

@@ -1,7 +1,8 @@
 /**
- * The package as a user sees it: built (scripts/build.mjs), then imported by name from a separate
- * folder whose node_modules/dualalign-gpu links to this repository, in a fresh Node process, with
- * the default (Node) conditions and with the "browser" condition. Nothing here imports src/.
+ * The package as a user sees it: installed in a separate folder (node_modules/dualalign-gpu holds this
+ * package.json and a fresh build, scripts/build.mjs --outdir, its dependencies linked), then imported
+ * by name in a fresh Node process, with the default (Node) conditions and with the "browser"
+ * condition. Nothing here imports src/.
  *
  * Node: a DualAlign trained one step through the API, saved with saveCheckpoint (atomic) and loaded
  * with loadCheckpoint, predicts exactly what it predicted before; the same through checkpoint bytes
@@ -11,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -134,10 +135,12 @@ function expectByteRoundTrips(out: Record<string, any>): void {
 
 describe('the package imported by name (a consumer folder)', () => {
   beforeAll(() => {
-    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: 'inherit' });
     dir = mkdtempSync(join(tmpdir(), 'dualalign-consumer-'));
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(ROOT, join(dir, 'node_modules', 'dualalign-gpu'), 'dir');
+    const pkg = join(dir, 'node_modules', 'dualalign-gpu');
+    mkdirSync(pkg, { recursive: true });
+    copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'), 'dir'); // its dependencies (webgpu, ...)
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build.mjs'), `--outdir=${join(pkg, 'dist')}`], { cwd: ROOT, stdio: 'inherit' });
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     writeFileSync(join(dir, 'node.mjs'), NODE_CONSUMER);
     writeFileSync(join(dir, 'browser.mjs'), BROWSER_CONSUMER);
