@@ -10,9 +10,9 @@ export type { DType, TypedArray } from './backend/backend.js';
 export { noGrad, tidy, scope, keep, isGradEnabled } from './autograd/engine.js';
 export { tensor, zeros, ones, full, arange, eye, rand, randn, to, type CreateOptions } from './autograd/ops/creation.js';
 export { manualSeed, Generator } from './autograd/ops/random.js';
-export {
-  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, neg, exp, log, sqrt, rsqrt, abs, relu, gelu, sigmoid, tanh, clamp, where, cast,
-} from './autograd/ops/elementwise.js';
+// The plain elementwise ops (add, sub, mul, …, tanh): one function per SURFACE row of src/backend/op-table.ts.
+export * from './autograd/ops/generated.js';
+export { gelu, clamp, where, cast } from './autograd/ops/elementwise.js';
 export { sum, mean, max, min, argmax, argmin, logsumexp } from './autograd/ops/reduce.js';
 export { reshape, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, split, concat, stack, indexSelect, oneHot, contiguous, zerosLike, onesLike } from './autograd/ops/shape.js';
 export { matmul, linear } from './autograd/ops/linalg.js';
@@ -28,7 +28,7 @@ export { Optimizer, SGD, Adam, AdamW, cosineAnnealing, linearWarmup, constantLr,
 export { DualAlign, collate, disposeBatch, resolveConfig, skeletonOnlyConfig, simplexEtf, type Batch, type DualAlignConfig, type ResolvedConfig, type StreamSpec, type ForwardOutput, type LossOutput, type Prediction, type ModelSummary } from './models/index.js';
 export {
   gramVolumeMatrix, contrastiveSoftmaxLoss, gramContrastiveLoss, cosineContrastiveLoss, oneStageGramLoss, safeL2Normalize,
-  composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, MAX_MODALITIES, VOL_CLAMP,
+  composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, DEFAULT_TAU, MAX_MODALITIES, VOL_CLAMP,
   type GramVolumeOptions, type ContrastiveOptions as ContrastiveSoftmaxOptions, type ContrastiveReduction, type AlignmentLossOptions,
 } from './alignment/index.js';
 // Fused multi-head cross-attention (src/attention, wgsl/attention.wgsl) and its module.
