@@ -6,6 +6,13 @@ import { wgslText } from './scripts/wgsl-plugin.mjs';
 
 export default defineConfig({
   plugins: [wgslText()],
+  // examples/web imports the package by name; resolve it to the browser entries' sources (as scripts/serve.mjs does).
+  resolve: {
+    alias: [
+      { find: /^dualalign-gpu$/, replacement: new URL('./src/browser.ts', import.meta.url).pathname },
+      { find: /^dualalign-gpu\/io$/, replacement: new URL('./src/io/index.ts', import.meta.url).pathname },
+    ],
+  },
   test: {
     include: ['test/browser/**/*.test.ts'],
     pool: 'forks',

@@ -39,6 +39,22 @@ export const browserShims = {
   },
 };
 
+/**
+ * The example imports the package by name, as a user's app would ('dualalign-gpu', 'dualalign-gpu/io');
+ * here those names resolve to the sources of the package's browser entries, so a reload picks up edits.
+ */
+export const PUBLIC_ENTRIES = { 'dualalign-gpu': 'src/browser.ts', 'dualalign-gpu/io': 'src/io/index.ts' };
+export const publicApi = {
+  name: 'public-api',
+  setup(b) {
+    b.onResolve({ filter: /^dualalign-gpu(\/.*)?$/ }, (args) => {
+      const entry = PUBLIC_ENTRIES[args.path];
+      if (!entry) return { errors: [{ text: `'${args.path}' is not an export of dualalign-gpu (exports: ${Object.keys(PUBLIC_ENTRIES).join(', ')})` }] };
+      return { path: join(root, entry) };
+    });
+  },
+};
+
 /** The esbuild options for the example app (also used by tests that want the bundle without a server). */
 export async function appBuildOptions() {
   return {
@@ -52,7 +68,7 @@ export async function appBuildOptions() {
     sourcemap: 'inline',
     write: false,
     logLevel: 'silent',
-    plugins: [browserShims],
+    plugins: [publicApi, browserShims],
   };
 }
 

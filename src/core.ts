@@ -12,9 +12,9 @@ export type { DType, TypedArray } from './backend/backend.js';
 export { noGrad, tidy, scope, keep, isGradEnabled } from './autograd/engine.js';
 export { tensor, zeros, ones, full, arange, eye, rand, randn, to, type CreateOptions } from './autograd/ops/creation.js';
 export { manualSeed, Generator } from './autograd/ops/random.js';
-export {
-  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, neg, exp, log, sqrt, rsqrt, abs, relu, gelu, sigmoid, tanh, clamp, where, cast,
-} from './autograd/ops/elementwise.js';
+// The plain elementwise ops (add, sub, mul, …, tanh): one function per SURFACE row of src/backend/op-table.ts.
+export * from './autograd/ops/generated.js';
+export { gelu, clamp, where, cast } from './autograd/ops/elementwise.js';
 export { sum, mean, max, min, argmax, argmin, logsumexp } from './autograd/ops/reduce.js';
 export { reshape, permute, transpose, expand, squeeze, unsqueeze, flatten, slice, split, concat, stack, indexSelect, oneHot, contiguous, zerosLike, onesLike } from './autograd/ops/shape.js';
 export { matmul, linear } from './autograd/ops/linalg.js';
@@ -30,7 +30,7 @@ export { Optimizer, SGD, Adam, AdamW, cosineAnnealing, linearWarmup, constantLr,
 export { DualAlign, collate, disposeBatch, resolveConfig, skeletonOnlyConfig, simplexEtf, type Batch, type DualAlignConfig, type ResolvedConfig, type StreamSpec, type ForwardOutput, type LossOutput, type Prediction, type ModelSummary } from './models/index.js';
 export {
   gramVolumeMatrix, contrastiveSoftmaxLoss, gramContrastiveLoss, cosineContrastiveLoss, oneStageGramLoss, safeL2Normalize,
-  composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, MAX_MODALITIES, VOL_CLAMP,
+  composedGramVolumeMatrix, composedGramContrastiveLoss, NORM_EPS, DEFAULT_TAU, MAX_MODALITIES, VOL_CLAMP,
   type GramVolumeOptions, type ContrastiveOptions as ContrastiveSoftmaxOptions, type ContrastiveReduction, type AlignmentLossOptions,
 } from './alignment/index.js';
 // Fused multi-head cross-attention (src/attention, wgsl/attention.wgsl) and its module.
@@ -38,3 +38,15 @@ export { crossAttention, checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAtten
 export { crossAttentionUnfused } from './attention/reference.js';
 export { setAttentionTuning, type AttnTuning, type AttnVariant } from './kernels/attention.js';
 export { MultiHeadCrossAttention, type MultiHeadCrossAttentionOptions } from './nn/attention.js';
+// Arrays, tensors and models as bytes (.npy/.npz, safetensors, checkpoints, allow-listed pickle); also the `dualalign-gpu/io` subpath.
+export * from './io/index.js';
+// Data in memory: samples, feature files, the synthetic MM-JDM generator, its seeded PRNG, and the metrics.
+export type { Sample, FeatureArray, Dataset, ActionInfo } from './data/types.js';
+export { decodeFeatureFile } from './data/plain.js';
+export { toFeatureArray } from './data/dataset.js';
+export { generateSyntheticMMJDM, type SyntheticOptions } from './data/synthetic.js';
+export { MMJDM_ACTIONS } from './data/mmjdmSpec.js';
+export { mulberry32, shuffleInPlace, type Rng } from './data/prng.js';
+export { spearman, pearson } from './train/metrics.js';
+export { carveValidation } from './train/split.js';
+export { modalityNames, PAPER_FUSION } from './models/config.js';

@@ -17,3 +17,5 @@ export { svgToPng, writeFigure } from './report/png.js';
 export { loadPlainDataset, writePlainDataset } from './data/plain.node.js';
 export { loadMMJDM } from './data/mmjdm.node.js';
 export { loadUIPRMD, isUIPRMDAvailable, defaultUIPRMDDir } from './data/uiprmd.node.js';
+// Files (Node): checkpoints and arrays on disk, written atomically; also the `dualalign-gpu/io` subpath.
+export { saveCheckpoint, loadCheckpoint, loadCheckpointInto, readCheckpoint, readNpyFile, readNpzFile, writeNpyFile, writeNpzFile, nodeInflateRaw, writeFileAtomic, writeJsonAtomic } from './io/index.node.js';

@@ -22,7 +22,7 @@ export async function bundleGram(outDir = join(root, 'node_modules/.cache/dualal
     target: 'node20',
     loader: { '.wgsl': 'text' },
     outfile,
-    external: ['webgpu', '@resvg/resvg-js', 'cli-progress', 'csv-parse', 'ndarray'],
+    external: ['webgpu', '@resvg/resvg-js', 'cli-progress', 'ndarray'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     nodePaths: [join(root, 'node_modules')],
     logLevel: 'warning',

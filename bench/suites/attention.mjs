@@ -281,7 +281,7 @@ async function loadLib() {
     target: 'node20',
     loader: { '.wgsl': 'text' },
     outfile: out,
-    external: ['webgpu', '@resvg/resvg-js', 'cli-progress', 'csv-parse', 'ndarray'],
+    external: ['webgpu', '@resvg/resvg-js', 'cli-progress', 'ndarray'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     absWorkingDir: root,
     logLevel: 'warning',

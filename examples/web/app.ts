@@ -3,17 +3,11 @@
  * chart -> per-grade probabilities of a held-out sample; or a saved checkpoint + feature files.
  * Served by `node scripts/serve.mjs`, which bundles this file on request.
  */
-import { init, manualSeed, NoAdapterError, deviceInfo, DualAlign } from '../../src/browser.js';
-// Not (yet) in the package entry: synthetic data, the action table, seeded shuffling, SRCC.
-import { generateSyntheticMMJDM } from '../../src/data/synthetic.js';
-import { MMJDM_ACTIONS } from '../../src/data/mmjdmSpec.js';
-import { mulberry32, shuffleInPlace } from '../../src/data/prng.js';
-import type { Sample } from '../../src/data/types.js';
-import { spearman } from '../../src/train/metrics.js';
-import { carveValidation } from '../../src/train/split.js';
+import { init, manualSeed, NoAdapterError, deviceInfo, DualAlign, generateSyntheticMMJDM, MMJDM_ACTIONS, mulberry32, shuffleInPlace, spearman, carveValidation, type Sample } from 'dualalign-gpu';
+import { decodeCheckpoint, encodeCheckpoint } from 'dualalign-gpu/io';
 import { TrainingChart, type ChartData } from './chart.js';
 import { parseFeatureFiles } from './features.js';
-import { ALL_MODALITIES, SYNTH, decodeCheckpoint, encodeCheckpoint, makeOptimizer, modelModalities, pageConfig, predict, trainStep } from './model.js';
+import { ALL_MODALITIES, SYNTH, makeOptimizer, modelModalities, pageConfig, predict, trainStep } from './model.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
@@ -342,7 +336,7 @@ async function gradeFiles(): Promise<void> {
     if (ck) {
       say(ui.gradeStatus, `Loading ${ck.name}…`);
       const loaded = await decodeCheckpoint(new Uint8Array(await ck.arrayBuffer()), ck.name);
-      const ex = loaded.extra as { action?: { id: string; name: string; minGrade: number; maxGrade: number } };
+      const ex = (loaded.extra ?? {}) as { action?: { id: string; name: string; minGrade: number; maxGrade: number } };
       const G = loaded.model.config.numGrades;
       target = { model: loaded.model, action: ex.action ?? { id: '?', name: 'unknown action', minGrade: 0, maxGrade: G - 1 }, source: `from ${ck.name}` };
     }

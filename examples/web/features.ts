@@ -4,9 +4,7 @@
  *     `<anything>_video.npy` / `video-<id>.npy` also work), as in the plain dataset layout;
  *   - or a .json object { "video": { "shape": [T, C], "data": [...] } | nested arrays, ..., "action"?: "01" }.
  */
-import { decodeFeatureFile } from '../../src/data/plain.js';
-import { toFeatureArray } from '../../src/data/dataset.js';
-import type { FeatureArray, Sample } from '../../src/data/types.js';
+import { decodeFeatureFile, toFeatureArray, type FeatureArray, type Sample } from 'dualalign-gpu';
 
 export interface ParsedFeatures {
   sample: Sample;

@@ -1,16 +1,10 @@
 /**
- * The page's model glue: a small DualAlign config for the synthetic data, one training step, a
- * prediction, and checkpoints as bytes in the format of src/models/checkpoint.node.ts
- * ('dualalign-checkpoint/1': the state dict as safetensors, the config as JSON metadata), so a
- * checkpoint saved by `dualalign train` loads here and one saved here loads there.
+ * The page's model glue: a small DualAlign config for the synthetic data, one training step and a
+ * prediction. Checkpoints are bytes from `dualalign-gpu/io` (encodeCheckpoint / decodeCheckpoint,
+ * the format `dualalign train` writes), so a checkpoint saved there loads here and one saved here loads there.
  */
-import { DualAlign, collate, disposeBatch, resolveConfig, scope, Adam, type Optimizer, type DualAlignConfig, type HostArray } from '../../src/browser.js';
-// Not (yet) in the package entry: the config helpers, safetensors bytes, the sample type.
-import { modalityNames, PAPER_FUSION } from '../../src/models/config.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../../src/data/safetensors.js';
-import type { Sample } from '../../src/data/types.js';
+import { DualAlign, collate, disposeBatch, resolveConfig, scope, Adam, modalityNames, PAPER_FUSION, type Optimizer, type DualAlignConfig, type Sample } from 'dualalign-gpu';
 
-export const CHECKPOINT_FORMAT = 'dualalign-checkpoint/1';
 export const ALL_MODALITIES = ['video', 'flow', 'skeleton', 'image', 'text'] as const;
 
 /** Feature sizes of the page's synthetic data (small, so SwiftShader and laptops train in seconds). */
@@ -107,41 +101,4 @@ export async function predict(model: DualAlign, samples: Sample[]): Promise<Grad
     });
   }
   return out;
-}
-
-/** The checkpoint bytes (safetensors) of a model, as src/models/checkpoint.node.ts writes them. */
-export async function encodeCheckpoint(model: DualAlign, extra: Record<string, unknown>): Promise<Uint8Array> {
-  const tensors: Record<string, SafetensorsTensor> = {};
-  for (const [name, t] of Object.entries(model.stateDict())) {
-    const data = await t.data();
-    tensors[name] = t.dtype === 'int32' ? { dtype: 'I32', shape: [...t.shape], data: data as Int32Array } : { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(data) };
-  }
-  return encodeSafetensors(tensors, {
-    format: CHECKPOINT_FORMAT,
-    model: 'DualAlign',
-    config: JSON.stringify(model.userConfig),
-    params: String(model.paramCount()),
-    extra: JSON.stringify(extra),
-  });
-}
-
-export interface LoadedModel {
-  model: DualAlign;
-  extra: Record<string, unknown>;
-}
-
-/** A model from checkpoint bytes; errors name what is wrong with the file. */
-export async function decodeCheckpoint(bytes: Uint8Array, what: string): Promise<LoadedModel> {
-  const file = decodeSafetensors(bytes, what);
-  const md = file.metadata ?? {};
-  if (md.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${what}: not a DualAlign checkpoint (metadata format '${md.format ?? 'missing'}', expected '${CHECKPOINT_FORMAT}')`);
-  }
-  const config = JSON.parse(md.config!) as DualAlignConfig;
-  const model = new DualAlign(config);
-  const sd: Record<string, HostArray> = {};
-  for (const [name, t] of Object.entries(file.tensors)) sd[name] = { data: t.data as ArrayLike<number> & { length: number }, shape: t.shape };
-  await model.loadStateDict(sd, { strict: true });
-  const extra = md.extra ? (JSON.parse(md.extra) as Record<string, unknown>) : {};
-  return { model, extra };
 }

@@ -2,7 +2,9 @@
  * The unfused composition of the Gram-contrastive loss from plain engine ops (normalize ->
  * cross and per-sample Grams by matmul -> a Laplace-expansion determinant of [B, B] entry
  * tensors -> sqrt(max(det, 1e-12)) -> crossEntropy in both directions). K ≤ 4 only.
- * It is an independent check of the fused kernels (tests) and baseline (a) of bench/suites/gram.mjs.
+ * It is an independent check of the fused kernels (tests), baseline (a) of bench/suites/gram.mjs,
+ * and the fallback of a backend that declines the GRAM / contrastive routines (./ops.ts). The
+ * model's losses (src/models/losses.ts) use these too: one composed GRAM loss.
  */
 import { ShapeError } from '../gpu/errors.js';
 import { tidy } from '../autograd/engine.js';
@@ -14,7 +16,7 @@ import { matmul } from '../autograd/ops/linalg.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
 import { arange } from '../autograd/ops/creation.js';
 import { safeL2Normalize } from './losses.js';
-import { NORM_EPS } from './ops.js';
+import { DEFAULT_TAU, NORM_EPS } from './ops.js';
 
 /** det of an n×n matrix of broadcastable entry tensors, by cofactor expansion along the first row. */
 export function laplaceDet(m: Tensor[][]): Tensor {
@@ -56,19 +58,22 @@ export function composedGramVolumeMatrix(anchor: Tensor, others: Tensor, eps = N
   });
 }
 
+/** The two-direction contrastive softmax from engine ops: factor · (CE over rows + CE over columns), diagonal targets. */
+export function composedContrastiveLoss(logits: Tensor, labelSmoothing = 0, factor = 1): Tensor {
+  const B = logits.shape[0];
+  return tidy(() => {
+    const target = arange(0, B, 1, { backend: logits.backend, dtype: 'int32' });
+    const l = E.add(crossEntropy(logits, target, { labelSmoothing }), crossEntropy(transpose(logits), target, { labelSmoothing }));
+    return factor === 1 ? l : E.mul(l, factor);
+  });
+}
+
 /** gramContrastiveLoss from engine ops: CE(−V/τ) over rows + over columns (× 1/2 for 'mean'). */
 export function composedGramContrastiveLoss(
   anchor: Tensor,
   others: Tensor,
   opts: { tau?: number; labelSmoothing?: number; reduction?: 'sum' | 'mean'; eps?: number } = {},
 ): Tensor {
-  const { tau = 0.1, labelSmoothing = 0, reduction = 'sum', eps = NORM_EPS } = opts;
-  const B = anchor.shape[0];
-  return tidy(() => {
-    const V = composedGramVolumeMatrix(anchor, others, eps);
-    const logits = E.mul(V, -1 / tau);
-    const target = arange(0, B, 1, { backend: anchor.backend, dtype: 'int32' });
-    const l = E.add(crossEntropy(logits, target, { labelSmoothing }), crossEntropy(transpose(logits), target, { labelSmoothing }));
-    return reduction === 'mean' ? E.mul(l, 0.5) : l;
-  });
+  const { tau = DEFAULT_TAU, labelSmoothing = 0, reduction = 'sum', eps = NORM_EPS } = opts;
+  return tidy(() => composedContrastiveLoss(E.mul(composedGramVolumeMatrix(anchor, others, eps), -1 / tau), labelSmoothing, reduction === 'mean' ? 0.5 : 1));
 }

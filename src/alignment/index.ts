@@ -3,6 +3,7 @@ export {
   gramVolumeMatrix,
   contrastiveSoftmaxLoss,
   NORM_EPS,
+  DEFAULT_TAU,
   MAX_MODALITIES,
   type GramVolumeOptions,
   type ContrastiveOptions,

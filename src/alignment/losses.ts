@@ -23,6 +23,7 @@ import {
   isTensor,
   MAX_MODALITIES,
   NORM_EPS,
+  DEFAULT_TAU,
   type ContrastiveReduction,
 } from './ops.js';
 
@@ -65,7 +66,7 @@ function oneElementFloat(op: string, what: string, t: unknown): Tensor {
 }
 
 function resolve(op: string, opts: AlignmentLossOptions): Resolved {
-  const { tau = 0.1, labelSmoothing = 0, reduction = 'sum', eps = NORM_EPS } = opts;
+  const { tau = DEFAULT_TAU, labelSmoothing = 0, reduction = 'sum', eps = NORM_EPS } = opts;
   checkContrastiveOpts(op, labelSmoothing, reduction);
   checkEps(op, eps);
   const scalar = (t: Tensor) => (t.rank === 0 ? t : t.reshape([]));

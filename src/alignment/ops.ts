@@ -1,31 +1,27 @@
 /**
  * The fused alignment ops: gramVolumeMatrix and contrastiveSoftmaxLoss, plus the internal fused
- * Gram-contrastive loss node. Each runs on both backends: WebGPU through wgsl/gram.wgsl and
- * wgsl/contrastive.wgsl, the CPU through the float64 loops of ./reference.ts (the oracle).
+ * Gram-contrastive loss node. Each is a backend routine (src/backend/routines.ts): WebGPU runs
+ * wgsl/gram.wgsl and wgsl/contrastive.wgsl, the CPU the float64 loops of ./reference.ts (the
+ * oracle); a backend that declines gets the composition of engine ops in ./composed.ts.
  */
-import { Storage, sizeOf, type Backend, type DType, type TypedArray, type View } from '../backend/backend.js';
+import type { ContrastiveParams, GramShape } from '../backend/routines.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
-import type { GpuRuntime } from '../gpu/runtime.js';
-import { noGrad, record } from '../autograd/engine.js';
+import { dense, runRoutine } from '../autograd/routine.js';
+import { tidy } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { contiguous } from '../autograd/ops/shape.js';
-import { wrap } from '../autograd/ops/util.js';
-import { runGramBackward, runGramForward, type GramPrepBuffers, type PairSource } from '../kernels/gram.js';
-import { runContrastiveBackward, runContrastiveForward, statsLength } from '../kernels/contrastive.js';
-import * as ref from './reference.js';
+import * as E from '../autograd/ops/elementwise.js';
+import { composedContrastiveLoss, composedGramVolumeMatrix } from './composed.js';
+
+export type { GramShape } from '../backend/routines.js';
 
 /** Default eps of the L2 normalization x / max(‖x‖, eps) (PyTorch's F.normalize). */
 export const NORM_EPS = 1e-12;
+/** Default temperature τ of the contrastive losses (the paper's 0.1; the model config's default too). */
+export const DEFAULT_TAU = 0.1;
 /** Largest number of modalities (anchor included) in one Gram. */
 export const MAX_MODALITIES = 8;
 
 export type ContrastiveReduction = 'sum' | 'mean';
-
-export interface GramShape {
-  B: number;
-  K: number;
-  D: number;
-}
 
 // ---- validation ----------------------------------------------------------------------------------
 
@@ -67,74 +63,6 @@ function checkContrastiveOpts(op: string, labelSmoothing: number, reduction: str
   if (reduction !== 'sum' && reduction !== 'mean') throw new ShapeError(`${op}: reduction must be 'sum' (of the two directions, DualAlign) or 'mean' (GRAM), got '${reduction}'`);
 }
 
-// ---- backend helpers -----------------------------------------------------------------------------
-
-function rtOf(backend: Backend): GpuRuntime {
-  return (backend as unknown as { rt: GpuRuntime }).rt;
-}
-
-/** The values of a CPU tensor, row-major, as float64 (read through its strides). */
-function hostValues(t: View): Float64Array {
-  const src = t.storage.handle as TypedArray;
-  const n = sizeOf(t.shape);
-  const out = new Float64Array(n);
-  const rank = t.shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  let off = t.offset;
-  for (let e = 0; e < n; e++) {
-    out[e] = src[off];
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d]++;
-      off += t.strides[d];
-      if (idx[d] < t.shape[d]) break;
-      off -= t.strides[d] * t.shape[d];
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
-
-function cpuTensor(backend: Backend, values: Float64Array, shape: readonly number[], dtype: DType): Tensor {
-  return wrap(backend.fromHost(values, dtype), shape, dtype);
-}
-
-function gpuTensor(backend: Backend, buffer: GPUBuffer, shape: readonly number[]): Tensor {
-  return wrap(new Storage(backend, buffer, sizeOf(shape)), shape, 'float32');
-}
-
-/** A contiguous, graph-free view of x for a kernel (an alias when x already is one). */
-function dense(x: Tensor): Tensor {
-  return noGrad(() => contiguous(x));
-}
-
-function prepFromSaved(a: Tensor, o: Tensor, aux: Tensor, g: GramShape): GramPrepBuffers {
-  return { B: g.B, K: g.K, D: g.D, a, o, aux: aux.storage.handle as GPUBuffer };
-}
-
-/**
- * Forward of the Gram volumes on the GPU; returns the pass buffers as tensors the caller owns:
- * the contiguous inputs (aliases when the inputs already are), the per-sample Grams, V and C.
- */
-function gpuGramForward(anchor: Tensor, others: Tensor, s: GramShape, eps: number): { a: Tensor; o: Tensor; aux: Tensor; V: Tensor; C: Tensor } {
-  const backend = anchor.backend;
-  const rt = rtOf(backend);
-  const a = dense(anchor);
-  const o = dense(others);
-  const { pr, V, C } = runGramForward(rt, a, o, s.B, s.K, s.D, eps);
-  return {
-    a,
-    o,
-    aux: gpuTensor(backend, pr.aux, [s.B, s.K + s.K * s.K]),
-    V: gpuTensor(backend, V, [s.B, s.B]),
-    C: gpuTensor(backend, C, [s.B, s.B, s.K - 1]),
-  };
-}
-
-function gpuGramBackward(backend: Backend, pr: GramPrepBuffers, C: GPUBuffer, src: PairSource, eps: number, need: [boolean, boolean], othersShape: readonly number[]): [Tensor | null, Tensor | null] {
-  const [gA, gO] = runGramBackward(rtOf(backend), pr, C, src, eps, need);
-  return [gA && gpuTensor(backend, gA, [pr.B, pr.D]), gO && gpuTensor(backend, gO, othersShape)];
-}
-
 // ---- gramVolumeMatrix ----------------------------------------------------------------------------
 
 export interface GramVolumeOptions {
@@ -156,33 +84,22 @@ export function gramVolumeMatrix(anchor: Tensor, others: Tensor, opts: GramVolum
   const s = checkGramInputs(op, anchor, others);
   const eps = opts.eps ?? NORM_EPS;
   checkEps(op, eps);
-  const backend = anchor.backend;
-  const othersShape = [...others.shape];
-  if (backend.name === 'cpu') {
-    const dtype: DType = anchor.dtype === 'float64' || others.dtype === 'float64' ? 'float64' : 'float32';
-    const pr = ref.gramPrep(hostValues(anchor), hostValues(others), s.B, s.K, s.D, eps);
-    const { V, C } = ref.gramForward(pr);
-    const out = cpuTensor(backend, V, [s.B, s.B], dtype);
-    return record(op, out, [anchor, others], (g) => {
-      const { gA, gO } = ref.gramBackward(pr, C, hostValues(g));
-      return [anchor.requiresGrad ? cpuTensor(backend, gA, anchor.shape, anchor.dtype) : null, others.requiresGrad ? cpuTensor(backend, gO, othersShape, others.dtype) : null];
+  const a = dense(anchor);
+  const o = dense(others);
+  try {
+    return runRoutine({
+      op,
+      inputs: [anchor, others],
+      operands: [a, o],
+      shape: [s.B, s.B],
+      forward: (r) => r.gramVolume?.(a, o, s, eps),
+      backward: (r, saved, state, g) => r.gramBackward!(saved, state, s, eps, g, null, [anchor.requiresGrad, others.requiresGrad]),
+      fallback: () => composedGramVolumeMatrix(anchor, others, eps),
     });
+  } finally {
+    a.dispose();
+    o.dispose();
   }
-  const f = gpuGramForward(anchor, others, s, eps);
-  const out = record(
-    op,
-    f.V,
-    [anchor, others],
-    (g, [a, o, aux, C]) => {
-      const gd = dense(g);
-      const r = gpuGramBackward(backend, prepFromSaved(a, o, aux, s), C.storage.handle as GPUBuffer, { kind: 'grad', gV: gd }, eps, [anchor.requiresGrad, others.requiresGrad], othersShape);
-      gd.dispose();
-      return r;
-    },
-    [f.a, f.o, f.aux, f.C],
-  );
-  for (const t of [f.a, f.o, f.aux, f.C]) t.dispose();
-  return out;
 }
 
 // ---- contrastiveSoftmaxLoss ----------------------------------------------------------------------
@@ -219,36 +136,21 @@ export function contrastiveSoftmaxLoss(logits: Tensor, opts: ContrastiveOptions 
 }
 
 function contrastiveCore(op: string, logits: Tensor, B: number, scale: number, smooth: number, c: number): Tensor {
-  const backend = logits.backend;
-  if (backend.name === 'cpu') {
-    const X = hostValues(logits);
-    const st = ref.contrastiveForward(X, B, scale, smooth, c);
-    const out = cpuTensor(backend, Float64Array.of(st.loss), [], logits.dtype);
-    return record(op, out, [logits], (g) => {
-      const gv = hostValues(g)[0];
-      return [cpuTensor(backend, ref.contrastiveGrad(X, B, scale, smooth, c, st, gv), [B, B], logits.dtype)];
-    });
-  }
-  const rt = rtOf(backend);
   const x = dense(logits);
-  const o = { scale, smooth, c };
-  const { stats, loss } = runContrastiveForward(rt, x, B, o);
-  const statsT = gpuTensor(backend, stats, [statsLength(B)]);
-  const out = record(
-    op,
-    gpuTensor(backend, loss, []),
-    [logits],
-    (g, [xs, sts]) => {
-      const gd = dense(g);
-      const dx = runContrastiveBackward(rt, xs, B, sts.storage.handle as GPUBuffer, gd, o);
-      gd.dispose();
-      return [gpuTensor(backend, dx, [B, B])];
-    },
-    [x, statsT],
-  );
-  x.dispose();
-  statsT.dispose();
-  return out;
+  const p: ContrastiveParams = { scale, smooth, c };
+  try {
+    return runRoutine({
+      op,
+      inputs: [logits],
+      operands: [x],
+      shape: [],
+      forward: (r) => r.contrastive?.(x, B, p),
+      backward: (r, saved, state, g) => [r.contrastiveBackward!(saved, state, B, p, g)],
+      fallback: () => tidy(() => composedContrastiveLoss(scale === 1 ? logits : E.mul(logits, scale), smooth, B * c)),
+    });
+  } finally {
+    x.dispose();
+  }
 }
 
 // ---- the fused Gram-contrastive loss node --------------------------------------------------------
@@ -266,48 +168,23 @@ export interface FusedGramLossOptions {
  * backward computes dL/dV per pair inside the cofactor kernel (no [B, B] gradient pass).
  */
 export function fusedGramContrastiveLoss(op: string, anchor: Tensor, others: Tensor, s: GramShape, o: FusedGramLossOptions): Tensor {
-  const backend = anchor.backend;
-  const c = factor(s.B, o.reduction);
-  const othersShape = [...others.shape];
-  if (backend.name === 'cpu') {
-    const dtype: DType = anchor.dtype === 'float64' || others.dtype === 'float64' ? 'float64' : 'float32';
-    const pr = ref.gramPrep(hostValues(anchor), hostValues(others), s.B, s.K, s.D, o.eps);
-    const { V, C } = ref.gramForward(pr);
-    const st = ref.contrastiveForward(V, s.B, o.scale, o.labelSmoothing, c);
-    const out = cpuTensor(backend, Float64Array.of(st.loss), [], dtype);
-    return record(op, out, [anchor, others], (g) => {
-      const gV = ref.contrastiveGrad(V, s.B, o.scale, o.labelSmoothing, c, st, hostValues(g)[0]);
-      const { gA, gO } = ref.gramBackward(pr, C, gV);
-      return [anchor.requiresGrad ? cpuTensor(backend, gA, anchor.shape, anchor.dtype) : null, others.requiresGrad ? cpuTensor(backend, gO, othersShape, others.dtype) : null];
+  const p: ContrastiveParams = { scale: o.scale, smooth: o.labelSmoothing, c: factor(s.B, o.reduction) };
+  const a = dense(anchor);
+  const os = dense(others);
+  try {
+    return runRoutine({
+      op,
+      inputs: [anchor, others],
+      operands: [a, os],
+      shape: [],
+      forward: (r) => r.gramContrastive?.(a, os, s, o.eps, p),
+      backward: (r, saved, state, g) => r.gramBackward!(saved, state, s, o.eps, g, p, [anchor.requiresGrad, others.requiresGrad]),
+      fallback: () => tidy(() => contrastiveCore(op, gramVolumeMatrix(anchor, others, { eps: o.eps }), s.B, p.scale, p.smooth, p.c)),
     });
+  } finally {
+    a.dispose();
+    os.dispose();
   }
-  const rt = rtOf(backend);
-  const f = gpuGramForward(anchor, others, s, o.eps);
-  const { stats, loss } = runContrastiveForward(rt, f.V, s.B, { scale: o.scale, smooth: o.labelSmoothing, c });
-  f.V.dispose();
-  const statsT = gpuTensor(backend, stats, [statsLength(s.B)]);
-  const out = record(
-    op,
-    gpuTensor(backend, loss, []),
-    [anchor, others],
-    (g, [as, os, aux, C, sts]) => {
-      const gd = dense(g);
-      const r = gpuGramBackward(
-        backend,
-        prepFromSaved(as, os, aux, s),
-        C.storage.handle as GPUBuffer,
-        { kind: 'contrastive', g: gd, stats: sts.storage.handle as GPUBuffer, scale: o.scale, smooth: o.labelSmoothing, c },
-        o.eps,
-        [anchor.requiresGrad, others.requiresGrad],
-        othersShape,
-      );
-      gd.dispose();
-      return r;
-    },
-    [f.a, f.o, f.aux, f.C, statsT],
-  );
-  for (const t of [f.a, f.o, f.aux, f.C, statsT]) t.dispose();
-  return out;
 }
 
 export { checkContrastiveOpts, checkEps, isTensor };

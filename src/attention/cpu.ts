@@ -1,37 +1,12 @@
 /**
  * CPU reference of the fused cross-attention (plain TypeScript, float64 arithmetic): the same
  * math, masking, dropout stream and stored log-sum-exp as wgsl/attention.wgsl, so it is both
- * the CPU backend's implementation and the oracle the GPU kernels are tested against.
+ * the CPU backend's implementation (src/backend/cpu-routines.ts reads the views) and the oracle
+ * the GPU kernels are tested against.
  */
-import type { TypedArray, View } from '../backend/backend.js';
 import { philox4x32 } from '../backend/philox.js';
 import type { AttnDropout, AttnGeometry } from '../kernels/attention.js';
 import { keepThreshold } from '../kernels/attention.js';
-
-/** Reads a 3-D view [B, T, D] into a contiguous float64 array. */
-export function read3(v: View): Float64Array {
-  const [B, T, D] = v.shape;
-  const src = v.storage.handle as TypedArray;
-  const out = new Float64Array(B * T * D);
-  const [s0, s1, s2] = v.strides;
-  let n = 0;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      let o = v.offset + b * s0 + t * s1;
-      for (let d = 0; d < D; d++, o += s2) out[n++] = src[o];
-    }
-  }
-  return out;
-}
-
-/** Key keep flags [B, Tk] (1 keep, 0 masked) from an int32 view, or all ones. */
-export function readMask(mask: View | null, B: number, Tk: number): Uint8Array {
-  const out = new Uint8Array(B * Tk).fill(1);
-  if (!mask) return out;
-  const src = mask.storage.handle as TypedArray;
-  for (let b = 0; b < B; b++) for (let j = 0; j < Tk; j++) out[b * Tk + j] = src[mask.offset + b * mask.strides[0] + j * mask.strides[1]] !== 0 ? 1 : 0;
-  return out;
-}
 
 /** Dropout multiplier (0 or 1/keep) of pair (row = (b*H + h)*Tq + i, key j): the kernel's stream. */
 export class DropStream {

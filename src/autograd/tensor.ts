@@ -10,6 +10,8 @@ import * as R from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import * as L from './ops/linalg.js';
 import * as N from './ops/nn.js';
+import * as G from './ops/generated.js';
+import { SURFACE, type SurfaceName } from '../backend/op-table.js';
 
 export type Scalar = number;
 export type TensorLike = Tensor | number;
@@ -156,29 +158,8 @@ export class Tensor implements View {
   }
 
   // ---- elementwise ----
-  add(o: TensorLike) { return E.add(this, o); }
-  sub(o: TensorLike) { return E.sub(this, o); }
-  mul(o: TensorLike) { return E.mul(this, o); }
-  div(o: TensorLike) { return E.div(this, o); }
-  pow(o: TensorLike) { return E.pow(this, o); }
-  maximum(o: TensorLike) { return E.maximum(this, o); }
-  minimum(o: TensorLike) { return E.minimum(this, o); }
-  eq(o: TensorLike) { return E.eq(this, o); }
-  ne(o: TensorLike) { return E.ne(this, o); }
-  lt(o: TensorLike) { return E.lt(this, o); }
-  le(o: TensorLike) { return E.le(this, o); }
-  gt(o: TensorLike) { return E.gt(this, o); }
-  ge(o: TensorLike) { return E.ge(this, o); }
-  neg() { return E.neg(this); }
-  exp() { return E.exp(this); }
-  log() { return E.log(this); }
-  sqrt() { return E.sqrt(this); }
-  rsqrt() { return E.rsqrt(this); }
-  abs() { return E.abs(this); }
-  relu() { return E.relu(this); }
+  // add, sub, mul, div, pow, maximum, minimum, eq … ge, neg, exp, … tanh: installed below from the op table.
   gelu(opts?: { approximate?: 'none' | 'tanh' }) { return E.gelu(this, opts); }
-  sigmoid() { return E.sigmoid(this); }
-  tanh() { return E.tanh(this); }
   clamp(min: number, max: number) { return E.clamp(this, min, max); }
   square() { return E.mul(this, this); }
   toFloat() { return E.cast(this, 'float32'); }
@@ -220,4 +201,16 @@ export class Tensor implements View {
   toString(): string {
     return `Tensor(${this.describe()}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+/** The elementwise methods of the op table's SURFACE rows (typed by src/autograd/ops/generated.ts). */
+export interface Tensor extends G.SurfaceTensorMethods {}
+for (const name of Object.keys(SURFACE) as SurfaceName[]) {
+  Object.defineProperty(Tensor.prototype, name, {
+    value(this: Tensor, other?: TensorLike): Tensor {
+      return (G[name] as (a: TensorLike, b?: TensorLike) => Tensor)(this, other);
+    },
+    writable: true,
+    configurable: true,
+  });
 }

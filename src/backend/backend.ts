@@ -5,8 +5,13 @@
  *
  * Primitives take strided views and return fresh contiguous storage. Gradients live above this
  * contract (src/autograd), so both backends get them for free.
+ *
+ * Fused ops (GRAM volumes and the contrastive loss, cross-attention, the optimizer step) are
+ * *routines* (src/backend/routines.ts): a backend implements one or declines it, and the op's
+ * front (src/autograd/routine.ts and the op's module) falls back to its composition of primitives.
  */
 import type { MapOp } from './op-table.js';
+import type { Routines } from './routines.js';
 
 export type DType = 'float32' | 'int32' | 'float64';
 export type TypedArray = Float32Array | Int32Array | Float64Array;
@@ -46,7 +51,17 @@ export type RandomKind = 'uniform' | 'normal' | 'bernoulli';
 
 export interface Backend {
   readonly name: BackendName;
+  /** Whether float64 tensors live here (the CPU reference; WebGPU has no f64). */
+  readonly supportsFloat64: boolean;
+  /** Largest storage one kernel may bind, in bytes (Infinity on the CPU): callers chunk work to fit. */
+  readonly maxBindingBytes: number;
+  /** The fused routines this backend implements (an absent one, or a null result, declines it). */
+  readonly routines: Routines;
   fromHost(data: TypedArray, dtype: DType): Storage;
+  /** Overwrites a dense view in place with host values (state-dict loads): int32 views truncate. */
+  write(v: View, data: ArrayLike<number>): void;
+  /** The values of a view at once when the backend holds them on the host (CPU), else null (read with toHost). */
+  peek(v: View): TypedArray | null;
   /** Reads a view into a new host array of its dtype (Float32Array, Int32Array or Float64Array). */
   toHost(v: View): Promise<TypedArray>;
   free(s: Storage): void;

@@ -18,6 +18,8 @@ import {
   type View,
 } from './backend.js';
 import { erf } from './op-table.js';
+import { cpuRoutines } from './cpu-routines.js';
+import type { Routines } from './routines.js';
 import { ShapeError } from '../gpu/errors.js';
 
 function arr(v: View): TypedArray {
@@ -63,6 +65,9 @@ const gelu = (x: number) => 0.5 * x * (1 + erf(x * Math.SQRT1_2));
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
+  readonly supportsFloat64 = true;
+  readonly maxBindingBytes = Infinity;
+  readonly routines: Routines = cpuRoutines(this);
 
   private wrap(data: TypedArray): Storage {
     return new Storage(this, data, data.length);
@@ -73,6 +78,16 @@ export class CpuBackend implements Backend {
   }
 
   async toHost(v: View): Promise<TypedArray> {
+    return store(v.dtype, readContiguous(v));
+  }
+
+  write(v: View, data: ArrayLike<number>): void {
+    const h = arr(v);
+    if (v.dtype === 'int32') for (let i = 0; i < data.length; i++) h[v.offset + i] = Math.trunc(data[i]);
+    else for (let i = 0; i < data.length; i++) h[v.offset + i] = data[i];
+  }
+
+  peek(v: View): TypedArray {
     return store(v.dtype, readContiguous(v));
   }
 

@@ -22,10 +22,20 @@ import { runLayerNorm, runLayerNormGrad } from '../kernels/layernorm.js';
 import { runCheckRange, runConcat, runGather, runIndexAdd } from '../kernels/indexing.js';
 import { runRandom } from '../kernels/random.js';
 import { GpuError } from '../gpu/errors.js';
+import { webgpuRoutines } from './webgpu-routines.js';
+import type { Routines } from './routines.js';
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
-  constructor(readonly rt: GpuRuntime) {}
+  readonly supportsFloat64 = false;
+  readonly routines: Routines;
+  constructor(readonly rt: GpuRuntime) {
+    this.routines = webgpuRoutines(this);
+  }
+
+  get maxBindingBytes(): number {
+    return this.rt.maxBindingBytes;
+  }
 
   private wrap(buffer: GPUBuffer, length: number): Storage {
     return new Storage(this, buffer, length);
@@ -62,6 +72,17 @@ export class WebGpuBackend implements Backend {
 
   free(s: Storage): void {
     this.rt.free(s.handle as GPUBuffer);
+  }
+
+  write(v: View, data: ArrayLike<number>): void {
+    const typed = v.dtype === 'int32' ? Int32Array.from(data, (x) => Math.trunc(x)) : data instanceof Float32Array ? data : Float32Array.from(data);
+    // Keep queue order with recorded-but-unsubmitted dispatches that may read this buffer.
+    this.rt.flush();
+    if (typed.byteLength > 0) this.rt.device.queue.writeBuffer(v.storage.handle as GPUBuffer, v.offset * 4, typed.buffer, typed.byteOffset, typed.byteLength);
+  }
+
+  peek(_v: View): null {
+    return null; // on the device: read with toHost
   }
 
   map(op: MapOp, inputs: View[], shape: readonly number[], outDtype: DType, params: readonly number[] = []): Storage {

@@ -2,7 +2,7 @@
  * Node-only helpers for npy.ts: file reading and a zlib-backed inflate whose output is
  * capped at the size the archive declares (so a zip bomb fails instead of exhausting memory).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
 import {
   type NdArrayLike,
@@ -11,7 +11,9 @@ import {
   readNpy,
   readNpz,
   writeNpy,
+  writeNpz,
 } from './npy.js';
+import { writeFileAtomic } from '../io/atomic.node.js';
 import type { InflateRaw } from './zip.js';
 
 export const nodeInflateRaw: InflateRaw = (compressed, expectedSize) => {
@@ -28,6 +30,12 @@ export function readNpzFile(path: string, options: ReadNpzOptions = {}): Record<
   return readNpz(readFileSync(path), { what: path, inflateRaw: nodeInflateRaw, ...options });
 }
 
+/** Writes an .npy file atomically (a crash leaves the old file or the new one). */
 export function writeNpyFile(path: string, arr: NdArrayLike): void {
-  writeFileSync(path, writeNpy(arr));
+  writeFileAtomic(path, writeNpy(arr));
+}
+
+/** Writes an uncompressed .npz file atomically. */
+export function writeNpzFile(path: string, arrays: Record<string, NdArrayLike>): void {
+  writeFileAtomic(path, writeNpz(arrays));
 }

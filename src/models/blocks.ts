@@ -12,7 +12,6 @@ import { matmul } from '../autograd/ops/linalg.js';
 import { concat, contiguous, expand, fill, permute, reshape, slice } from '../autograd/ops/shape.js';
 import { crossAttention } from '../attention/crossAttention.js';
 import { attentionFlops, foldedCrossAttention } from '../attention/folded.js';
-import { gpuRuntime } from '../gpu/init.js';
 import { Module } from '../nn/module.js';
 import { Dropout, LayerNorm, Linear, TemporalConv1d } from '../nn/layers.js';
 import { GraphConv, resolveLayout, type JointLayout } from '../nn/graph.js';
@@ -131,8 +130,7 @@ export class GraphStreamEncoder extends StreamEncoder {
     const [B, T] = x.shape;
     // The widest activation is [B, J, T, C]: split the batch so each chunk fits a storage binding.
     const widest = Math.max(this.spec.inputDim, ...this.gcn.map((g) => g.outChannels));
-    const rt = x.backend.name === 'webgpu' ? gpuRuntime() : null;
-    const limit = GraphStreamEncoder.chunkBytes ?? (rt ? rt.maxBindingBytes : Infinity);
+    const limit = GraphStreamEncoder.chunkBytes ?? x.backend.maxBindingBytes;
     const perSample = J * T * widest * 4;
     const chunk = Math.max(1, Math.floor(limit / Math.max(perSample, 1)));
     if (B <= chunk) return this.encode(x, clips);

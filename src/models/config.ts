@@ -16,6 +16,7 @@
  * and `text` (CLIP text [512] -> Linear to D2). Either may be null.
  */
 import type { JointLayoutSpec } from '../nn/graph.js';
+import { DEFAULT_TAU } from '../alignment/ops.js';
 
 export type EncoderKind = 'linear' | 'graph';
 
@@ -249,7 +250,7 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
     heads,
     dropout,
     attnDropout: cfg.attnDropout ?? 0,
-    tau: cfg.tau ?? 0.1,
+    tau: cfg.tau ?? DEFAULT_TAU,
     lambda1: cfg.lambda1 ?? 1,
     lambda2: cfg.lambda2 ?? 1,
     logitScale: cfg.logitScale ?? 1,

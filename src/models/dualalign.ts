@@ -41,7 +41,6 @@ import * as E from '../autograd/ops/elementwise.js';
 import { mean } from '../autograd/ops/reduce.js';
 import { softmax } from '../autograd/ops/nn.js';
 import { concat, fill, indexSelect, reshape, squeeze, stack, unsqueeze } from '../autograd/ops/shape.js';
-import type { TypedArray } from '../backend/backend.js';
 import { mulberry32, type Rng } from '../data/prng.js';
 import { Module, ModuleDict } from '../nn/module.js';
 import { Dropout, Identity, Linear } from '../nn/layers.js';
@@ -202,10 +201,8 @@ export class DualAlign extends Module {
     const p = batch.presence?.[name];
     if (p) return p;
     const m = batch.masks[name];
-    if (m && m.backend.name === 'cpu') {
-      const arr = m.storage.handle as TypedArray;
-      return Array.from({ length: batch.size }, (_, i) => arr[m.offset + i * (m.strides[0] ?? 1)] !== 0);
-    }
+    const host = m ? m.backend.peek(m) : null; // the mask's values where they are on the host (CPU)
+    if (host) return Array.from({ length: batch.size }, (_, i) => host[i] !== 0);
     return new Array<boolean>(batch.size).fill(true);
   }
 

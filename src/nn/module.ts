@@ -26,7 +26,6 @@
 import { Tensor } from '../autograd/tensor.js';
 import type { Backend, DType, TypedArray } from '../backend/backend.js';
 import { tensor } from '../autograd/ops/creation.js';
-import { gpuRuntime } from '../gpu/init.js';
 
 /** A tensor's values on the host, as a state-dict entry may carry them (e.g. from safetensors). */
 export interface HostArray {
@@ -399,18 +398,7 @@ export function writeTensor(t: Tensor, data: ArrayLike<number>): void {
   t.assertLive('write');
   if (data.length !== t.size) throw new Error(`writeTensor: ${data.length} values for ${t.describe()}`);
   if (!t.isContiguous && !(t.offset >= 0 && isDense(t))) throw new Error(`writeTensor: ${t.describe()} is not a dense tensor`);
-  if (t.backend.name === 'cpu') {
-    const h = t.storage.handle as TypedArray;
-    if (t.dtype === 'int32') for (let i = 0; i < data.length; i++) h[t.offset + i] = Math.trunc(data[i]);
-    else for (let i = 0; i < data.length; i++) h[t.offset + i] = data[i];
-    return;
-  }
-  const rt = gpuRuntime();
-  if (!rt) throw new Error('writeTensor: no GPU runtime');
-  const typed = t.dtype === 'int32' ? Int32Array.from(data, (v) => Math.trunc(v)) : data instanceof Float32Array ? data : Float32Array.from(data);
-  // Keep queue order with recorded-but-unsubmitted dispatches that may read this buffer.
-  rt.flush();
-  if (typed.byteLength > 0) rt.device.queue.writeBuffer(t.storage.handle as GPUBuffer, t.offset * 4, typed.buffer, typed.byteOffset, typed.byteLength);
+  t.backend.write(t, data);
 }
 
 function isDense(t: Tensor): boolean {

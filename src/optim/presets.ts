@@ -2,8 +2,9 @@
  * Training presets.
  *
  *  - 'paper' (§5.1): SGD, lr 1e-2, cosine annealing over all steps, weight decay 1e-4
- *    (momentum 0.9: the paper does not give it; 0.9 is the usual SGD setting), plus the model
- *    settings the paper trains with: dropout 0.5, τ 0.1.
+ *    (momentum 0.9: the paper does not give it; 0.9 is the usual SGD setting). The model
+ *    settings the paper trains with (dropout 0.5, τ 0.1) are the DualAlign config's defaults
+ *    (src/models/config.ts), so a preset carries only the optimizer and its schedule.
  *  - 'reference-code': Adam, lr 1e-4, 500-step linear warm-up then cosine over the rest
  *    (the authors' released training script).
  */
@@ -16,8 +17,6 @@ export type PresetName = 'paper' | 'reference-code';
 export interface PresetResult {
   optimizer: Optimizer;
   scheduler: LrScheduler;
-  /** Model settings that go with the preset (pass to the DualAlign config). */
-  model: { dropout: number; tau: number };
   description: string;
 }
 
@@ -32,7 +31,6 @@ export function optimizerPreset(
     return {
       optimizer,
       scheduler: cosineAnnealing(optimizer, { tMax: total }),
-      model: { dropout: 0.5, tau: 0.1 },
       description: `SGD lr ${optimizer.initialLr} momentum 0.9 wd 1e-4, cosine over ${total} steps`,
     };
   }
@@ -42,7 +40,6 @@ export function optimizerPreset(
     return {
       optimizer,
       scheduler: linearWarmup(optimizer, { warmupSteps: warm, startFactor: 1 / Math.max(warm, 1), then: { cosine: { tMax: Math.max(1, total - warm) } } }),
-      model: { dropout: 0.5, tau: 0.1 },
       description: `Adam lr ${optimizer.initialLr}, ${warm}-step linear warm-up then cosine over ${Math.max(1, total - warm)} steps`,
     };
   }

@@ -1,4 +1,7 @@
-/** SVG -> PNG with @resvg/resvg-js (system fonts; DejaVu Sans preferred). Node only. */
+/**
+ * SVG -> PNG with @resvg/resvg-js (system fonts; DejaVu Sans preferred). Node only. resvg is an
+ * optional dependency (a native binary of about 4 MB per platform), loaded on first use.
+ */
 import { createRequire } from 'node:module';
 import { writeFileAtomic } from '../io/atomic.node.js';
 
@@ -17,10 +20,13 @@ function loadResvg(): ResvgCtor | null {
   return resvg;
 }
 
+/** Says that PNGs are skipped because the optional @resvg/resvg-js is absent. */
+export const RESVG_MISSING_NOTE = 'PNG plots skipped: the optional @resvg/resvg-js is not installed (npm install @resvg/resvg-js); figures are written as SVG';
+
 /** PNG bytes of an SVG at `scale` (default 2 for crisp text); throws when resvg is not installed. */
 export function svgToPng(svg: string, scale = 2): Uint8Array {
   const Resvg = loadResvg();
-  if (!Resvg) throw new Error('@resvg/resvg-js is not installed (npm install @resvg/resvg-js) — PNG output needs it');
+  if (!Resvg) throw new Error(RESVG_MISSING_NOTE);
   return new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
@@ -30,9 +36,22 @@ export function svgToPng(svg: string, scale = 2): Uint8Array {
     .asPng();
 }
 
-/** Writes `<base>.svg` and `<base>.png`; returns the paths written (PNG skipped with a warning if resvg is missing). */
+/** The loggers already told that resvg is missing: each gets the one-line note once, not once per figure. */
+const notified = new WeakSet<(message: string) => void>();
+
+/**
+ * Writes `<base>.svg` and `<base>.png`; returns the paths written. Without the optional
+ * @resvg/resvg-js only the SVG is written, and `warn` gets RESVG_MISSING_NOTE once.
+ */
 export function writeFigure(base: string, svg: string, warn?: (message: string) => void): string[] {
   writeFileAtomic(`${base}.svg`, svg);
+  if (!loadResvg()) {
+    if (warn && !notified.has(warn)) {
+      notified.add(warn);
+      warn(RESVG_MISSING_NOTE);
+    }
+    return [`${base}.svg`];
+  }
   try {
     writeFileAtomic(`${base}.png`, svgToPng(svg));
     return [`${base}.svg`, `${base}.png`];

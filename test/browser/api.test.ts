@@ -5,7 +5,7 @@
  * and the built bundle must contain no Node built-in. Runs with or without Chromium.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -105,9 +105,17 @@ describe('browser entry (src/browser.ts)', () => {
     expect(nodeChain(join(ROOT, 'src/browser.ts'))).toBeNull();
   });
 
-  it.skipIf(!existsSync(join(ROOT, 'dist/browser/index.js')))('the built bundle dist/browser/index.js contains no Node built-in', () => {
-    const js = readFileSync(join(ROOT, 'dist/browser/index.js'), 'utf8');
-    expect(js.match(/\b(?:from|import|require)\s*\(?\s*["'](?:node:[\w/]+|fs|path|os|child_process|module|url|webgpu)["']/g) ?? []).toEqual([]);
-    expect(js).not.toMatch(/\bcreateRequire\b/);
+  it('src/io/index.ts (the browser dualalign-gpu/io) pulls in no Node-only module', () => {
+    expect(nodeChain(join(ROOT, 'src/io/index.ts'))).toBeNull();
+  });
+
+  it.skipIf(!existsSync(join(ROOT, 'dist/browser/index.js')))('the built browser files (dist/browser: entries and chunks) contain no Node built-in', () => {
+    const files = readdirSync(join(ROOT, 'dist/browser'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+    expect(files).toContain('index.js');
+    for (const f of files) {
+      const js = readFileSync(join(ROOT, 'dist/browser', f), 'utf8');
+      expect(js.match(/\b(?:from|import|require)\s*\(?\s*["'](?:node:[\w/]+|fs|path|os|child_process|module|url|webgpu)["']/g) ?? [], f).toEqual([]);
+      expect(js, f).not.toMatch(/\bcreateRequire\b/);
+    }
   });
 });

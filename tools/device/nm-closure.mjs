@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const roots = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ['webgpu', 'ndarray', 'cli-progress', 'csv-parse', '@resvg/resvg-js', 'vitest', 'esbuild', 'fast-check'];
+  : ['webgpu', 'ndarray', 'cli-progress', '@resvg/resvg-js', 'vitest', 'esbuild', 'fast-check'];
 
 /** Node's resolution: the nearest node_modules/<name> walking up from `from`. */
 function resolve(name, from) {

@@ -18,7 +18,7 @@ export type NestedArray = number | NestedArray[];
 
 function pickBackend(opt: CreateOptions['backend'], dtype?: DType, op = 'tensor'): Backend {
   const backend = opt === 'cpu' ? cpuBackend() : !opt || opt === 'default' ? defaultBackend() : opt;
-  if (dtype === 'float64' && backend.name !== 'cpu') throw new ShapeError(`${op}(): float64 is only available on the CPU backend (WebGPU has no f64)`);
+  if (dtype === 'float64' && !backend.supportsFloat64) throw new ShapeError(`${op}(): float64 is only available on the CPU backend (WebGPU has no f64)`);
   return backend;
 }
 
@@ -76,8 +76,8 @@ export function tensor(data: NestedArray | TypedArray | number[], shape?: readon
   if (sh.some((d) => !Number.isInteger(d) || d < 0)) throw new ShapeError(`tensor(): invalid shape ${shapeStr(sh)}`);
   if (sizeOf(sh) !== flat.length) throw new ShapeError(`tensor(): ${flat.length} values do not fill shape ${shapeStr(sh)} (${sizeOf(sh)} elements)`);
   const dtype: DType =
-    opts.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Float64Array && backend.name === 'cpu' ? 'float64' : 'float32');
-  if (dtype === 'float64' && backend.name !== 'cpu') throw new ShapeError(`tensor(): float64 is only available on the CPU backend (WebGPU has no f64)`);
+    opts.dtype ?? (data instanceof Int32Array ? 'int32' : data instanceof Float64Array && backend.supportsFloat64 ? 'float64' : 'float32');
+  if (dtype === 'float64' && !backend.supportsFloat64) throw new ShapeError(`tensor(): float64 is only available on the CPU backend (WebGPU has no f64)`);
   let typed: TypedArray;
   if (dtype === 'int32') {
     typed = flat instanceof Int32Array ? flat : Int32Array.from(flat as ArrayLike<number>, (v) => Math.trunc(v));

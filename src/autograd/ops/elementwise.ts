@@ -1,9 +1,11 @@
 /**
  * Elementwise ops with broadcasting. The math of each is in src/backend/op-table.ts; here they
  * get their autograd: each input gradient is one fused map kernel over (inputs, output, g),
- * summed back to the input's shape where it was broadcast.
+ * summed back to the input's shape where it was broadcast. The plain ops' functions are generated
+ * from the table's SURFACE rows (./generated.ts, via callSurface); gelu, clamp, where and cast,
+ * which take options, are written here.
  */
-import { BINARY, COPY, UNARY, WHERE, WHERE_GRAD_A, WHERE_GRAD_B, FILL, type GradRule, type MapOp } from '../../backend/op-table.js';
+import { BINARY, COPY, SURFACE, UNARY, WHERE, WHERE_GRAD_A, WHERE_GRAD_B, FILL, type GradRule, type MapOp, type SurfaceName, type SurfaceOp } from '../../backend/op-table.js';
 import type { DType } from '../../backend/backend.js';
 import { ShapeError, shapeStr } from '../../gpu/errors.js';
 import { record } from '../engine.js';
@@ -55,10 +57,6 @@ export function unary(name: keyof typeof UNARY, x: Tensor, params: number[] = []
   return record(name, y, [x], (g, [xs, ys]) => [applyGrad(rule, [xs, ys, g], params)], [x, y]);
 }
 
-function scalarOp(name: 'addScalar' | 'mulScalar' | 'rsubScalar' | 'rdivScalar', x: Tensor, s: number): Tensor {
-  return unary(name, x, [s]);
-}
-
 export function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
   const def = BINARY[name];
   backendOf(name, a, b);
@@ -77,61 +75,13 @@ export function binary(name: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor 
   );
 }
 
-function lift(x: TensorLike, like: Tensor): Tensor {
-  if (typeof x === 'number') return full0(like, x);
-  return x;
-}
-
 /** A scalar tensor on `like`'s backend, written by a kernel (no upload). */
 function full0(like: Tensor, v: number): Tensor {
   const backend = like.backend;
   return wrap(backend.map(FILL, [], [], like.dtype === 'int32' ? 'float32' : like.dtype, [v]), [], like.dtype === 'int32' ? 'float32' : like.dtype);
 }
 
-export function add(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') return scalarOp('addScalar', a as Tensor, b);
-  if (typeof a === 'number') return scalarOp('addScalar', b, a);
-  return binary('add', a, b);
-}
-export function sub(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') return scalarOp('addScalar', a as Tensor, -b);
-  if (typeof a === 'number') return scalarOp('rsubScalar', b, a);
-  return binary('sub', a, b);
-}
-export function mul(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') return scalarOp('mulScalar', a as Tensor, b);
-  if (typeof a === 'number') return scalarOp('mulScalar', b, a);
-  return binary('mul', a, b);
-}
-export function div(a: TensorLike, b: TensorLike): Tensor {
-  // Division is true division: int32 operands must be converted by the caller (.toFloat()).
-  requireFloat('div', ...[a, b].filter((t): t is Tensor => typeof t !== 'number'));
-  if (typeof b === 'number') return scalarOp('mulScalar', a as Tensor, 1 / b);
-  if (typeof a === 'number') return scalarOp('rdivScalar', b, a);
-  return binary('div', a, b);
-}
-export function pow(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') {
-    const mode = Number.isInteger(b) ? (Math.abs(b) % 2 === 1 ? 1 : 0) : 2;
-    return unary('powScalar', a as Tensor, [b, mode]);
-  }
-  const at = lift(a, b);
-  const y = binary('pow', at, b);
-  if (at !== a) at.dispose();
-  return y;
-}
-export function maximum(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') return unary('maxScalar', a as Tensor, [b]);
-  if (typeof a === 'number') return unary('maxScalar', b, [a]);
-  return binary('maximum', a, b);
-}
-export function minimum(a: TensorLike, b: TensorLike): Tensor {
-  if (typeof b === 'number') return unary('minScalar', a as Tensor, [b]);
-  if (typeof a === 'number') return unary('minScalar', b, [a]);
-  return binary('minimum', a, b);
-}
-
-function compare(name: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: TensorLike, b: TensorLike): Tensor {
+function compare(name: keyof typeof BINARY, a: TensorLike, b: TensorLike): Tensor {
   const at = typeof a === 'number' ? full0(b as Tensor, a) : a;
   const bt = typeof b === 'number' ? full0(at, b) : b;
   const y = mapRaw(BINARY[name].op, [at, bt], [], 'float32');
@@ -139,22 +89,34 @@ function compare(name: 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge', a: TensorLike, b
   if (bt !== b) bt.dispose();
   return y;
 }
-export const eq = (a: TensorLike, b: TensorLike) => compare('eq', a, b);
-export const ne = (a: TensorLike, b: TensorLike) => compare('ne', a, b);
-export const lt = (a: TensorLike, b: TensorLike) => compare('lt', a, b);
-export const le = (a: TensorLike, b: TensorLike) => compare('le', a, b);
-export const gt = (a: TensorLike, b: TensorLike) => compare('gt', a, b);
-export const ge = (a: TensorLike, b: TensorLike) => compare('ge', a, b);
 
-export const neg = (x: Tensor) => unary('neg', x);
-export const exp = (x: Tensor) => unary('exp', x);
-export const log = (x: Tensor) => unary('log', x);
-export const sqrt = (x: Tensor) => unary('sqrt', x);
-export const rsqrt = (x: Tensor) => unary('rsqrt', x);
-export const abs = (x: Tensor) => unary('abs', x);
-export const relu = (x: Tensor) => unary('relu', x);
-export const sigmoid = (x: Tensor) => unary('sigmoid', x);
-export const tanh = (x: Tensor) => unary('tanh', x);
+/**
+ * Calls the user-facing op `name` as its SURFACE row says (src/backend/op-table.ts): the generated
+ * functions and methods (./generated.ts) all come here. A number operand takes the row's scalar
+ * form (`right` / `left`) where it has one, else becomes a scalar tensor.
+ */
+export function callSurface(name: SurfaceName, a: TensorLike, b?: TensorLike): Tensor {
+  const row: SurfaceOp = SURFACE[name];
+  if (row.kind === 'unary') return unary(row.op, a as Tensor);
+  if (row.kind === 'compare') return compare(row.op, a, b!);
+  if (row.float) requireFloat(name, ...[a, b].filter((t): t is Tensor => typeof t !== 'number'));
+  if (typeof b === 'number' && row.right) return unary(...withTensor(row.right(b), a as Tensor));
+  if (typeof a === 'number' && row.left) return unary(...withTensor(row.left(a), b as Tensor));
+  const at = typeof a === 'number' ? full0(b as Tensor, a) : a;
+  const bt = typeof b === 'number' ? full0(at, b) : b!;
+  const y = binary(row.op, at, bt);
+  if (at !== a) at.dispose();
+  if (bt !== b) bt.dispose();
+  return y;
+}
+
+function withTensor([op, params]: [keyof typeof UNARY, number[]], x: Tensor): [keyof typeof UNARY, Tensor, number[]] {
+  return [op, x, params];
+}
+
+// add, sub, mul, div, pow, maximum, minimum, eq … ge, neg, exp, … tanh: one function per SURFACE row.
+export * from './generated.js';
+
 /** GELU; `approximate: 'tanh'` selects the tanh form (PyTorch's approximate='tanh'). */
 export function gelu(x: Tensor, opts: { approximate?: 'none' | 'tanh' } = {}): Tensor {
   return unary(opts.approximate === 'tanh' ? 'geluTanh' : 'gelu', x);
@@ -189,7 +151,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 export function cast(x: Tensor, dtype: DType): Tensor {
   backendOf('cast', x);
   if (x.dtype === dtype) return alias(x);
-  if (dtype === 'float64' && x.backend.name !== 'cpu') throw new ShapeError(`cast: float64 is only available on the CPU backend (WebGPU has no f64); got ${x.describe()}`);
+  if (dtype === 'float64' && !x.backend.supportsFloat64) throw new ShapeError(`cast: float64 is only available on the CPU backend (WebGPU has no f64); got ${x.describe()}`);
   const y = mapRaw(COPY, [x], [], dtype, x.shape);
   if (dtype === 'int32' || x.dtype === 'int32') return y;
   return record('cast', y, [x], (g) => [cast(g, x.dtype)]);

@@ -6,7 +6,8 @@
  * expression, CPU function and derivative rules come from the op table (src/backend/op-table.ts),
  * so fusion adds no math of its own. Inputs broadcast like any elementwise op; up to 3 of them.
  */
-import { BINARY, UNARY, type GradRule, type MapOp } from '../../backend/op-table.js';
+import { BINARY, SURFACE, UNARY, type GradRule, type MapOp, type SurfaceOp } from '../../backend/op-table.js';
+import type { SurfaceExprMethods } from './generated.js';
 import { ShapeError } from '../../gpu/errors.js';
 import { record } from '../engine.js';
 import type { Tensor } from '../tensor.js';
@@ -30,43 +31,44 @@ export class Expr {
     readonly step: Step | null,
   ) {}
 
-  private unary(name: keyof typeof UNARY, params: number[] = []): Expr {
+  /** @internal a step of a UNARY row */
+  unaryStep(name: keyof typeof UNARY, params: number[] = []): Expr {
     const def = UNARY[name];
     return new Expr(null, { op: def.op, grads: [def.grad], args: [this], params });
   }
-  private binary(name: keyof typeof BINARY, other: Expr): Expr {
+  /** @internal a step of a BINARY row */
+  binaryStep(name: keyof typeof BINARY, other: Expr): Expr {
     const def = BINARY[name];
     return new Expr(null, { op: def.op, grads: def.grads, args: [this, other], params: [] });
   }
-
-  add(o: Expr | number): Expr { return typeof o === 'number' ? this.unary('addScalar', [o]) : this.binary('add', o); }
-  sub(o: Expr | number): Expr { return typeof o === 'number' ? this.unary('addScalar', [-o]) : this.binary('sub', o); }
-  mul(o: Expr | number): Expr { return typeof o === 'number' ? this.unary('mulScalar', [o]) : this.binary('mul', o); }
-  div(o: Expr | number): Expr { return typeof o === 'number' ? this.unary('mulScalar', [1 / o]) : this.binary('div', o); }
+  // add, sub, mul, div, pow, maximum, minimum, neg, exp, … tanh: installed below from the op table.
   /** s - this */
-  rsub(s: number): Expr { return this.unary('rsubScalar', [s]); }
+  rsub(s: number): Expr { return this.unaryStep('rsubScalar', [s]); }
   /** s / this */
-  rdiv(s: number): Expr { return this.unary('rdivScalar', [s]); }
-  pow(o: Expr | number): Expr {
-    if (typeof o !== 'number') return this.binary('pow', o);
-    return this.unary('powScalar', [o, Number.isInteger(o) ? (Math.abs(o) % 2 === 1 ? 1 : 0) : 2]);
-  }
-  maximum(o: Expr | number): Expr { return typeof o === 'number' ? this.unary('maxScalar', [o]) : this.binary('maximum', o); }
-  minimum(o: Expr | number): Expr { return typeof o === 'number' ? this.unary('minScalar', [o]) : this.binary('minimum', o); }
+  rdiv(s: number): Expr { return this.unaryStep('rdivScalar', [s]); }
   clamp(min = -Infinity, max = Infinity): Expr {
     if (min > max) throw new ShapeError(`fuse: clamp min ${min} > max ${max}`);
-    return this.unary('clamp', [Math.max(min, -3.4e38), Math.min(max, 3.4e38)]);
+    return this.unaryStep('clamp', [Math.max(min, -3.4e38), Math.min(max, 3.4e38)]);
   }
-  neg(): Expr { return this.unary('neg'); }
-  exp(): Expr { return this.unary('exp'); }
-  log(): Expr { return this.unary('log'); }
-  sqrt(): Expr { return this.unary('sqrt'); }
-  rsqrt(): Expr { return this.unary('rsqrt'); }
-  abs(): Expr { return this.unary('abs'); }
-  relu(): Expr { return this.unary('relu'); }
-  sigmoid(): Expr { return this.unary('sigmoid'); }
-  tanh(): Expr { return this.unary('tanh'); }
-  gelu(opts: { approximate?: 'none' | 'tanh' } = {}): Expr { return this.unary(opts.approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
+  gelu(opts: { approximate?: 'none' | 'tanh' } = {}): Expr { return this.unaryStep(opts.approximate === 'tanh' ? 'geluTanh' : 'gelu'); }
+}
+
+/** The unary and binary SURFACE rows as Expr methods (typed by ./generated.ts); a number operand takes the row's `right` form. */
+export interface Expr extends SurfaceExprMethods<Expr> {}
+for (const [name, row] of Object.entries(SURFACE) as [string, SurfaceOp][]) {
+  if (row.kind === 'compare') continue;
+  const value =
+    row.kind === 'unary'
+      ? function (this: Expr): Expr {
+          return this.unaryStep(row.op);
+        }
+      : function (this: Expr, other: Expr | number): Expr {
+          if (typeof other !== 'number') return this.binaryStep(row.op, other);
+          if (!row.right) throw new ShapeError(`fuse: ${name} takes an Expr operand, not the number ${other}`);
+          const [op, params] = row.right(other);
+          return this.unaryStep(op, params);
+        };
+  Object.defineProperty(Expr.prototype, name, { value, writable: true, configurable: true });
 }
 
 /** The op steps reachable from `root`, inputs before the steps that use them. */
