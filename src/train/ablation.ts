@@ -123,7 +123,8 @@ export async function runAblation(opts: AblationOptions): Promise<{ summary: Abl
         baselines: false,
         plots: false,
       });
-      if (v.name === 'full' || !model) model = summary.model;
+      // The description without the grade count, which differs per action.
+      if (v.name === 'full' || !model) model = summary.model.replace(/ G=\d+/, '');
       actions = summary.actions.map((a) => a.action.id);
       rows[i]!.srcc.push(summary.average.srcc);
       rows[i]!.relativeMSE.push(summary.average.relativeMSE);
