@@ -63,9 +63,10 @@ export function averageMetrics(rows: readonly Pick<ActionMetrics, 'srcc' | 'rela
 const label = (a: ActionInfo): string => (a.name && a.name !== a.id ? `${a.id} ${a.name}` : a.id);
 
 /** How each row of a table was obtained (the footnote every results table carries). */
-export function protocolNote(methodName: string, select: RunSummary['select'] = 'test', protocol?: string): string {
+export function protocolNote(methodName: string, select: RunSummary['select'] = 'test', protocol?: string, opts: { baselines?: boolean } = {}): string {
   const how = protocol ?? (select === 'test' ? "epoch selected on the TEST split (the paper's protocol)" : select);
   const warn = select === 'test' ? " **Selected on the test split (the paper's protocol, `--select test`): optimistic, not a held-out estimate.**" : '';
+  if (opts.baselines === false) return `${methodName}: ${how}.${warn}`;
   return (
     `${methodName}: ${how}.${warn} Baselines on the same splits: Constant, the most frequent training grade; ` +
     'Ridge (mean+std), ridge regression on the mean and standard deviation over time of every modality, regularisation by leave-one-out on the training split; ' +
