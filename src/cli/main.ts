@@ -598,10 +598,10 @@ function experimentOptions(v: Values, io: CliIO, dataset: Dataset, source: strin
   };
 }
 
-async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}) {
+async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}, keepModels = false) {
   const progress = new TrainProgress(io, Boolean(v.quiet));
   try {
-    return await withInterrupt((signal) => runExperiment({ ...experimentOptions(v, io, dataset, source, s, run, extraConfig), onEvent: progress.handle, signal }), io);
+    return await withInterrupt((signal) => runExperiment({ ...experimentOptions(v, io, dataset, source, s, run, extraConfig), keepModels, onEvent: progress.handle, signal }), io);
   } finally {
     progress.stop();
   }
@@ -888,7 +888,8 @@ async function cmdRobustness(v: Values, io: CliIO): Promise<number> {
       }
     } else {
       if (!v.quiet) io.stderr(`training with every modality first (results: ${run.dir})\n`);
-      models = (await trainRun(v, io, dataset, source, s, run)).models;
+      // The trained models stay in memory for the evaluation below.
+      models = (await trainRun(v, io, dataset, source, s, run, {}, true)).models;
     }
     try {
       const bar = counterProgress(io, Boolean(v.quiet), 'evaluating');
