@@ -36,7 +36,7 @@ import { kitByName, loadAnyCheckpoint, methodName } from '../train/kits.js';
 import { actionSplit, describeSelection, findAction, InterruptedError, SELECTIONS, UnknownActionError, type Selection } from '../train/trainer.js';
 import type { ModelKit } from '../train/types.js';
 import { perActionTable, type ActionMetrics } from '../train/metrics.js';
-import { averageMetrics, protocolNote, runTableMarkdown, seedsTableMarkdown, type RunSummary } from '../report/report.js';
+import { averageMetrics, protocolNote, runTableMarkdown, seedsTableMarkdown, summarizeSeedRows, type RunSummary } from '../report/report.js';
 import { writeJsonAtomic } from '../io/atomic.node.js';
 import { CliError, EXIT, processIO, type CliIO } from './io.js';
 import { describeLoad, loadDataset } from './data.js';
@@ -181,8 +181,9 @@ Run:
                           profile.json and trace.json (Chrome trace: Perfetto, chrome://tracing)
   --no-baselines          leave out the baseline rows
   --baselines <list>      which: constant, ridge (mean+std), ridge-mean, mlp, tcn (default constant,ridge,mlp,tcn)
-  --seeds <n>             repeat the run over seeds seed..seed+n-1 (runs/<name>/seed-<s>/) and report
-                          mean ± std per method (table.md, metrics.json with the time of each seed)
+  --seeds <n>             repeat the run (or the cross-validation) over seeds seed..seed+n-1 and report
+                          mean ± std per method (runs/<name>/seed-<s>/, table.md, metrics.json with the
+                          time of each seed)
   --no-plots              skip the figures
   --seed <n>              default 0 (same seed + same adapter = same metrics)
   --json                  print the results as JSON on stdout (progress stays on stderr)
@@ -617,10 +618,10 @@ function experimentOptions(v: Values, io: CliIO, dataset: Dataset, source: strin
   };
 }
 
-async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}) {
+async function trainRun(v: Values, io: CliIO, dataset: Dataset, source: string, s: TrainSettings, run: { name: string; dir: string }, extraConfig: Record<string, unknown> = {}, keepModels = false) {
   const progress = new TrainProgress(io, Boolean(v.quiet));
   try {
-    return await withInterrupt((signal) => runExperiment({ ...experimentOptions(v, io, dataset, source, s, run, extraConfig), onEvent: progress.handle, signal }), io);
+    return await withInterrupt((signal) => runExperiment({ ...experimentOptions(v, io, dataset, source, s, run, extraConfig), keepModels, onEvent: progress.handle, signal }), io);
   } finally {
     progress.stop();
   }
@@ -685,47 +686,71 @@ async function cmdCrossValidate(v: Values, io: CliIO, dataset: Dataset, s: Train
   const folds = num(v.folds, 'folds', { int: true, min: 2 })!;
   const actions = selectActions(dataset, actionKeys(v, dataset));
   const run = runName(v, 'cv');
-  if (seedsOf(v).length > 1) throw new CliError('--seeds with --folds is not supported', EXIT.usage, 'run the cross-validation once per --seed');
+  const seeds = seedsOf(v);
   const baselines = baselinesOf(v);
   const progress = new TrainProgress(io, Boolean(v.quiet));
-  const rows: ActionMetrics[] = [];
-  const out: unknown[] = [];
-  for (const action of actions) {
-    const r = await withInterrupt(
-      (signal) =>
-        crossValidate({
-          ...fitOptions(v, s),
-          dataset,
-          action: action.id,
-          folds,
-          baselines: baselines || [],
-          log: (m) => io.stderr(`${m}\n`),
-          onEvent: progress.handle,
-          signal,
-          onFold: (fold, subjects) => {
-            if (!v.quiet) io.stderr(`[${action.id}] fold ${fold + 1}/${folds}: test subjects ${subjects.join(', ')}\n`);
-          },
-        }),
-      io,
-    );
-    rows.push({ ...r.metrics, method: methodName(s.kit) }, ...r.baselineMetrics);
-    out.push({
-      id: action.id,
-      name: action.name,
-      ...metricsJson(r.metrics),
-      srccScore: r.srccScore,
-      baselines: r.baselineMetrics.map((b) => ({ method: b.method, ...metricsJson(b) })),
-      folds: r.folds.map((f) => ({ fold: f.fold, testSubjects: f.testSubjects, bestEpoch: f.bestEpoch, ...metricsJson(f.metrics) })),
-    });
+  const protocol = describeSelection(s.select, s.validationFraction);
+  const note = protocolNote(methodName(s.kit), s.select, protocol);
+  const perSeed: Array<{ seed: number; rows: ActionMetrics[]; actions: unknown[]; seconds: number }> = [];
+  try {
+    for (const seed of seeds) {
+      const t0 = performance.now();
+      if (seeds.length > 1 && !v.quiet) io.stderr(`— seed ${seed}\n`);
+      const rows: ActionMetrics[] = [];
+      const out: unknown[] = [];
+      for (const action of actions) {
+        const r = await withInterrupt(
+          (signal) =>
+            crossValidate({
+              ...fitOptions(v, s),
+              seed,
+              dataset,
+              action: action.id,
+              folds,
+              baselines: baselines || [],
+              log: (m) => io.stderr(`${m}\n`),
+              onEvent: progress.handle,
+              signal,
+              onFold: (fold, subjects) => {
+                if (!v.quiet) io.stderr(`[${action.id}] fold ${fold + 1}/${folds}: test subjects ${subjects.join(', ')}\n`);
+              },
+            }),
+          io,
+        );
+        rows.push({ ...r.metrics, method: methodName(s.kit) }, ...r.baselineMetrics);
+        out.push({
+          id: action.id,
+          name: action.name,
+          ...metricsJson(r.metrics),
+          srccScore: r.srccScore,
+          baselines: r.baselineMetrics.map((b) => ({ method: b.method, ...metricsJson(b) })),
+          folds: r.folds.map((f) => ({ fold: f.fold, testSubjects: f.testSubjects, bestEpoch: f.bestEpoch, ...metricsJson(f.metrics) })),
+        });
+      }
+      perSeed.push({ seed, rows, actions: out, seconds: (performance.now() - t0) / 1000 });
+    }
+  } finally {
+    progress.stop();
   }
-  progress.stop();
-  const table = perActionTable(rows);
-  const note = protocolNote(methodName(s.kit), s.select, describeSelection(s.select, s.validationFraction));
-  const model = rows.filter((r) => r.method === methodName(s.kit));
-  const result = { name: run.name, folds, select: s.select, protocol: describeSelection(s.select, s.validationFraction), actions: out, average: averageMetrics(model) };
-  writeJsonAtomic(join(run.dir, 'metrics.json'), result);
   const { writeFileAtomic } = await import('../io/atomic.node.js');
-  writeFileAtomic(join(run.dir, 'table.md'), `# ${run.name}: subject-wise ${folds}-fold cross-validation\n\n${table}\nPooled out-of-fold predictions; model selection inside the training folds. ${note}\n`);
+  const title = `# ${run.name}: subject-wise ${folds}-fold cross-validation\n\n`;
+  const footer = `Pooled out-of-fold predictions; model selection inside the training folds. ${note}\n`;
+  if (seeds.length > 1) {
+    const summary = summarizeSeedRows(run.name, perSeed.map((p) => ({ actions, rows: p.rows, seconds: p.seconds })), seeds, { select: s.select, protocol, model: s.kit.name });
+    const result = { ...summary, folds, perSeed: perSeed.map((p) => ({ seed: p.seed, seconds: p.seconds, actions: p.actions })) };
+    writeJsonAtomic(join(run.dir, 'metrics.json'), result);
+    const table = seedsTableMarkdown(summary);
+    writeFileAtomic(join(run.dir, 'table.md'), `${title}${table}\n${footer}`);
+    if (v.json) io.stdout(`${JSON.stringify({ ...result, runDir: run.dir }, null, 2)}\n`);
+    else io.stdout(`\nSubject-wise ${folds}-fold cross-validation (pooled out-of-fold predictions):\n\n${table}\nresults in ${run.dir}\n`);
+    return EXIT.ok;
+  }
+  const { rows, actions: out, seconds } = perSeed[0]!;
+  const table = perActionTable(rows);
+  const model = rows.filter((r) => r.method === methodName(s.kit));
+  const result = { name: run.name, folds, select: s.select, protocol, actions: out, average: averageMetrics(model), seconds };
+  writeJsonAtomic(join(run.dir, 'metrics.json'), result);
+  writeFileAtomic(join(run.dir, 'table.md'), `${title}${table}\n${footer}`);
   if (v.json) io.stdout(`${JSON.stringify({ ...result, runDir: run.dir }, null, 2)}\n`);
   else io.stdout(`\nSubject-wise ${folds}-fold cross-validation (pooled out-of-fold predictions):\n\n${table}\n${note}\nresults in ${run.dir}\n`);
   return EXIT.ok;
@@ -895,7 +920,8 @@ async function cmdRobustness(v: Values, io: CliIO): Promise<number> {
       }
     } else {
       if (!v.quiet) io.stderr(`training with every modality first (results: ${run.dir})\n`);
-      models = (await trainRun(v, io, dataset, source, s, run)).models;
+      // The trained models stay in memory for the evaluation below.
+      models = (await trainRun(v, io, dataset, source, s, run, {}, true)).models;
     }
     try {
       const bar = counterProgress(io, Boolean(v.quiet), 'evaluating');

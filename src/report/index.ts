@@ -11,6 +11,8 @@ export {
   averageMetrics,
   protocolNote,
   summarizeSeeds,
+  summarizeSeedRows,
+  type SeedRows,
   seedsTableMarkdown,
   meanStd,
   type SeedsSummary,

@@ -63,9 +63,10 @@ export function averageMetrics(rows: readonly Pick<ActionMetrics, 'srcc' | 'rela
 const label = (a: ActionInfo): string => (a.name && a.name !== a.id ? `${a.id} ${a.name}` : a.id);
 
 /** How each row of a table was obtained (the footnote every results table carries). */
-export function protocolNote(methodName: string, select: RunSummary['select'] = 'test', protocol?: string): string {
+export function protocolNote(methodName: string, select: RunSummary['select'] = 'test', protocol?: string, opts: { baselines?: boolean } = {}): string {
   const how = protocol ?? (select === 'test' ? "epoch selected on the TEST split (the paper's protocol)" : select);
   const warn = select === 'test' ? " **Selected on the test split (the paper's protocol, `--select test`): optimistic, not a held-out estimate.**" : '';
+  if (opts.baselines === false) return `${methodName}: ${how}.${warn}`;
   return (
     `${methodName}: ${how}.${warn} Baselines on the same splits: Constant, the most frequent training grade; ` +
     'Ridge (mean+std), ridge regression on the mean and standard deviation over time of every modality, regularisation by leave-one-out on the training split; ' +
@@ -124,11 +125,17 @@ export function meanStd(xs: readonly number[]): { mean: number; std: number } {
   return { mean, std };
 }
 
-/** Collects one run per seed into a SeedsSummary (the model's row and every baseline row). */
-export function summarizeSeeds(name: string, runs: readonly RunSummary[], seeds: readonly number[]): SeedsSummary {
-  if (runs.length === 0) throw new Error('summarizeSeeds: no runs');
-  const method = runs[0]!.method ?? 'DualAlign';
-  const methods: string[] = [method];
+/** One seed's rows (every method, every action; `method` and `action` set) for summarizeSeedRows. */
+export interface SeedRows {
+  actions: ActionInfo[];
+  rows: ActionMetrics[];
+  seconds: number;
+}
+
+/** Mean ± std material per method and action (and the per-seed average over actions) from each seed's rows. */
+export function summarizeSeedRows(name: string, perSeed: readonly SeedRows[], seeds: readonly number[], meta: Pick<SeedsSummary, 'select' | 'protocol' | 'model'>): SeedsSummary {
+  if (perSeed.length === 0) throw new Error('summarizeSeeds: no runs');
+  const methods: string[] = [];
   const cells: SeedsSummary['cells'] = {};
   const push = (m: string, key: string, r: Pick<ActionMetrics, 'srcc' | 'relativeMSE' | 'accuracy'>): void => {
     if (!methods.includes(m)) methods.push(m);
@@ -137,27 +144,27 @@ export function summarizeSeeds(name: string, runs: readonly RunSummary[], seeds:
     c.relativeMSE.push(r.relativeMSE);
     c.accuracy.push(r.accuracy);
   };
-  for (const run of runs) {
+  for (const seed of perSeed) {
     const perMethod = new Map<string, ActionMetrics[]>();
-    for (const a of run.actions) {
-      for (const r of [{ ...a.metrics, method }, ...(a.baselines ?? [])]) {
-        push(r.method!, a.action.id, r);
-        perMethod.set(r.method!, [...(perMethod.get(r.method!) ?? []), r]);
-      }
+    for (const r of seed.rows) {
+      push(r.method!, r.action, r);
+      perMethod.set(r.method!, [...(perMethod.get(r.method!) ?? []), r]);
     }
     for (const [m, rows] of perMethod) push(m, 'average', averageMetrics(rows));
   }
-  return {
-    name,
-    seeds: [...seeds],
-    select: runs[0]!.select,
-    protocol: runs[0]!.protocol,
-    methods,
-    actions: runs[0]!.actions.map((a) => a.action),
-    cells,
-    secondsPerSeed: runs.map((r) => r.seconds),
-    model: runs[0]!.model,
-  };
+  return { name, seeds: [...seeds], ...meta, methods, actions: perSeed[0]!.actions, cells, secondsPerSeed: perSeed.map((p) => p.seconds) };
+}
+
+/** Collects one run per seed into a SeedsSummary (the model's row first, then every baseline row). */
+export function summarizeSeeds(name: string, runs: readonly RunSummary[], seeds: readonly number[]): SeedsSummary {
+  if (runs.length === 0) throw new Error('summarizeSeeds: no runs');
+  const method = runs[0]!.method ?? 'DualAlign';
+  const perSeed = runs.map((run) => ({
+    actions: run.actions.map((a) => a.action),
+    rows: run.actions.flatMap((a) => [{ ...a.metrics, action: a.action.id, method }, ...(a.baselines ?? []).map((b) => ({ ...b, action: a.action.id }))]),
+    seconds: run.seconds,
+  }));
+  return summarizeSeedRows(name, perSeed, seeds, { select: runs[0]!.select, protocol: runs[0]!.protocol, model: runs[0]!.model });
 }
 
 /** Table 3 form with mean ± std over seeds in every cell. */

@@ -123,7 +123,8 @@ export async function runAblation(opts: AblationOptions): Promise<{ summary: Abl
         baselines: false,
         plots: false,
       });
-      if (v.name === 'full' || !model) model = summary.model;
+      // The description without the grade count, which differs per action.
+      if (v.name === 'full' || !model) model = summary.model.replace(/ G=\d+/, '');
       actions = summary.actions.map((a) => a.action.id);
       rows[i]!.srcc.push(summary.average.srcc);
       rows[i]!.relativeMSE.push(summary.average.relativeMSE);
@@ -165,7 +166,7 @@ export function ablationMarkdown(s: AblationSummary): string {
         (p ? `${p.srcc.toFixed(2)}${isFull ? '' : ` (${pct(p.srcc, PAPER_FULL.srcc)})`} | ${p.relativeMSE.toFixed(3)}${isFull ? '' : ` (${pct(p.relativeMSE, PAPER_FULL.relativeMSE)})`} | ${p.accuracy.toFixed(2)}${isFull ? '' : ` (${pct(p.accuracy, PAPER_FULL.accuracy)})`} |` : '– | – | – |'),
     );
   }
-  lines.push('', protocolNote('Every variant', s.select as 'validation', s.protocol).split(' Baselines on the same splits')[0]!, 'Paper: Table 6 / Fig. 9 on MM-JDM (real features, full sizes); Δ is relative to the full model in each. The ± is the sample std over seeds; a difference smaller than it is not evidence either way.');
+  lines.push('', protocolNote('Every variant', s.select as 'validation', s.protocol, { baselines: false }), 'Paper: Table 6 / Fig. 9 on MM-JDM (real features, full sizes); Δ is relative to the full model in each. The ± is the sample std over seeds; a difference smaller than it is not evidence either way.');
   return `${lines.join('\n')}\n`;
 }
 

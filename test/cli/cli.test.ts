@@ -175,6 +175,11 @@ describe('dualalign CLI', () => {
     const bad = await run(['train', '--data', data, '--select', 'best']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("unknown --select 'best'");
+    // Cross-validation over seeds: the same mean ± std table, the baselines on the same folds.
+    const cv = await run(['train', '--data', data, '--actions', '01', '--model', 'mlp', '--epochs', '1', '--batch-size', '4', '--folds', '2', '--seeds', '2', '--baselines', 'constant,ridge', '--out', join(work, 'cv-seeds'), '--quiet']);
+    expect(cv.code, cv.stderr).toBe(0);
+    expect(cv.stdout).toContain('mean ± std over 2 seeds (0, 1)');
+    expect(cv.stdout).toMatch(/\| SRCC \(×100\) ↑ \| Ridge \(mean\+std\) \| [-\d.]+ ± [\d.]+ \|/);
     const help = await run(['ablate', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: dualalign ablate');
