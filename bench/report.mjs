@@ -107,7 +107,9 @@ function customTable(suite, run) {
   return lines.join('\n');
 }
 
-const runLink = (run) => `[\`${relative(root, run.file)}\`](${relative(root, run.file)}) (${run.data.date.slice(0, 16).replace('T', ' ')} UTC, load ${run.data.machine.loadavgStart[0]} → ${run.data.machine.loadavgEnd[0]})`;
+/** The CPU behind a run (a software adapter's numbers depend on it): model and vector extensions where recorded. */
+const cpuOf = (m) => `${m.cpu}${m.cpuFlags ? ` ${m.cpuFlags.includes('avx512f') ? 'AVX-512' : m.cpuFlags.includes('avx2') ? 'AVX2' : 'no AVX2'}` : ''}`;
+const runLink = (run) => `[\`${relative(root, run.file)}\`](${relative(root, run.file)}) (${run.data.date.slice(0, 16).replace('T', ' ')} UTC, ${cpuOf(run.data.machine)}, load ${run.data.machine.loadavgStart[0]} → ${run.data.machine.loadavgEnd[0]})`;
 
 function suiteTable(suite, run, behindRows) {
   if (!suite.cases?.length || suite.custom || suite.error) return customTable(suite, run);

@@ -19,7 +19,7 @@ import * as E from '../autograd/ops/elementwise.js';
 import { matmul } from '../autograd/ops/linalg.js';
 import { softmax } from '../autograd/ops/nn.js';
 import { max, sum } from '../autograd/ops/reduce.js';
-import { permute, reshape, slice, transpose } from '../autograd/ops/shape.js';
+import { contiguous, permute, reshape, slice, transpose } from '../autograd/ops/shape.js';
 
 /**
  * q [B, Tq, d] (already projected), x [B, Tk, dKv] (the normalized tokens), kvWeight [2d, dKv] and
@@ -32,27 +32,32 @@ export function foldedCrossAttention(q: Tensor, x: Tensor, kvWeight: Tensor, kvB
   const H = heads;
   const dh = d / H;
   return tidy(() => {
+    // Laid out so that no matmul operand is broadcast (its gradient would need a reduction over
+    // the broadcast dim): per-head products batch over H with rows B·Tq; per-sample products
+    // batch over B with rows H·Tq.
     const wk = reshape(slice(kvWeight, 0, 0, d), [H, dh, dKv]);
     const wv = reshape(slice(kvWeight, 0, d, 2 * d), [H, dh, dKv]);
-    const qh = permute(reshape(E.mul(q, 1 / Math.sqrt(dh)), [B, Tq, H, dh]), [0, 2, 1, 3]); // [B, H, Tq, dh]
-    const qt = matmul(qh, wk); // [B, H, Tq, dKv]
-    const x4 = reshape(x, [B, 1, Tk, dKv]);
-    let s = matmul(qt, transpose(x4)); // [B, H, Tq, Tk]
+    const toHeads = (t: Tensor, w: number) => reshape(contiguous(permute(reshape(t, [B, H, Tq, w]), [1, 0, 2, 3])), [H, B * Tq, w]);
+    const toSamples = (t: Tensor, w: number) => reshape(contiguous(permute(reshape(t, [H, B, Tq, w]), [1, 0, 2, 3])), [B, H * Tq, w]);
+    const qh = reshape(contiguous(permute(reshape(E.mul(q, 1 / Math.sqrt(dh)), [B, Tq, H, dh]), [2, 0, 1, 3])), [H, B * Tq, dh]);
+    const qt = toSamples(matmul(qh, wk), dKv); // [B, H·Tq, dKv]: q̃ per head and query
+    let s = matmul(qt, transpose(x)); // [B, H·Tq, Tk]
     let hasKey: Tensor | null = null;
     if (keyMask) {
-      const keep = reshape(E.cast(E.ne(keyMask, 0), q.dtype), [B, 1, 1, Tk]);
+      const keep = reshape(E.cast(E.ne(keyMask, 0), q.dtype), [B, 1, Tk]);
       s = E.add(s, E.mul(E.sub(keep, 1), 1e30));
       hasKey = max(keep, -1, true);
     }
     let a = softmax(s, -1);
     if (hasKey) a = E.mul(a, hasKey);
-    const pooled = matmul(a, x4); // [B, H, Tq, dKv]
-    let o = matmul(pooled, transpose(wv)); // [B, H, Tq, dh]
+    const pooled = toHeads(matmul(a, x), dKv); // [H, B·Tq, dKv]
+    let o = permute(reshape(matmul(pooled, transpose(wv)), [H, B, Tq, dh]), [1, 2, 0, 3]); // [B, Tq, H, dh]
     if (kvBias) {
-      const bv = reshape(slice(kvBias, 0, d, 2 * d), [1, H, 1, dh]);
-      o = E.add(o, E.mul(sum(a, -1, true), bv));
+      const bv = reshape(slice(kvBias, 0, d, 2 * d), [H, dh]);
+      const rowSum = permute(reshape(sum(a, -1, true), [B, H, Tq, 1]), [0, 2, 1, 3]); // [B, Tq, H, 1]
+      o = E.add(o, E.mul(rowSum, bv));
     }
-    return reshape(permute(o, [0, 2, 1, 3]), [B, Tq, d]);
+    return reshape(contiguous(o), [B, Tq, d]);
   });
 }
 
