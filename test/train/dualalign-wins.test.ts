@@ -20,14 +20,14 @@ const data = generateSyntheticMMJDM({
   seed: 5,
   generator: 'v2',
   actions: ['01'],
-  samplesPerAction: 120,
+  samplesPerAction: 160,
   framesPerClip: 1,
   imageFrames: 8,
   dims: { video: 96, flow: 128, image: 64, text: 64 },
 });
 const action = data.actions[0]!;
 const SIZES = { d1: 32, d2: 16, d3: 16, heads: 2, gcnChannels: [8] };
-const EPOCHS = 12;
+const EPOCHS = 15;
 
 /** Every time-indexed modality replaced by its mean over time (one step). */
 function timePooled(ds: Dataset): Dataset {
