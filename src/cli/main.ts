@@ -17,6 +17,8 @@ import { nodeInflateRaw } from '../data/npy.node.js';
 import { toFeatureArray } from '../data/dataset.js';
 import type { ActionInfo, Dataset, Sample } from '../data/types.js';
 import { modalityNames, resolveConfig } from '../models/config.js';
+import { PRESET_NAMES, RECIPE, type PresetName } from '../optim/presets.js';
+import { SYNTHETIC_GENERATORS, type SyntheticGenerator } from '../data/synthetic.js';
 import { evaluate, confusionMatrix } from '../train/evaluate.js';
 import {
   alphaOf,
@@ -58,6 +60,7 @@ const DATA: Opts = {
   data: { type: 'string', short: 'd' },
   format: { type: 'string' },
   synthetic: { type: 'boolean' },
+  generator: { type: 'string' },
   actions: { type: 'string', short: 'a' },
   scale: { type: 'string' },
   'frames-per-clip': { type: 'string' },
@@ -106,18 +109,22 @@ const DATA_HELP = `Data (one of):
   --synthetic             generate the synthetic MM-JDM in memory (--seed, --scale, --frames-per-clip,
                           --image-frames as for 'dualalign synth'; the demo uses --scale 0.75
                           --frames-per-clip 2 --image-frames 16)
+  --generator <v2|v1>     synthetic generator: v2 (default; the grade in cross-modal timing) or v1 (in
+                          per-frame swings; src/data/synthetic.ts, README 'Data')
   --format <f>            auto (default), plain, mmjdm, uiprmd
   --actions, -a <list>    action ids or names, comma-separated (default: all); with --synthetic a plain
                           number n (no leading zero: 3, not 03) takes the first n actions
   --frames <n>            UI-PRMD: resample each repetition to n frames (default 100)`;
 
-const MODEL_HELP = `Model and optimisation (paper settings are the defaults, §5.1):
+const MODEL_HELP = `Model and optimisation (the 'recipe' preset is the default; --preset paper gives §5.1's settings):
   --model, -m <name>      dualalign (default), mlp (pooled-feature MLP) or tcn (temporal conv net on the
                           anchor stream)
   --epochs, -e <n>        epochs per action (default 30)
   --batch-size, -b <n>    default 8
-  --preset <p>            paper (SGD lr 1e-2, momentum 0.9, wd 1e-4, cosine; dropout 0.5, τ 0.1) or
-                          reference-code (Adam lr 1e-4, warm-up + cosine)
+  --preset <p>            recipe (default: AdamW lr 2e-3, 10 % warm-up + cosine, and the model settings of
+                          src/optim/presets.ts RECIPE: ETF logit scale 10, λ 0.1, ordinal smoothing, time-aware
+                          fusion and pooling), paper (SGD lr 1e-2, momentum 0.9, wd 1e-4, cosine; dropout 0.5,
+                          τ 0.1, the paper's model) or reference-code (Adam lr 1e-4, warm-up + cosine)
   --lr <x>                override the preset's learning rate
   --d1, --d2, --d3 <n>    DualAlign feature sizes (paper 1024, 512, 512)
   --heads <n>             attention heads (paper 8)
@@ -140,7 +147,7 @@ Model selection (the test split is never used to choose anything unless --select
 const COMMANDS: Record<string, { summary: string; options: Opts; help: string }> = {
   synth: {
     summary: 'write the synthetic MM-JDM in the plain layout',
-    options: { out: { type: 'string', short: 'o' }, actions: { type: 'string', short: 'a' }, scale: { type: 'string' }, 'samples-per-action': { type: 'string' }, 'frames-per-clip': { type: 'string' }, 'image-frames': { type: 'string' }, 'split-by': { type: 'string' } },
+    options: { out: { type: 'string', short: 'o' }, actions: { type: 'string', short: 'a' }, scale: { type: 'string' }, 'samples-per-action': { type: 'string' }, 'frames-per-clip': { type: 'string' }, 'image-frames': { type: 'string' }, 'split-by': { type: 'string' }, generator: { type: 'string' } },
     help: `Usage: dualalign synth --out <folder> [options]
 
 Generates the synthetic stand-in for MM-JDM (12 actions, Table 2's grade ranges, five modalities with
@@ -153,7 +160,8 @@ MM-JDM's feature layout; see src/data/synthetic.ts) and writes it as manifest.cs
   --samples-per-action <n>    fixed count instead of --scale
   --frames-per-clip <n>       skeleton frames per clip (default 16; 10 clips)
   --image-frames <n>          CLIP image frames (default 103)
-  --split-by <sample|subject> test split stratified by grade (default) or by held-out subjects`,
+  --split-by <sample|subject> test split stratified by grade (default) or by held-out subjects
+  --generator <v2|v1>         v2 (default): the grade in limb-trunk timing across modalities; v1: in per-frame swings`,
   },
   train: {
     summary: 'train one model per action; writes runs/<name>/',
@@ -306,6 +314,7 @@ Runs 'node bench/run.mjs' with the given arguments (e.g. --quick) from the packa
       'validation-fraction': { type: 'string' },
       baselines: { type: 'string' },
       'no-baselines': { type: 'boolean' },
+      generator: { type: 'string' },
     },
     help: `Usage: dualalign demo [--epochs n] [--full] [--out folder] [--json]
 
@@ -313,8 +322,9 @@ Generates the synthetic MM-JDM (first 3 actions), trains DualAlign on each actio
 with progress bars and prints the per-action table (SRCC×100, rMSE, Acc) next to the baselines on the
 same splits (constant, ridge on mean+std over time, pooled MLP, temporal CNN on the video stream). The
 epoch is chosen on a validation split carved from the training samples; the test split is evaluated once. To finish in minutes on a 2-core machine without a GPU it uses reduced sizes (printed at the
-start): D1 64, D2/D3 32, 4 heads, GCN 16-16, dropout 0.2, ETF logit scale 10, skeleton 20 frames, 16 CLIP
-frames, 3/4 of Table 2's samples, 10 epochs, Adam (lr 2e-3, warm-up + cosine) instead of the paper's SGD.
+start): D1 64, D2/D3 32, 4 heads, GCN 16-16, skeleton 20 frames, 16 CLIP frames, 3/4 of Table 2's
+samples, 15 epochs, and the 'recipe' preset (src/optim/presets.ts: AdamW lr 2e-3 with a 10 % warm-up,
+ETF logit scale 10, λ 0.1, time-aware fusion and pooling) instead of the paper's SGD and model settings.
   --full              the paper's sizes and optimizer (D1 1024, D2 512, D3 512, 8 heads, GCN 64-128-256,
                       160 skeleton frames, 103 CLIP frames, all samples, SGD lr 1e-2; slow without a GPU)
   --epochs, -e <n>    epochs per action
@@ -323,7 +333,8 @@ frames, 3/4 of Table 2's samples, 10 epochs, Adam (lr 2e-3, warm-up + cosine) in
   --model mlp|tcn     the pooled-feature MLP or the temporal CNN instead of DualAlign
   --seeds <n>         repeat over n seeds (data, split, init; seed..seed+n-1): mean ± std per method
   --select <s>        validation (default), last (fixed budget) or test (the paper's protocol, labelled)
-  --baselines <list>, --no-baselines   as for train`,
+  --baselines <list>, --no-baselines   as for train
+  --generator v1      the first synthetic generator (default v2)`,
   },
 };
 
@@ -423,10 +434,21 @@ function kitOf(v: Values): ModelKit {
   }
 }
 
-function presetOf(v: Values): 'paper' | 'reference-code' {
-  const p = String(v.preset ?? 'paper');
-  if (p !== 'paper' && p !== 'reference-code') throw new CliError(`unknown --preset '${p}'`, EXIT.usage, 'use paper or reference-code');
+function presetOf(v: Values): PresetName {
+  const p = String(v.preset ?? 'recipe') as PresetName;
+  if (!PRESET_NAMES.includes(p)) throw new CliError(`unknown --preset '${p}'`, EXIT.usage, `use ${PRESET_NAMES.join(', ')}`);
   return p;
+}
+
+/** The model settings that go with a preset: the recipe's for DualAlign, none otherwise. */
+function presetModel(preset: PresetName, kit: ModelKit): Record<string, unknown> {
+  return preset === 'recipe' && kit.name === 'dualalign' ? { ...RECIPE.model } : {};
+}
+
+function generatorOf(v: Values): SyntheticGenerator {
+  const g = String(v.generator ?? 'v2') as SyntheticGenerator;
+  if (!SYNTHETIC_GENERATORS.includes(g)) throw new CliError(`unknown --generator '${g}'`, EXIT.usage, `use ${SYNTHETIC_GENERATORS.join(' or ')}`);
+  return g;
 }
 
 async function initDevice(v: Values): Promise<void> {
@@ -447,6 +469,7 @@ function dataArgs(v: Values) {
     actions: count ?? keys,
     frames: num(v.frames, 'frames', { int: true, min: 2 }),
     synth: {
+      generator: generatorOf(v),
       ...(v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {}),
       ...(v['frames-per-clip'] !== undefined ? { framesPerClip: num(v['frames-per-clip'], 'frames-per-clip', { int: true, min: 1 }) } : {}),
       ...(v['image-frames'] !== undefined ? { imageFrames: num(v['image-frames'], 'image-frames', { int: true, min: 1 }) } : {}),
@@ -526,6 +549,7 @@ async function cmdSynth(v: Values, io: CliIO): Promise<number> {
   const t0 = performance.now();
   const dataset = (await import('../data/synthetic.js')).generateSyntheticMMJDM({
     seed: seedOf(v),
+    generator: generatorOf(v),
     ...(actions ? { actions: actions.length === 1 && /^[1-9]\d*$/.test(actions[0]!) ? Number(actions[0]) : actions } : {}),
     ...(v.scale !== undefined ? { scale: num(v.scale, 'scale', { min: 0.001 }) } : {}),
     ...(v['samples-per-action'] !== undefined ? { samplesPerAction: num(v['samples-per-action'], 'samples-per-action', { int: true, min: 2 }) } : {}),
@@ -545,7 +569,7 @@ interface TrainSettings {
   kit: ModelKit;
   epochs: number;
   batchSize: number;
-  preset: 'paper' | 'reference-code';
+  preset: PresetName;
   lr?: number;
   maxGradNorm?: number;
   overrides: Record<string, unknown>;
@@ -583,14 +607,16 @@ function baselinesOf(v: Values): readonly BaselineName[] | false {
 }
 
 function trainSettings(v: Values, defaults: { epochs?: number; overrides?: Record<string, unknown> } = {}): TrainSettings {
+  const kit = kitOf(v);
+  const preset = presetOf(v);
   return {
-    kit: kitOf(v),
+    kit,
     epochs: num(v.epochs, 'epochs', { int: true, min: 1 }) ?? defaults.epochs ?? 30,
     batchSize: num(v['batch-size'], 'batch-size', { int: true, min: 1 }) ?? 8,
-    preset: presetOf(v),
+    preset,
     lr: num(v.lr, 'lr', { min: 0 }),
     maxGradNorm: num(v['max-grad-norm'], 'max-grad-norm', { min: 0 }),
-    overrides: { ...(defaults.overrides ?? {}), ...modelOverrides(v) },
+    overrides: { ...presetModel(preset, kit), ...(defaults.overrides ?? {}), ...modelOverrides(v) },
     select: selectOf(v),
     validationFraction: validationFractionOf(v),
   };
@@ -1026,13 +1052,12 @@ async function cmdBench(args: string[], io: CliIO): Promise<number> {
 /** The demo's reduced sizes (stated in its output) and the paper's (--full). */
 export const DEMO = {
   actions: 3,
-  epochs: 10,
+  epochs: 15,
   batchSize: 8,
-  /** Adam with warm-up (the authors' released settings) at a higher lr: in a few dozen steps the paper's SGD barely moves. */
-  preset: 'reference-code' as const,
-  lr: 2e-3,
+  /** The recipe (src/optim/presets.ts RECIPE): in a few hundred steps the paper's SGD barely moves. */
+  preset: 'recipe' as const,
   synth: { scale: 0.75, framesPerClip: 2, imageFrames: 16 },
-  model: { d1: 64, d2: 32, d3: 32, heads: 4, gcnChannels: [16, 16], logitScale: 10, dropout: 0.2 },
+  model: { d1: 64, d2: 32, d3: 32, heads: 4, gcnChannels: [16, 16] },
   full: { epochs: 30, synth: { scale: 1 }, model: {} },
 };
 
@@ -1042,11 +1067,11 @@ function demoSetup(v: Values, kit: ModelKit) {
   const nActions = num(v.actions, 'actions', { int: true, min: 1, max: 12 }) ?? DEMO.actions;
   const epochs = num(v.epochs, 'epochs', { int: true, min: 1 }) ?? (full ? DEMO.full.epochs : DEMO.epochs);
   const scale = num(v.scale, 'scale', { min: 0.01 });
-  const synth: { actions: number; scale: number; framesPerClip?: number; imageFrames?: number } = { actions: nActions, ...(full ? DEMO.full.synth : DEMO.synth), ...(scale !== undefined ? { scale } : {}) };
+  const synth: { actions: number; scale: number; framesPerClip?: number; imageFrames?: number; generator: SyntheticGenerator } = { actions: nActions, ...(full ? DEMO.full.synth : DEMO.synth), ...(scale !== undefined ? { scale } : {}), generator: generatorOf(v) };
   const overrides: Partial<typeof DEMO.model> = full ? DEMO.full.model : DEMO.model;
   const settings: TrainSettings = full
     ? { kit, epochs, batchSize: DEMO.batchSize, preset: 'paper', overrides: {}, select: selectOf(v), validationFraction: validationFractionOf(v) }
-    : { kit, epochs, batchSize: DEMO.batchSize, preset: DEMO.preset, lr: DEMO.lr, overrides: kit.name === 'dualalign' ? overrides : {}, select: selectOf(v), validationFraction: validationFractionOf(v) };
+    : { kit, epochs, batchSize: DEMO.batchSize, preset: DEMO.preset, overrides: kit.name === 'dualalign' ? { ...presetModel(DEMO.preset, kit), ...overrides } : {}, select: selectOf(v), validationFraction: validationFractionOf(v) };
   return { full, epochs, synth, overrides, settings };
 }
 
@@ -1068,9 +1093,9 @@ async function cmdDemo(v: Values, io: CliIO): Promise<number> {
   if (full) say(`paper sizes (--full): D1 1024, D2 512, D3 512, 8 heads, GCN 64-128-256, 160 skeleton frames, 103 CLIP frames, all of Table 2's samples; SGD lr 1e-2 cosine; ${epochs} epochs\n`);
   else
     say(
-      `reduced sizes so the demo finishes in minutes on a CPU: ${kit.name === 'dualalign' ? `D1 ${overrides.d1}, D2 ${overrides.d2}, D3 ${overrides.d3}, ${overrides.heads} heads, GCN ${overrides.gcnChannels!.join('-')}, ETF logit scale ${overrides.logitScale}, dropout ${overrides.dropout}, ` : ''}` +
-        `${(synth.framesPerClip ?? 16) * 10} skeleton frames, ${synth.imageFrames} CLIP frames, ${synth.scale} of Table 2's samples, ${epochs} epochs, ` +
-        `Adam lr ${DEMO.lr} with warm-up instead of the paper's SGD (which needs many more steps); paper sizes and optimizer: --full\n`,
+      `reduced sizes so the demo finishes in minutes on a CPU: ${kit.name === 'dualalign' ? `D1 ${overrides.d1}, D2 ${overrides.d2}, D3 ${overrides.d3}, ${overrides.heads} heads, GCN ${overrides.gcnChannels!.join('-')}, ` : ''}` +
+        `${(synth.framesPerClip ?? 16) * 10} skeleton frames, ${synth.imageFrames} CLIP frames, ${synth.scale} of Table 2's samples, generator ${synth.generator}, ${epochs} epochs, ` +
+        `the 'recipe' preset (AdamW lr ${RECIPE.lr}, ${RECIPE.warmupShare * 100} % warm-up${kit.name === 'dualalign' ? `, ETF logit scale ${RECIPE.model.logitScale}, λ ${RECIPE.model.lambda1}, time-aware fusion and pooling` : ''}) instead of the paper's SGD; paper sizes and settings: --full\n`,
     );
   say(`model selection: ${describeSelection(s.select, s.validationFraction)}\n`);
   const run = runName({ ...v, out: v.out ?? 'runs/demo' }, 'demo');

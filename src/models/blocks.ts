@@ -81,14 +81,24 @@ export abstract class StreamEncoder extends Module {
 export class LinearStreamEncoder extends StreamEncoder {
   readonly proj: Linear;
   readonly drop: Dropout;
-  constructor(spec: StreamSpec, dOut: number, dropout: number) {
+  constructor(
+    spec: StreamSpec,
+    dOut: number,
+    dropout: number,
+    /** Subtract each sample's mean over its clips per channel before the projection (config.centerTime). */
+    readonly centerTime = false,
+  ) {
     super(spec);
     this.proj = this.registerModule('proj', new Linear(spec.inputDim, dOut, { activation: 'gelu' }));
     this.drop = this.registerModule('drop', new Dropout(dropout));
   }
   forward(x: Tensor, clips: number): Tensor {
     if (x.rank !== 3 || x.shape[2] !== this.spec.inputDim) throw new Error(`stream '${this.spec.name}': expected [B, L, ${this.spec.inputDim}], got ${x.describe()}`);
-    return tidy(() => this.drop.forward(this.proj.forward(segmentPool(x, clips))));
+    return tidy(() => {
+      let t = segmentPool(x, clips);
+      if (this.centerTime && t.shape[1] > 1) t = E.sub(t, mean(t, 1, true));
+      return this.drop.forward(this.proj.forward(t));
+    });
   }
   flops(ctx: FlopContext): number {
     const L = ctx.lengths[this.spec.name] ?? ctx.clips;
@@ -165,8 +175,8 @@ export class GraphStreamEncoder extends StreamEncoder {
   }
 }
 
-export function makeStreamEncoder(spec: StreamSpec, dOut: number, dropout: number): StreamEncoder {
-  return spec.kind === 'graph' ? new GraphStreamEncoder(spec, dOut, dropout) : new LinearStreamEncoder(spec, dOut, dropout);
+export function makeStreamEncoder(spec: StreamSpec, dOut: number, dropout: number, centerTime = false): StreamEncoder {
+  return spec.kind === 'graph' ? new GraphStreamEncoder(spec, dOut, dropout) : new LinearStreamEncoder(spec, dOut, dropout, centerTime);
 }
 
 // ---- cross-attention fusion block ----------------------------------------------------------------

@@ -90,6 +90,37 @@ export interface DualAlignConfig {
   logitScale?: number;
   /** Label smoothing of L_grade (default 0). */
   labelSmoothing?: number;
+  /** Ordinal neighbour smoothing of L_grade: width σ in grades of the Gaussian target (default 0: one-hot). */
+  ordinalSigma?: number;
+  /**
+   * Time information in the stage-1 clip tokens (default 'none', as in the paper): 'sinusoidal'
+   * adds fixed sin/cos features of each clip's normalised time to every stream's tokens before
+   * fusion, so cross-attention can relate the same (or a shifted) moment across modalities.
+   * Without it attention matches clips by content only and cross-modal timing is invisible.
+   */
+  temporalEncoding?: 'none' | 'sinusoidal';
+  /**
+   * Clip-synchronous fusion (default false, as in the paper): each stage-1 fusion step also adds
+   * the fused stream's own clip token at the same index (gated like the block), so every fused clip
+   * holds what each modality shows at that moment, whatever the attention learned.
+   */
+  clipSync?: boolean;
+  /**
+   * Linear streams see each clip's deviation from the sample's own mean over clips (default false):
+   * the per-recording offsets (subject, lighting, viewpoint) that dominate backbone features
+   * drop out and what changes within the recording (movement, its timing) is what the encoder
+   * sees. Graph streams are centred and scaled by inputNorm instead.
+   */
+  centerTime?: boolean;
+  /**
+   * Pooling of the fused clip tokens into h (default 'mean', Eq. 16's mean over clips): 'mean+std'
+   * also takes each channel's standard deviation over clips and projects both back to D2, so how
+   * much (and how jointly, across the fused modalities) a feature varies within the recording
+   * reaches the head directly. h_ste for L_vit stays the mean.
+   */
+  pooling?: 'mean' | 'mean+std';
+  /** Activation after the stage-1 output projection D1 -> D2 (default 'none'): 'gelu' makes the pooled h_ste a nonlinear function of each fused clip token. */
+  stage1Activation?: 'none' | 'gelu';
 
   /** Stage-1 streams (default: video 768 linear, flow 1024 linear, skeleton 26-joint graph). */
   streams?: StreamSpec[];
@@ -144,6 +175,12 @@ export interface ResolvedConfig {
   lambda2: number;
   logitScale: number;
   labelSmoothing: number;
+  ordinalSigma: number;
+  temporalEncoding: 'none' | 'sinusoidal';
+  stage1Activation: 'none' | 'gelu';
+  clipSync: boolean;
+  centerTime: boolean;
+  pooling: 'mean' | 'mean+std';
   streams: Required<Pick<StreamSpec, 'name' | 'kind' | 'inputDim'>>[] & StreamSpec[];
   anchor: string;
   fusion: Required<FusionStep>[];
@@ -229,6 +266,10 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
   const order = cfg.order ?? 'visual-first';
   if (order === 'text-first' && fusionMode !== 'two-stage') throw new Error("DualAlign: order 'text-first' applies to the two-stage fusion only");
   if (order === 'text-first' && !text && !image) throw new Error("DualAlign: order 'text-first' needs text or image");
+  if (cfg.temporalEncoding !== undefined && cfg.temporalEncoding !== 'none' && cfg.temporalEncoding !== 'sinusoidal') throw new Error(`DualAlign: temporalEncoding must be 'none' or 'sinusoidal', got '${cfg.temporalEncoding}'`);
+  if (cfg.stage1Activation !== undefined && cfg.stage1Activation !== 'none' && cfg.stage1Activation !== 'gelu') throw new Error(`DualAlign: stage1Activation must be 'none' or 'gelu', got '${cfg.stage1Activation}'`);
+  if (cfg.pooling !== undefined && cfg.pooling !== 'mean' && cfg.pooling !== 'mean+std') throw new Error(`DualAlign: pooling must be 'mean' or 'mean+std', got '${cfg.pooling}'`);
+  if (cfg.ordinalSigma !== undefined && !(cfg.ordinalSigma >= 0)) throw new Error(`DualAlign: ordinalSigma must be ≥ 0, got ${cfg.ordinalSigma}`);
   const dropout = cfg.dropout ?? 0.5;
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`DualAlign: dropout must be in [0, 1), got ${dropout}`);
   const modalityDropout = { ...(cfg.modalityDropout ?? {}) };
@@ -255,6 +296,12 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
     lambda2: cfg.lambda2 ?? 1,
     logitScale: cfg.logitScale ?? 1,
     labelSmoothing: cfg.labelSmoothing ?? 0,
+    ordinalSigma: cfg.ordinalSigma ?? 0,
+    temporalEncoding: cfg.temporalEncoding ?? 'none',
+    stage1Activation: cfg.stage1Activation ?? 'none',
+    clipSync: cfg.clipSync ?? false,
+    centerTime: cfg.centerTime ?? false,
+    pooling: cfg.pooling ?? 'mean',
     streams: streams as ResolvedConfig['streams'],
     anchor,
     fusion: fusionResolved,

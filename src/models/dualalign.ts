@@ -90,6 +90,41 @@ export interface Prediction {
   modalitiesPresent: Record<string, boolean>[];
 }
 
+const peCache = new WeakMap<object, Map<string, Tensor>>();
+
+/**
+ * Fixed time features [N, D] of N clips: channel pair k holds sin and cos of π·f_k·τ_n at the
+ * clip's normalised time τ_n = (n + ½)/N, f_k = 1 + (k mod 8): the same for every stream and any
+ * clip count, amplitude ½ (about the size of the encoders' GELU outputs).
+ */
+export function temporalEncodingValues(N: number, D: number): Float32Array {
+  const out = new Float32Array(N * D);
+  for (let n = 0; n < N; n++) {
+    const tau = (n + 0.5) / N;
+    for (let c = 0; c < D; c++) {
+      const f = 1 + (Math.floor(c / 2) % 8);
+      out[n * D + c] = 0.5 * (c % 2 === 0 ? Math.sin(Math.PI * f * tau) : Math.cos(Math.PI * f * tau));
+    }
+  }
+  return out;
+}
+
+function temporalEncoding(N: number, D: number, backend: Tensor['backend'], dtype: Tensor['dtype']): Tensor {
+  let cache = peCache.get(backend);
+  if (!cache) {
+    cache = new Map();
+    peCache.set(backend, cache);
+  }
+  const key = `${N}:${D}:${dtype}`;
+  let pe = cache.get(key);
+  if (!pe || pe.isDisposed) {
+    const v = temporalEncodingValues(N, D);
+    pe = tensor(dtype === 'float64' ? Float64Array.from(v) : v, [N, D], { backend, dtype }).keep();
+    cache.set(key, pe);
+  }
+  return pe;
+}
+
 /** Everything one forward computes (internal; forward() and loss() pick from it). */
 interface Pass {
   out: ForwardOutput;
@@ -120,6 +155,7 @@ export class DualAlign extends Module {
   readonly reverseIn: Linear | null;
   readonly alignProj: ModuleDict<Linear> | null;
   readonly oneStage: ModuleDict<Module> | null;
+  readonly poolProj: Linear | null;
   readonly outProj: Linear | Identity;
   readonly outDrop: Dropout;
   readonly head: EtfHead | CoarseToFineHead;
@@ -133,7 +169,7 @@ export class DualAlign extends Module {
     const { d1, d2, d3, heads, dropout, attnDropout } = c;
 
     this.encoders = this.registerModule('encoders', new ModuleDict<StreamEncoder>());
-    for (const s of c.streams) this.encoders.set(s.name, makeStreamEncoder(s, d1, dropout));
+    for (const s of c.streams) this.encoders.set(s.name, makeStreamEncoder(s, d1, dropout, c.centerTime));
 
     this.fusionBlocks = this.registerModule('fusion', new ModuleDict<CrossAttentionBlock>());
     const twoStage = c.fusionMode === 'two-stage';
@@ -146,7 +182,7 @@ export class DualAlign extends Module {
         for (const f of c.fusion) this.fusionBlocks.set(f.name, new CrossAttentionBlock(d1, heads, attnDropout));
       }
     }
-    this.stage1Out = twoStage ? this.registerModule('stage1Out', new Linear(d1, d2)) : null;
+    this.stage1Out = twoStage ? this.registerModule('stage1Out', new Linear(d1, d2, c.stage1Activation === 'gelu' ? { activation: 'gelu' } : {})) : null;
 
     this.temporalModulate = c.image ? this.registerModule('temporalModulate', new TemporalModulate(c.image.inputDim, d2, c.image.kernelSize, dropout)) : null;
     if (c.text) {
@@ -181,6 +217,7 @@ export class DualAlign extends Module {
       if (c.fusionMode === 'cross-attention') this.oneStage.set('pool', new AttentionPool(d2));
     } else this.oneStage = null;
 
+    this.poolProj = twoStage && c.pooling === 'mean+std' ? this.registerModule('poolProj', new Linear(2 * d2, d2)) : null;
     this.outProj = this.registerModule('outProj', d3 === d2 ? new Identity() : new Linear(d2, d3));
     this.outDrop = this.registerModule('outDrop', new Dropout(dropout));
     this.head =
@@ -263,6 +300,11 @@ export class DualAlign extends Module {
       tokens[s.name] = this.encoders.get(s.name)!.forward(batch.modalities[s.name], N);
       pooled[s.name] = mean(tokens[s.name], 1);
     }
+    // Time features go into the tokens the fusion blocks see, not into the pooled (aligned) embeddings.
+    if (c.temporalEncoding === 'sinusoidal') {
+      const pe = temporalEncoding(N, c.d1, anchorX.backend, pooled[c.anchor].dtype);
+      for (const s of c.streams) tokens[s.name] = E.add(tokens[s.name], pe);
+    }
 
     // Text side (stage-2 inputs).
     let frames: Tensor | null = null;
@@ -318,8 +360,8 @@ export class DualAlign extends Module {
         const kv = useFrames ? concat([unsqueeze(hImt, 1), frames!], 1) : unsqueeze(hImt, 1);
         const imgGate = c.image ? gate[c.image.name] : null;
         const keyMask = useFrames ? keyMaskFrom([null, imgGate], [1, frames!.shape[1]], B, hImt) : null;
-        hPool = mean(this.enhance.forward(zs, kv, { keyMask }), 1);
-      } else hPool = hSte;
+        hPool = this.clipPool(this.enhance.forward(zs, kv, { keyMask }));
+      } else hPool = this.poolProj ? this.clipPool(zs) : hSte;
       pass.imt = hImt ?? undefined;
     } else {
       hPool = this.oneStageFusion(tokens, pooled, gate, frames, hImg, hTxt, B, pass);
@@ -341,6 +383,15 @@ export class DualAlign extends Module {
     }
     pass.out = out;
     return pass;
+  }
+
+  /** The final pooling over clips [B, N, D2] -> [B, D2]: the mean, or (pooling 'mean+std') poolProj of the mean and the standard deviation. */
+  private clipPool(x: Tensor): Tensor {
+    const m = mean(x, 1);
+    if (!this.poolProj) return m;
+    const d = E.sub(x, unsqueeze(m, 1));
+    const sd = E.sqrt(E.add(mean(E.mul(d, d), 1), 1e-6));
+    return this.poolProj.forward(concat([m, sd], 1));
   }
 
   /** Stage-1 fusion over clip tokens -> [B, N, D1]. */
@@ -371,7 +422,13 @@ export class DualAlign extends Module {
       return outs.length === 1 ? outs[0] : mean(stack(outs, 0), 0);
     }
     let h = tokens[c.anchor];
-    for (const f of c.fusion) h = this.fusionBlocks.get(f.name)!.forward(h, tokens[f.with], { gate: gate[f.with] });
+    for (const f of c.fusion) {
+      h = this.fusionBlocks.get(f.name)!.forward(h, tokens[f.with], { gate: gate[f.with] });
+      if (c.clipSync) {
+        const g = gate[f.with];
+        h = E.add(h, g ? E.mul(tokens[f.with], reshape(g, [B, 1, 1])) : tokens[f.with]);
+      }
+    }
     return h;
   }
 
@@ -445,7 +502,7 @@ export class DualAlign extends Module {
       const pick = (t: Tensor) => (rows.length === batch.size ? t : indexSelect(t, 0, tensor(Int32Array.from(rows), [rows.length], { backend: t.backend, dtype: 'int32' })));
       let grade: Tensor = zero();
       if (rows.length > 0) {
-        if (this.head instanceof EtfHead) grade = this.head.loss(pick(pass.out.logits), pick(batch.grades!), c.labelSmoothing);
+        if (this.head instanceof EtfHead) grade = this.head.loss(pick(pass.out.logits), pick(batch.grades!), c.labelSmoothing, c.ordinalSigma);
         else grade = this.head.loss({ coarse: pick(pass.coarseFine!.coarse), fine: pick(pass.coarseFine!.fine) }, pick(batch.scores!), c.labelSmoothing);
       }
       let vfs: Tensor = zero();

@@ -8,6 +8,12 @@
  * EtfHead: logits_j = s · (g_j · ĥ) with ĥ = h/‖h‖ (s = logitScale, 1 in the paper); the
  * grade is the nearest prototype (argmax of the logits = argmin ‖ĥ − g_j‖, Eq. 1) and
  * softmax(logits) are the per-grade probabilities; L_grade = CE(logits, grade) (Eq. 2).
+ * At s = 1 the highest probability a unit-norm ETF can give is e/(e + (G−1)e^{−1/(G−1)}) (0.558
+ * for G = 4), so L_grade never falls below 0.58 there and the alignment terms (GRAM logits reach
+ * 1/τ = 10) dominate the gradient: the recipe sets s = 10.
+ * Ordinal neighbour smoothing (ordinalSigma σ > 0): the target is a Gaussian over grades centred on
+ * the true one, p_j ∝ exp(−(j − y)²/2σ²), so confusing neighbouring grades costs less than distant
+ * ones (grades are ordered).
  *
  * CoarseToFineHead (continuous scores, after CoFInAl): the score range is cut into Kc coarse
  * intervals and each into Kf fine ones; two projections of h are matched to a coarse ETF (Kc)
@@ -17,10 +23,12 @@
 import type { Tensor } from '../autograd/tensor.js';
 import { tidy } from '../autograd/engine.js';
 import * as E from '../autograd/ops/elementwise.js';
-import { l2Normalize } from '../autograd/ops/nn.js';
+import { l2Normalize, logSoftmax } from '../autograd/ops/nn.js';
 import { matmul } from '../autograd/ops/linalg.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
-import { transpose } from '../autograd/ops/shape.js';
+import { mean, sum } from '../autograd/ops/reduce.js';
+import { oneHot, transpose } from '../autograd/ops/shape.js';
+import { tensor } from '../autograd/ops/creation.js';
 import { mulberry32 } from '../data/prng.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
@@ -80,12 +88,31 @@ export class EtfHead extends Module {
       return this.logitScale === 1 ? z : E.mul(z, this.logitScale);
     });
   }
-  loss(logits: Tensor, target: Tensor, labelSmoothing = 0): Tensor {
-    return crossEntropy(logits, target, { labelSmoothing });
+  loss(logits: Tensor, target: Tensor, labelSmoothing = 0, ordinalSigma = 0): Tensor {
+    if (!(ordinalSigma > 0)) return crossEntropy(logits, target, { labelSmoothing });
+    return tidy(() => {
+      // Soft targets: row y of the smoothing matrix, picked by a one-hot product (stays on the device).
+      const G = this.numClasses;
+      const S = tensor(ordinalTargets(G, ordinalSigma, labelSmoothing), [G, G], { backend: logits.backend, dtype: logits.dtype });
+      const soft = matmul(oneHot(target, G, logits.dtype), S);
+      return E.neg(mean(sum(E.mul(soft, logSoftmax(logits, -1)), -1)));
+    });
   }
   flops(): number {
     return 3 * this.dim + 2 * this.numClasses * this.dim;
   }
+}
+
+/** [G, G] row-major: row y is the Gaussian over grades centred on y (width sigma), mixed with labelSmoothing/G uniform. */
+export function ordinalTargets(G: number, sigma: number, labelSmoothing = 0): Float32Array {
+  if (!(sigma > 0)) throw new Error(`ordinalTargets: sigma must be > 0, got ${sigma}`);
+  const out = new Float32Array(G * G);
+  for (let y = 0; y < G; y++) {
+    let total = 0;
+    for (let j = 0; j < G; j++) total += Math.exp(-((j - y) ** 2) / (2 * sigma * sigma));
+    for (let j = 0; j < G; j++) out[y * G + j] = (1 - labelSmoothing) * (Math.exp(-((j - y) ** 2) / (2 * sigma * sigma)) / total) + labelSmoothing / G;
+  }
+  return out;
 }
 
 export interface CoarseFineOutput {

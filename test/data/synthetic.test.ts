@@ -184,6 +184,38 @@ describe('generateSyntheticMMJDM', () => {
     expect(Math.abs(meanPooled[0]! + meanPooled[1]!) / 2).toBeLessThan(0.25);
   });
 
+  it('generator v2: same layout, grades and splits as v1; deterministic; unknown generators rejected', () => {
+    const v2 = generateSyntheticMMJDM({ seed: 42, actions: 3, generator: 'v2' });
+    expect(sameData(v2, generateSyntheticMMJDM({ seed: 42, actions: 3, generator: 'v2' }))).toBe(true);
+    expect(sameData(v2, demo)).toBe(false);
+    expect(v2.modalities).toEqual(demo.modalities);
+    v2.samples.forEach((s, i) => {
+      const t = demo.samples[i]!;
+      expect([s.id, s.grade, s.subject, s.split]).toEqual([t.id, t.grade, t.subject, t.split]);
+      for (const m of v2.modalities) {
+        expect(s.modalities[m]!.shape).toEqual(t.modalities[m]!.shape);
+        expect(s.modalities[m]!.data.every(Number.isFinite)).toBe(true);
+      }
+    });
+    expect(() => generateSyntheticMMJDM({ seed: 1, generator: 'v3' as never })).toThrow(/unknown generator 'v3'/);
+  });
+
+  it('generator v2: no time-pooled statistic, of all modalities or of any one, recovers the grade', () => {
+    const ds = generateSyntheticMMJDM({ seed: 9, actions: ['01', '03'], scale: 1, framesPerClip: 1, imageFrames: 8, generator: 'v2' });
+    const srcc = (modalities: string[]) =>
+      ds.actions.map((action) => {
+        const train = ds.samples.filter((s) => s.action === action.id && s.split === 'train');
+        const test = ds.samples.filter((s) => s.action === action.id && s.split === 'test');
+        return ridgeBaseline(action, train, test, { modalities, pooling: 'mean+std' }).metrics.srcc;
+      });
+    const all = srcc(ds.modalities);
+    expect(Math.abs(all[0]! + all[1]!) / 2).toBeLessThan(0.25);
+    for (const m of ['video', 'flow', 'skeleton', 'image']) {
+      const one = srcc([m]);
+      expect(Math.abs(one[0]! + one[1]!) / 2, m).toBeLessThan(0.3);
+    }
+  });
+
   it('splits sample counts over grades without losing any', () => {
     expect(gradeCounts([1, 1, 1], 10)).toEqual([4, 3, 3]);
     expect(gradeCounts([100, 1], 5)).toEqual([4, 1]);

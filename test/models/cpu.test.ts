@@ -8,6 +8,8 @@ import { useComposedAlignment } from '../../src/models/losses.js';
 import { withParamOptions } from '../../src/nn/init.js';
 import type { Sample } from '../../src/data/types.js';
 import { makeSamples, smallConfig } from './helpers.js';
+import { RECIPE } from '../../src/optim/presets.js';
+import { ordinalTargets } from '../../src/models/heads.js';
 
 const cpu = { backend: 'cpu' as const };
 
@@ -408,5 +410,97 @@ describe('skeleton channels', () => {
     expect(x6[3]).toBeCloseTo(v(0, 0, 3), 6); // channels 0..3 kept, 4..5 dropped
     expect(x6[4]).toBeCloseTo(v(0, 1, 0), 6);
     await forwardBackward(cfg, six);
+  });
+});
+
+describe('the recipe options (src/optim/presets.ts RECIPE)', () => {
+  const recipe = (over: Partial<DualAlignConfig> = {}) => smallConfig({ ...RECIPE.model, ...over } as Partial<DualAlignConfig>);
+
+  it('resolve, run forward and backward, with missing modalities and in eval mode', async () => {
+    const c = resolveConfig(recipe());
+    expect([c.centerTime, c.clipSync, c.temporalEncoding, c.stage1Activation, c.pooling, c.ordinalSigma]).toEqual([true, true, 'sinusoidal', 'gelu', 'mean+std', 0.5]);
+    const paper = resolveConfig(smallConfig());
+    expect([paper.centerTime, paper.clipSync, paper.temporalEncoding, paper.stage1Activation, paper.pooling, paper.ordinalSigma]).toEqual([false, false, 'none', 'none', 'mean', 0]);
+    await forwardBackward(recipe(), makeSamples(5, { missing: { flow: [1], skeleton: [2], text: [3] } }));
+    await forwardBackward(recipe(), makeSamples(4), false);
+    await forwardBackward(recipe({ stage1Arrangement: 'authors' }), makeSamples(4));
+    await forwardBackward(recipe(), makeSamples(3, { clips: 1, fpc: 1, imageFrames: 1 }));
+    expect(() => resolveConfig(smallConfig({ pooling: 'max' as never }))).toThrow(/pooling must be/);
+    expect(() => resolveConfig(smallConfig({ temporalEncoding: 'learned' as never }))).toThrow(/temporalEncoding must be/);
+    expect(() => resolveConfig(smallConfig({ ordinalSigma: -1 }))).toThrow(/ordinalSigma/);
+  });
+
+  it('finite differences match autograd (float64) through the recipe options', async () => {
+    manualSeed(12);
+    const model = cpuModel(recipe({ dropout: 0, d1: 8, d2: 4, d3: 4, heads: 2 }), 'float64');
+    const samples = makeSamples(4, { clips: 3, fpc: 2, imageFrames: 3, missing: { flow: [1] } });
+    const batch = collate(samples, model.config, { backend: 'cpu', dtype: 'float64' });
+    model.loss(batch).total.backward();
+    const named = Object.fromEntries(model.namedParameters());
+    const lossAt = () => noGrad(() => model.loss(batch).total.storage.handle[0] as number);
+    for (const [name, k] of [['encoders.video.proj.weight', 5], ['encoders.flow.proj.weight', 3], ['fusion.temporalEn.q.weight', 2], ['stage1Out.weight', 4], ['poolProj.weight', 6], ['poolProj.bias', 1]] as const) {
+      const p = named[name];
+      expect(p, name).toBeDefined();
+      const arr = p.storage.handle as Float64Array;
+      const g = (p.grad!.storage.handle as Float64Array)[p.grad!.offset + k];
+      const orig = arr[p.offset + k];
+      arr[p.offset + k] = orig + 1e-6;
+      const lp = lossAt();
+      arr[p.offset + k] = orig - 1e-6;
+      const lm = lossAt();
+      arr[p.offset + k] = orig;
+      const fd = (lp - lm) / 2e-6;
+      expect(Math.abs(fd - g), `${name}[${k}]: fd ${fd} vs autograd ${g}`).toBeLessThan(1e-6 + 1e-5 * Math.abs(fd));
+    }
+  });
+
+  it('ordinal neighbour smoothing: Gaussian targets over grades, and the loss is their cross-entropy', async () => {
+    const t = ordinalTargets(5, 0.5, 0.1);
+    for (let y = 0; y < 5; y++) {
+      const row = Array.from(t.subarray(y * 5, y * 5 + 5));
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+      expect(row.indexOf(Math.max(...row))).toBe(y);
+      if (y > 0 && y < 4) expect(row[y - 1]).toBeCloseTo(row[y + 1]!, 6);
+    }
+    expect(() => ordinalTargets(3, 0)).toThrow(/sigma/);
+    manualSeed(5);
+    const model = cpuModel(smallConfig({ dropout: 0, ordinalSigma: 0.7, alignment: 'none' }));
+    model.eval();
+    const samples = makeSamples(4);
+    const batch = collate(samples, model.config, cpu);
+    const loss = await model.loss(batch).grade.item();
+    const logits = Array.from(await model.forward(batch).logits.data());
+    const soft = ordinalTargets(4, 0.7);
+    let expected = 0;
+    samples.forEach((s, i) => {
+      const row = logits.slice(i * 4, i * 4 + 4);
+      const lse = Math.log(row.reduce((a, v) => a + Math.exp(v), 0));
+      for (let j = 0; j < 4; j++) expected -= (soft[s.grade! * 4 + j]! * (row[j]! - lse)) / samples.length;
+    });
+    expect(loss).toBeCloseTo(expected, 4);
+  });
+
+  it('timing across modalities: the paper model cannot see the order of the flow clips, the recipe model can', async () => {
+    // Cross-attention without time information matches clips by content only: permuting one
+    // modality's clips leaves its output unchanged. Clip-synchronous fusion and time features make it count.
+    const samples = makeSamples(3, { clips: 4 });
+    const permuted = samples.map((s) => {
+      const f = s.modalities.flow!;
+      const C = f.shape[1]!;
+      const data = new Float32Array(f.data.length);
+      [2, 0, 3, 1].forEach((from, to) => data.set(f.data.subarray(from * C, (from + 1) * C), to * C));
+      return { ...s, modalities: { ...s.modalities, flow: { data, shape: f.shape } } };
+    });
+    const hOf = async (cfg: DualAlignConfig, xs: Sample[]) => {
+      manualSeed(9);
+      const model = cpuModel(cfg);
+      model.eval();
+      return Array.from(await model.forward(collate(xs, model.config, cpu)).h.data());
+    };
+    const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
+    const paper = smallConfig({ dropout: 0 });
+    expect(maxDiff(await hOf(paper, samples), await hOf(paper, permuted))).toBeLessThan(1e-5);
+    const ours = recipe({ dropout: 0 });
+    expect(maxDiff(await hOf(ours, samples), await hOf(ours, permuted))).toBeGreaterThan(1e-3);
   });
 });

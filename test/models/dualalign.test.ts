@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gpuRuntime, manualSeed, scope, type Tensor } from '../../src/index.js';
-import { DualAlign, collate, disposeBatch, resolveConfig } from '../../src/models/index.js';
+import { DualAlign, collate, disposeBatch, resolveConfig, type DualAlignConfig } from '../../src/models/index.js';
+import { RECIPE } from '../../src/optim/presets.js';
 import { saveCheckpoint, loadCheckpoint, loadCheckpointInto } from '../../src/models/checkpoint.node.js';
 import { SGD } from '../../src/optim/index.js';
 import { withParamOptions } from '../../src/nn/init.js';
@@ -114,8 +115,11 @@ describe('DualAlign on the GPU', () => {
     model.dispose();
   });
 
-  it('the GPU model matches the CPU reference built from the same seed', async () => {
-    const cfg = smallConfig({ dropout: 0 });
+  it('the GPU model matches the CPU reference built from the same seed (paper settings and the recipe)', async () => {
+    for (const cfg of [smallConfig({ dropout: 0 }), smallConfig({ ...RECIPE.model, dropout: 0 })]) await gpuMatchesCpu(cfg);
+  });
+
+  async function gpuMatchesCpu(cfg: DualAlignConfig): Promise<void> {
     const samples = makeSamples(4, { missing: { skeleton: [3], text: [0] } });
     manualSeed(21);
     const g = new DualAlign(cfg);
@@ -138,7 +142,7 @@ describe('DualAlign on the GPU', () => {
       }
       expect(err / scale, `${n} gradient`).toBeLessThan(2e-3);
     }
-  });
+  }
 
   it('authors arrangement and ablations run on the GPU', async () => {
     manualSeed(4);

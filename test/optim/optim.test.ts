@@ -174,5 +174,14 @@ describe('clipping and schedules', () => {
     expect(ref.optimizer.kind).toBe('adam');
     for (let i = 0; i < 500; i++) ref.scheduler.step();
     expect(ref.optimizer.lr).toBeCloseTo(1e-4, 12);
+    // The recipe: warm-up over 10 % of the run whatever its length, then cosine to 0 at the end.
+    const recipe = optimizerPreset('recipe', [p], { epochs: 10, stepsPerEpoch: 12 });
+    expect(recipe.optimizer.kind).toBe('adamw');
+    expect(recipe.optimizer.lr).toBeCloseTo(2e-4, 12);
+    for (let i = 0; i < 12; i++) recipe.scheduler.step();
+    expect(recipe.optimizer.lr).toBeCloseTo(2e-3, 12);
+    for (let i = 0; i < 108; i++) recipe.scheduler.step();
+    expect(recipe.optimizer.lr).toBeCloseTo(0, 12);
+    expect(() => optimizerPreset('nesterov' as never, [p], { epochs: 1, stepsPerEpoch: 1 })).toThrow(/paper, reference-code, recipe/);
   });
 });
