@@ -11,7 +11,7 @@ import { GpuError } from '../gpu/errors.js';
 import { runMap } from '../kernels/elementwise.js';
 import { runGramBackward, runGramForward, type GramPrepBuffers } from '../kernels/gram.js';
 import { runContrastiveBackward, runContrastiveForward, statsLength } from '../kernels/contrastive.js';
-import { runAttentionBackward, runAttentionForward, type AttnOperands } from '../kernels/attention.js';
+import { attentionLoopTrips, runAttentionBackward, runAttentionForward, type AttnOperands } from '../kernels/attention.js';
 import { OPTIM_CTRL, OPTIM_PARTIALS, runOptimStep, type OptimBuffers, type OptimHyper } from '../kernels/optim.js';
 import { MAX_FUSED_HEAD_DIM } from '../attention/args.js';
 
@@ -68,6 +68,7 @@ export function webgpuRoutines(backend: Owner & ConstructorParameters<typeof Sto
     attention(a: AttnOperands): Fused | null {
       const { g } = a;
       if (g.DH > MAX_FUSED_HEAD_DIM) return null; // wider heads than the kernels' registers hold
+      if (attentionLoopTrips(g) > rt.loopTrips) return null; // past the loops this driver completes
       const r = runAttentionForward(rt, a);
       return {
         out: st(r.out, g.B * g.Tq * g.H * g.DH),

@@ -658,7 +658,18 @@ function dispatchRows(rt: GpuRuntime, kind: 'forward' | 'dq' | 'dkdv', sg: numbe
  * binds 9 storage buffers.
  */
 function useSinglePass(rt: GpuRuntime, sg: number, g: AttnGeometry): boolean {
-  return sg > 0 && tuning.single > 0 && g.B * g.H >= tuning.single && g.Tk > 0 && g.Tq > 0 && rt.limits.maxStorageBuffersPerShaderStage >= 9;
+  // its one workgroup per (batch, head) walks Tq × Tk: never where the driver cuts loops short
+  return rt.loopTrips === Infinity && sg > 0 && tuning.single > 0 && g.B * g.H >= tuning.single && g.Tk > 0 && g.Tq > 0 && rt.limits.maxStorageBuffersPerShaderStage >= 9;
+}
+
+/**
+ * An upper bound on the loop iterations one invocation of the row kernels runs: a row walks every
+ * key (forward, dQ) or every query (dK/dV), and per step loops over the head dimension a few times.
+ * Where the driver stops loops early (runtime.loopTrips, docs/ENGINE.md "Driver bugs"), the
+ * attention routine declines sizes past it and the composed version runs instead.
+ */
+export function attentionLoopTrips(g: AttnGeometry): number {
+  return Math.max(g.Tq, g.Tk) * (3 * g.DH + 8);
 }
 
 /**
