@@ -1005,7 +1005,7 @@ async function cmdDoctor(v: Values, io: CliIO): Promise<number> {
   await initDevice(v);
   if (deviceInfo().backend === 'cpu') throw new CliError('doctor checks a GPU adapter against the CPU reference; --backend cpu has nothing to check', EXIT.usage, 'use --backend webgpu or webgpu-compat');
   const stream = !v.json && !v.quiet;
-  if (stream) io.stdout(`adapter: ${selfTestAdapter()}\nchecking ${families?.length ?? SELF_TEST_FAMILIES.length} kernel families against the CPU float64 reference…\n`);
+  if (stream) io.stdout(`adapter: ${selfTestAdapter()}\nchecking ${families?.length ?? SELF_TEST_FAMILIES.length} kernel famil${(families?.length ?? SELF_TEST_FAMILIES.length) === 1 ? 'y' : 'ies'} against the CPU float64 reference…\n`);
   const report = await selfTest({ families, onFamily: (f) => stream && io.stdout(`${formatFamily(f)}\n`) });
   if (v.json) io.stdout(`${JSON.stringify(report, (_, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x), 2)}\n`);
   else {
