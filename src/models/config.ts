@@ -19,6 +19,8 @@ import type { JointLayoutSpec } from '../nn/graph.js';
 
 export type EncoderKind = 'linear' | 'graph';
 
+export type GraphInputNorm = 'center' | 'scale' | 'none' | 'center-standardize' | 'standardize';
+
 export interface StreamSpec {
   /** The batch modality key (Sample.modalities[name]). */
   name: string;
@@ -32,9 +34,24 @@ export interface StreamSpec {
   /**
    * graph: input normalization per sample: 'center' subtracts each frame's mean over joints and
    * divides by the sample's RMS (pixel or world coordinates); 'scale' only divides by the RMS
-   * (angles); 'none'. Default 'center'.
+   * (angles); 'none'. Default 'center'. Dividing by a sample's own RMS discards its amplitude
+   * (how far the joints move), which can carry the grade; 'center-standardize' (centered as
+   * 'center', then each joint and channel standardised with the training set's statistics,
+   * `inputStats`) and 'standardize' (the same without centering) keep it.
    */
-  inputNorm?: 'center' | 'scale' | 'none';
+  inputNorm?: GraphInputNorm;
+  /**
+   * graph, inputNorm 'center-standardize' / 'standardize': per (joint, channel) mean and standard
+   * deviation of the training samples (after centering), [J·C] each, row-major over (joint, channel).
+   * Fitted by graphInputStats (blocks.ts); the DualAlign kit fills them in from the training split.
+   */
+  inputStats?: { mean: number[]; std: number[] };
+  /**
+   * graph: how a frame's joints become one vector: 'mean' averages the joints' channels (the joint
+   * identity is lost); 'concat' keeps every joint's channels side by side (J·C features) so the
+   * projection to D sees which joint moved. Default 'mean'.
+   */
+  jointPool?: 'mean' | 'concat';
   /** May this stream be absent for a sample (placeholder + mask)? Default true except for the anchor. */
   optional?: boolean;
 }

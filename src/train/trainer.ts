@@ -80,6 +80,12 @@ export interface TrainActionOptions {
   resume?: boolean;
   /** Fraction of training samples whose grade is hidden (Fig. 15). */
   missingLabelRate?: number;
+  /**
+   * Which epoch's weights the result holds: 'best' (default) the highest test SRCC (the paper's
+   * protocol: optimistic); 'last' the final epoch (a fixed epoch budget: the test split is only
+   * reported, never used to choose).
+   */
+  keepEpoch?: 'best' | 'last';
   onEvent?: (e: TrainEvent) => void;
   signal?: AbortSignal;
   evalBatchSize?: number;
@@ -333,7 +339,7 @@ export async function trainAction(opts: TrainActionOptions): Promise<TrainAction
       };
       history.push(record);
       const key: [number, number] = [m.srcc, m.relativeMSE];
-      const improved = betterThan(key, bestKey);
+      const improved = opts.keepEpoch === 'last' ? epoch === opts.epochs : betterThan(key, bestKey);
       if (improved) {
         bestKey = key;
         bestEpoch = epoch;

@@ -13,6 +13,7 @@ import {
   uiprmdForwardKinematics,
 } from '../../src/data/uiprmd.js';
 import { defaultUIPRMDDir, isUIPRMDAvailable, loadUIPRMD } from '../../src/data/uiprmd.node.js';
+import { crossValidationTable, meanStd, subjectFoldsOf, type CrossValidationResult, type MethodResult } from '../../src/train/crossval.js';
 
 const dir = defaultUIPRMDDir();
 const available = isUIPRMDAvailable(dir);
@@ -210,5 +211,77 @@ describe.skipIf(!available)('UI-PRMD real data', () => {
     expect(subjectFolds(all, 10).every((f) => f.testSubjects.length === 1)).toBe(true);
     expect(() => subjectFolds(all, 11)).toThrow(/2\.\.10/);
     expect(() => subjectFolds({ samples: [{ id: 'x', action: 'a', modalities: {} }] }, 2)).toThrow(/sample 'x' has no subject/);
+  });
+});
+
+describe('subject-wise folds (no data needed)', () => {
+  it('never share a subject and test every subject exactly once', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 1000 }), (subjects, perSubject, salt) => {
+        const samples = Array.from({ length: subjects * perSubject }, (_, i) => ({
+          id: `x${i}`,
+          action: 'm01',
+          subject: `s${String(((i % subjects) * 7 + salt) % 97).padStart(2, '0')}`,
+          grade: i % 2,
+          modalities: {},
+        }));
+        const distinct = [...new Set(samples.map((s) => s.subject))].sort();
+        for (let k = 2; k <= distinct.length; k++) {
+          const folds = subjectFoldsOf(samples, k);
+          expect(folds).toHaveLength(k);
+          expect(folds.flatMap((f) => f.testSubjects).sort()).toEqual(distinct);
+          for (const f of folds) {
+            const train = new Set(f.train.map((s) => s.subject));
+            expect(f.test.every((s) => !train.has(s.subject) && f.testSubjects.includes(s.subject!))).toBe(true);
+            expect(f.train.length + f.test.length).toBe(samples.length);
+            expect(f.test.length).toBeGreaterThan(0);
+          }
+        }
+        expect(() => subjectFoldsOf(samples, distinct.length + 1)).toThrow(/k must be an integer in 2\.\./);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('cross-validation table', () => {
+  const action = { id: 'm01', name: 'deep squat', numGrades: 2, minGrade: 0, maxGrade: 1 };
+  const method = (name: string, accs: number[]): MethodResult => ({
+    method: name,
+    folds: [],
+    accuracy: meanStd(accs),
+    srcc: meanStd(accs.map((a) => a / 100)),
+    pooled: undefined as never,
+    seconds: 0,
+  });
+  const result = (id: string, accs: Record<string, number[]>, protocol: 'fixed' | 'best-test' = 'fixed'): CrossValidationResult => ({
+    action: { ...action, id },
+    protocol,
+    folds: [{ fold: 0, testSubjects: ['s01'], metrics: undefined as never, bestEpoch: 1 }, { fold: 1, testSubjects: ['s02'], metrics: undefined as never, bestEpoch: 1 }],
+    metrics: undefined as never,
+    srccScore: 0,
+    truth: [],
+    predictions: [],
+    scores: [],
+    methods: Object.entries(accs).map(([m, a]) => method(m, a)),
+    seconds: 0,
+  });
+
+  it('mean ± std across folds per exercise, and the mean over exercises', () => {
+    expect(meanStd([50, 100])).toEqual({ mean: 75, std: 25 });
+    const table = crossValidationTable([result('m01', { Constant: [50, 50], DualAlign: [90, 100] }), result('m02', { Constant: [50, 40], DualAlign: [80, 80] })]);
+    const lines = table.split('\n');
+    expect(lines[0]).toBe('| Exercise | Constant Acc. (%) | DualAlign Acc. (%) |');
+    expect(lines[2]).toBe('| m01 deep squat | 50.0 ± 0.0 | 95.0 ± 5.0 |');
+    expect(lines[3]).toBe('| m02 deep squat | 45.0 ± 5.0 | 80.0 ± 0.0 |');
+    expect(lines[4]).toBe('| **Mean over exercises** | **47.5** | **87.5** |');
+    expect(table).toMatch(/Subject-wise 2-fold.*fixed number of epochs/);
+    expect(crossValidationTable([result('m01', { DualAlign: [90, 100] }, 'best-test')])).toMatch(/best test epoch.*optimistic/);
+    expect(crossValidationTable([result('m01', { DualAlign: [90, 100] })], { metric: 'srcc' })).toMatch(/\| 95\.0 ± 5\.0 \|/);
+  });
+
+  it('refuses results whose methods differ', () => {
+    expect(() => crossValidationTable([result('m01', { A: [1] }), result('m02', { B: [1] })])).toThrow(/m02' has methods B, the first has A/);
+    expect(() => crossValidationTable([])).toThrow(/no results/);
   });
 });
