@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryFileSource } from '../../src/data/dataset.js';
-import type { Dataset } from '../../src/data/types.js';
+import type { Dataset, FeatureArray, Sample } from '../../src/data/types.js';
+import { dualAlignKit } from '../../src/train/dualalignKit.js';
 import {
   UIPRMD_EDGES,
   UIPRMD_JOINT_NAMES,
@@ -13,7 +14,7 @@ import {
   uiprmdForwardKinematics,
 } from '../../src/data/uiprmd.js';
 import { defaultUIPRMDDir, isUIPRMDAvailable, loadUIPRMD } from '../../src/data/uiprmd.node.js';
-import { crossValidationTable, meanStd, subjectFoldsOf, type CrossValidationResult, type MethodResult } from '../../src/train/crossval.js';
+import { crossValidate, crossValidationTable, meanStd, subjectFoldsOf, type CrossValidationResult, type MethodResult } from '../../src/train/crossval.js';
 
 const dir = defaultUIPRMDDir();
 const available = isUIPRMDAvailable(dir);
@@ -283,5 +284,46 @@ describe('cross-validation table', () => {
   it('refuses results whose methods differ', () => {
     expect(() => crossValidationTable([result('m01', { A: [1] }), result('m02', { B: [1] })])).toThrow(/m02' has methods B, the first has A/);
     expect(() => crossValidationTable([])).toThrow(/no results/);
+  });
+});
+
+describe('cross-validation of a skeleton-only DualAlign (the example machinery, on a tiny set)', () => {
+  // 4 subjects x 2 grades x 3 repetitions of [8, 22, 3] positions and angles: a correct repetition
+  // moves its joints twice as far (same mean pose), so only the temporal spread carries the grade.
+  const frames = 8;
+  const wave = (seed: number, amp: number): FeatureArray => {
+    const data = new Float32Array(frames * 66);
+    for (let t = 0; t < frames; t++) for (let k = 0; k < 66; k++) data[t * 66 + k] = (k % 7) + amp * Math.sin((2 * Math.PI * t) / frames + k + seed);
+    return { data, shape: [frames, 22, 3] };
+  };
+  const samples: Sample[] = [];
+  for (let s = 1; s <= 4; s++) {
+    for (const grade of [0, 1]) {
+      for (let e = 1; e <= 3; e++) {
+        const seed = s * 10 + e;
+        samples.push({ id: `m01_s0${s}_e0${e}${grade ? '' : '_inc'}`, action: 'm01', subject: `s0${s}`, grade, modalities: { positions: wave(seed, grade ? 2 : 1), angles: wave(seed + 1, grade ? 20 : 10), text: { data: new Float32Array(16).fill(0.5), shape: [16] } } });
+      }
+    }
+  }
+  const dataset = { samples, actions: [{ id: 'm01', name: 'deep squat', numGrades: 2, minGrade: 0, maxGrade: 1 }], modalities: ['positions', 'angles', 'text'] };
+  const model = { d1: 16, d2: 8, d3: 8, heads: 2, gcnChannels: [4], logitScale: 10, dropout: 0 };
+
+  it('trains DualAlign and the baselines on the same subject-wise folds, keeping the last epoch', async () => {
+    const r = await crossValidate({
+      kit: dualAlignKit, dataset, action: 'm01', folds: 2, epochs: 2, batchSize: 8, seed: 0, preset: 'reference-code', lr: 1e-3,
+      modelOverrides: model, baselines: ['constant', 'ridge', 'mlp'], ridgeModalities: ['positions', 'angles'], mlp: { epochs: 2 },
+    });
+    expect(r.protocol).toBe('fixed');
+    expect(r.methods.map((m) => m.method)).toEqual(['Constant', 'Ridge (mean+std)', 'Pooled MLP', 'DualAlign']);
+    for (const m of r.methods) expect(m.folds).toHaveLength(2);
+    expect(r.folds.map((f) => f.bestEpoch)).toEqual([2, 2]);
+    expect(r.folds.flatMap((f) => f.testSubjects).sort()).toEqual(['s01', 's02', 's03', 's04']);
+    expect(r.truth).toHaveLength(samples.length);
+    expect(r.methods[0]!.accuracy.mean).toBe(50);
+    // Ridge on mean AND std over time sees the spread; the mean alone could not.
+    expect(r.methods[1]!.pooled.accuracy).toBeGreaterThanOrEqual(90);
+    const table = crossValidationTable([r]);
+    expect(table).toMatch(/^\| Exercise \| Constant Acc\. \(%\) \| Ridge \(mean\+std\) Acc\. \(%\) \| Pooled MLP Acc\. \(%\) \| DualAlign Acc\. \(%\) \|/);
+    expect(table).toMatch(/\| m01 deep squat \| 50\.0 ± 0\.0 \|/);
   });
 });
