@@ -16,6 +16,8 @@
  * and `text` (CLIP text [512] -> Linear to D2). Either may be null.
  */
 import type { JointLayoutSpec } from '../nn/graph.js';
+import type { Sample } from '../data/types.js';
+import { graphInputStats } from './blocks.js';
 
 export type EncoderKind = 'linear' | 'graph';
 
@@ -295,7 +297,9 @@ export function modalityNames(c: ResolvedConfig): string[] {
 
 /**
  * A skeleton-only setup (e.g. UI-PRMD): joint positions as the anchor (graph), joint angles as
- * a second graph stream, text; no video, flow or CLIP image.
+ * a second graph stream, text; no video, flow or CLIP image. Both graph streams concatenate the
+ * joints per frame and, given `trainSamples`, standardise each joint and channel with their
+ * statistics (positions first centered on each frame's mean joint); the DualAlign kit passes them.
  */
 export function skeletonOnlyConfig(opts: {
   numGrades?: number;
@@ -308,10 +312,16 @@ export function skeletonOnlyConfig(opts: {
   text?: boolean;
   clips?: number;
   gcnChannels?: number[];
+  /** The training samples: with them, both streams standardise with their statistics; without, each sample is scaled by its own RMS. */
+  trainSamples?: readonly Sample[];
 } & Omit<Partial<DualAlignConfig>, 'text' | 'streams' | 'anchor' | 'fusion' | 'image'>): DualAlignConfig {
-  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, gcnChannels, ...rest } = opts;
-  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: 'center', gcnChannels }];
-  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: 'scale', gcnChannels });
+  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, gcnChannels, trainSamples, ...rest } = opts;
+  // Dataset standardisation (not each sample's own RMS) keeps how far the joints move, and
+  // concatenated joints keep which joint moved: both carry the grade (UI-PRMD: examples/README.md).
+  const standardize = trainSamples !== undefined;
+  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: standardize ? 'center-standardize' : 'center', jointPool: 'concat', gcnChannels }];
+  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: standardize ? 'standardize' : 'scale', jointPool: 'concat', gcnChannels });
+  if (trainSamples) for (const st of streams) st.inputStats = graphInputStats(trainSamples, st);
   return {
     ...rest,
     streams,

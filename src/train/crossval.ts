@@ -34,8 +34,8 @@ export interface CrossValidationOptions extends Omit<TrainActionOptions, 'train'
   ridgePooling?: 'mean' | 'mean+std';
   /** Baselines fitted on the same folds (default none). */
   baselines?: CrossValidationBaseline[];
-  /** Pooled MLP baseline: epochs (default: the model's), learning rate (default 1e-3, Adam), overrides (hidden, dropout). */
-  mlp?: { epochs?: number; lr?: number; batchSize?: number; overrides?: Record<string, unknown> };
+  /** Pooled MLP baseline: epochs, batch size and preset (default: the model's), learning rate (default 1e-3), overrides (hidden, dropout). */
+  mlp?: { epochs?: number; lr?: number; batchSize?: number; preset?: TrainActionOptions['preset']; overrides?: Record<string, unknown> };
 }
 
 export interface MethodResult {
@@ -144,7 +144,7 @@ export async function crossValidate(opts: CrossValidationOptions & { dataset: Pi
           test: f.test,
           epochs: opts.mlp?.epochs ?? opts.epochs,
           batchSize: opts.mlp?.batchSize ?? opts.batchSize,
-          preset: 'reference-code',
+          preset: opts.mlp?.preset ?? opts.preset,
           lr: opts.mlp?.lr ?? 1e-3,
           modelOverrides: opts.mlp?.overrides ?? {},
           keepEpoch: protocol === 'fixed' ? 'last' : 'best',

@@ -62,6 +62,7 @@ export function dualAlignConfigForData(modalities: readonly string[], samples: r
       channels: pos.shape[2]!,
       angles: has('angles') ? 'angles' : null,
       text: false,
+      trainSamples: samples,
     });
     cfg.text = textSpec;
     return cfg;
