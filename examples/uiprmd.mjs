@@ -7,8 +7,8 @@
 //
 // Protocol: every model trains for a fixed number of epochs and keeps its last one; a test fold is
 // predicted once and chooses nothing (--protocol best-test gives the paper's best-test-epoch
-// protocol, optimistic, and the table says so). The settings below were chosen on m01, m02 and
-// m05 with subject-wise validation inside the training subjects (examples/README.md says how).
+// protocol, optimistic, and the table says so). The settings below were chosen on m01 (and one
+// fold of m05) by 5-fold subject-wise cross-validation; examples/README.md says how, and gives the results.
 //
 // Data: ../shared/data/ui-prmd relative to the repository (or $DUALALIGN_UIPRMD_DIR); skipped with a
 // message when absent. Run from the repository root:
