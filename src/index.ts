@@ -5,7 +5,7 @@
 export * from './core.js';
 // Training, evaluation, robustness experiments, checkpoints and result folders (Node: files on disk).
 export {
-  trainAction, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate, loadTrainingData, detectDataFormat,
+  trainAction, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate, crossValidationTable, loadTrainingData, detectDataFormat,
   dropModalities, hideLabels, findAction, actionSplit, selectActions, alphaOf, PAPER_RATES,
   dualAlignKit, pooledMlpKit, PooledMlp, KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint, InterruptedError, UnknownActionError,
   temporalConvKit, TemporalConvNet, carveValidation, describeSelection, runSeedsExperiment, runAblation, ablationVariants, runBaselines, DEFAULT_BASELINES,

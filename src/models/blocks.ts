@@ -15,7 +15,9 @@ import { attentionFlops, foldedCrossAttention } from '../attention/folded.js';
 import { Module } from '../nn/module.js';
 import { Dropout, LayerNorm, Linear, TemporalConv1d } from '../nn/layers.js';
 import { GraphConv, resolveLayout, type JointLayout } from '../nn/graph.js';
-import type { StreamSpec } from './config.js';
+import type { GraphInputNorm, StreamSpec } from './config.js';
+import type { Sample } from '../data/types.js';
+import { fromValues } from '../nn/init.js';
 
 /** Token counts of one sample, for FLOP counting. */
 export interface FlopContext {
@@ -107,29 +109,44 @@ export class LinearStreamEncoder extends StreamEncoder {
 }
 
 /**
- * Joints [B, T, J, C] -> per-sample input normalization -> graph convolutions (ReLU) over the
- * normalized adjacency -> mean over joints -> mean over the frames of each clip -> Linear to D
- * -> GELU -> dropout: one token per clip.
+ * Joints [B, T, J, C] -> input normalization -> graph convolutions (ReLU) over the normalized
+ * adjacency -> per frame, the joints pooled (mean, or concatenated: spec.jointPool) -> mean over
+ * the frames of each clip -> Linear to D -> GELU -> dropout: one token per clip.
  */
 export class GraphStreamEncoder extends StreamEncoder {
   readonly layout: JointLayout;
   readonly gcn: GraphConv[] = [];
   readonly proj: Linear;
   readonly drop: Dropout;
-  readonly inputNorm: 'center' | 'scale' | 'none';
+  readonly inputNorm: GraphInputNorm;
+  readonly jointPool: 'mean' | 'concat';
+  /** inputNorm '*standardize': the training set's per (joint, channel) mean and 1/std, [J, C]. */
+  readonly inputMean: Tensor | null = null;
+  readonly inputInvStd: Tensor | null = null;
   /** Largest activation per batch chunk in bytes (default: the adapter's storage binding limit; tests lower it). */
   static chunkBytes: number | null = null;
   constructor(spec: StreamSpec, dOut: number, dropout: number) {
     super(spec);
     this.layout = resolveLayout(spec.layout!);
     this.inputNorm = spec.inputNorm ?? 'center';
+    this.jointPool = spec.jointPool ?? 'mean';
+    const J = this.layout.joints;
+    if (this.inputNorm === 'center-standardize' || this.inputNorm === 'standardize') {
+      const st = spec.inputStats;
+      const n = J * spec.inputDim;
+      if (!st || st.mean.length !== n || st.std.length !== n) {
+        throw new Error(`stream '${spec.name}': inputNorm '${this.inputNorm}' needs inputStats with ${n} means and stds (${J} joints x ${spec.inputDim} channels; graphInputStats fits them)`);
+      }
+      this.inputMean = this.registerBuffer('inputMean', fromValues(st.mean, [J, spec.inputDim]), false);
+      this.inputInvStd = this.registerBuffer('inputInvStd', fromValues(st.std.map((v) => 1 / Math.max(v, 1e-6)), [J, spec.inputDim]), false);
+    }
     const widths = spec.gcnChannels ?? [64, 64, 128];
     let c = spec.inputDim;
     widths.forEach((w, i) => {
       this.gcn.push(this.registerModule(`gcn${i}`, new GraphConv(c, w, this.layout)));
       c = w;
     });
-    this.proj = this.registerModule('proj', new Linear(c, dOut, { activation: 'gelu' }));
+    this.proj = this.registerModule('proj', new Linear(this.jointPool === 'concat' ? J * c : c, dOut, { activation: 'gelu' }));
     this.drop = this.registerModule('drop', new Dropout(dropout));
   }
   forward(x: Tensor, clips: number): Tensor {
@@ -150,18 +167,22 @@ export class GraphStreamEncoder extends StreamEncoder {
       return concat(parts, 0);
     });
   }
+  private normalize(x: Tensor): Tensor {
+    const norm = this.inputNorm;
+    if (norm === 'none') return x;
+    const h = norm === 'center' || norm === 'center-standardize' ? E.sub(x, mean(x, 2, true)) : x;
+    if (norm === 'center-standardize' || norm === 'standardize') return E.mul(E.sub(h, this.inputMean!), this.inputInvStd!);
+    const rms = E.sqrt(E.add(mean(E.mul(h, h), [1, 2, 3], true), 1e-6));
+    return E.div(h, rms);
+  }
   private encode(x: Tensor, clips: number): Tensor {
     return tidy(() => {
-      let h = x;
-      if (this.inputNorm !== 'none') {
-        if (this.inputNorm === 'center') h = E.sub(h, mean(h, 2, true));
-        const rms = E.sqrt(E.add(mean(E.mul(h, h), [1, 2, 3], true), 1e-6));
-        h = E.div(h, rms);
-      }
-      h = contiguous(permute(h, [0, 2, 1, 3])); // [B, J, T, C]: joint-major for one big adjacency matmul
+      const [B, T] = x.shape;
+      let h = contiguous(permute(this.normalize(x), [0, 2, 1, 3])); // [B, J, T, C]: joint-major for one big adjacency matmul
       for (const g of this.gcn) h = E.relu(g.forwardJointMajor(h));
-      const perFrame = mean(h, 1); // [B, T, C]
-      const pooled = segmentPool(perFrame, clips); // [B, N, C]
+      const C = h.shape[3];
+      const perFrame = this.jointPool === 'concat' ? reshape(contiguous(permute(h, [0, 2, 1, 3])), [B, T, this.layout.joints * C]) : mean(h, 1); // [B, T, J·C] or [B, T, C]
+      const pooled = segmentPool(perFrame, clips); // [B, N, ·]
       return this.drop.forward(this.proj.forward(pooled));
     });
   }
@@ -171,8 +192,46 @@ export class GraphStreamEncoder extends StreamEncoder {
     let total = 0;
     for (const g of this.gcn) total += g.flops([T, J, g.inChannels]);
     const c = this.gcn.length ? this.gcn[this.gcn.length - 1].outChannels : this.spec.inputDim;
-    return total + 2 * ctx.clips * T * c + this.proj.flops([ctx.clips, c]);
+    const width = this.jointPool === 'concat' ? J * c : c;
+    return total + 2 * ctx.clips * T * width + this.proj.flops([ctx.clips, width]);
   }
+}
+
+/**
+ * The per (joint, channel) mean and standard deviation over every frame of the samples'
+ * `spec.name` joints [T, J, C] (each frame first centered over its joints for inputNorm
+ * 'center-standardize', as GraphStreamEncoder does): the inputStats of a standardizing stream.
+ */
+export function graphInputStats(samples: readonly Sample[], spec: StreamSpec): { mean: number[]; std: number[] } {
+  const J = resolveLayout(spec.layout!).joints;
+  const C = spec.inputDim;
+  const center = spec.inputNorm === 'center-standardize';
+  const sum = new Float64Array(J * C);
+  const sq = new Float64Array(J * C);
+  const frameMean = new Float64Array(C);
+  let frames = 0;
+  for (const s of samples) {
+    const f = s.modalities[spec.name];
+    if (!f) continue;
+    if (f.shape.length !== 3 || f.shape[1] !== J) throw new Error(`graphInputStats: sample '${s.id}' has '${spec.name}' of shape [${f.shape.join(', ')}], expected [T, ${J}, C]`);
+    const Cin = f.shape[2]!;
+    for (let t = 0; t < f.shape[0]!; t++) {
+      const base = t * J * Cin;
+      frameMean.fill(0);
+      if (center) for (let j = 0; j < J; j++) for (let c = 0; c < Math.min(C, Cin); c++) frameMean[c] += f.data[base + j * Cin + c]! / J;
+      for (let j = 0; j < J; j++) {
+        for (let c = 0; c < C; c++) {
+          const v = c < Cin ? f.data[base + j * Cin + c]! - frameMean[c]! : 0; // collate zero-fills missing channels
+          sum[j * C + c] += v;
+          sq[j * C + c] += v * v;
+        }
+      }
+      frames++;
+    }
+  }
+  if (frames === 0) throw new Error(`graphInputStats: no sample has '${spec.name}'`);
+  const meanOut = Array.from(sum, (v) => v / frames);
+  return { mean: meanOut, std: Array.from(sq, (v, i) => Math.max(1e-6, Math.sqrt(Math.max(0, v / frames - meanOut[i]! ** 2)))) };
 }
 
 export function makeStreamEncoder(spec: StreamSpec, dOut: number, dropout: number, centerTime = false): StreamEncoder {

@@ -17,8 +17,12 @@
  */
 import type { JointLayoutSpec } from '../nn/graph.js';
 import { DEFAULT_TAU } from '../alignment/ops.js';
+import type { Sample } from '../data/types.js';
+import { graphInputStats } from './blocks.js';
 
 export type EncoderKind = 'linear' | 'graph';
+
+export type GraphInputNorm = 'center' | 'scale' | 'none' | 'center-standardize' | 'standardize';
 
 export interface StreamSpec {
   /** The batch modality key (Sample.modalities[name]). */
@@ -33,9 +37,24 @@ export interface StreamSpec {
   /**
    * graph: input normalization per sample: 'center' subtracts each frame's mean over joints and
    * divides by the sample's RMS (pixel or world coordinates); 'scale' only divides by the RMS
-   * (angles); 'none'. Default 'center'.
+   * (angles); 'none'. Default 'center'. Dividing by a sample's own RMS discards its amplitude
+   * (how far the joints move), which can carry the grade; 'center-standardize' (centered as
+   * 'center', then each joint and channel standardised with the training set's statistics,
+   * `inputStats`) and 'standardize' (the same without centering) keep it.
    */
-  inputNorm?: 'center' | 'scale' | 'none';
+  inputNorm?: GraphInputNorm;
+  /**
+   * graph, inputNorm 'center-standardize' / 'standardize': per (joint, channel) mean and standard
+   * deviation of the training samples (after centering), [J·C] each, row-major over (joint, channel).
+   * Fitted by graphInputStats (blocks.ts); the DualAlign kit fills them in from the training split.
+   */
+  inputStats?: { mean: number[]; std: number[] };
+  /**
+   * graph: how a frame's joints become one vector: 'mean' averages the joints' channels (the joint
+   * identity is lost); 'concat' keeps every joint's channels side by side (J·C features) so the
+   * projection to D sees which joint moved. Default 'mean'.
+   */
+  jointPool?: 'mean' | 'concat';
   /** May this stream be absent for a sample (placeholder + mask)? Default true except for the anchor. */
   optional?: boolean;
 }
@@ -326,7 +345,9 @@ export function modalityNames(c: ResolvedConfig): string[] {
 
 /**
  * A skeleton-only setup (e.g. UI-PRMD): joint positions as the anchor (graph), joint angles as
- * a second graph stream, text; no video, flow or CLIP image.
+ * a second graph stream, text; no video, flow or CLIP image. Both graph streams concatenate the
+ * joints per frame and, given `trainSamples`, standardise each joint and channel with their
+ * statistics (positions first centered on each frame's mean joint); the DualAlign kit passes them.
  */
 export function skeletonOnlyConfig(opts: {
   numGrades?: number;
@@ -339,10 +360,16 @@ export function skeletonOnlyConfig(opts: {
   text?: boolean;
   clips?: number;
   gcnChannels?: number[];
+  /** The training samples: with them, both streams standardise with their statistics; without, each sample is scaled by its own RMS. */
+  trainSamples?: readonly Sample[];
 } & Omit<Partial<DualAlignConfig>, 'text' | 'streams' | 'anchor' | 'fusion' | 'image'>): DualAlignConfig {
-  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, gcnChannels, ...rest } = opts;
-  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: 'center', gcnChannels }];
-  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: 'scale', gcnChannels });
+  const { layout = 'uiprmd22', positions = 'positions', angles = 'angles', channels = 3, text = true, gcnChannels, trainSamples, ...rest } = opts;
+  // Dataset standardisation (not each sample's own RMS) keeps how far the joints move, and
+  // concatenated joints keep which joint moved: both carry the grade (UI-PRMD: examples/README.md).
+  const standardize = trainSamples !== undefined;
+  const streams: StreamSpec[] = [{ name: positions, kind: 'graph', inputDim: channels, layout, inputNorm: standardize ? 'center-standardize' : 'center', jointPool: 'concat', gcnChannels }];
+  if (angles) streams.push({ name: angles, kind: 'graph', inputDim: 3, layout, inputNorm: standardize ? 'standardize' : 'scale', jointPool: 'concat', gcnChannels });
+  if (trainSamples) for (const st of streams) st.inputStats = graphInputStats(trainSamples, st);
   return {
     ...rest,
     streams,

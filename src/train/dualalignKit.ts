@@ -21,6 +21,7 @@ import type { JointLayoutSpec } from '../nn/graph.js';
 import { collate, disposeBatch, type Batch } from '../models/batch.js';
 import { PAPER_FUSION, resolveConfig, skeletonOnlyConfig, type DualAlignConfig, type StreamSpec } from '../models/config.js';
 import { DualAlign } from '../models/dualalign.js';
+import { graphInputStats } from '../models/blocks.js';
 import { loadCheckpoint, saveCheckpoint } from '../models/checkpoint.node.js';
 import type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
 
@@ -62,6 +63,7 @@ export function dualAlignConfigForData(modalities: readonly string[], samples: r
       channels: pos.shape[2]!,
       angles: has('angles') ? 'angles' : null,
       text: false,
+      trainSamples: samples,
     });
     cfg.text = textSpec;
     return cfg;
@@ -209,6 +211,10 @@ export const dualAlignKit: ModelKit<DualAlignKitConfig> = {
   configFor(dataset: Pick<Dataset, 'modalities'>, action: ActionInfo, trainSamples: readonly Sample[], overrides = {}) {
     const modalities = (overrides.modalities as string[] | undefined) ?? dataset.modalities;
     const cfg = applyOverrides(dualAlignConfigForData(modalities, trainSamples, action.numGrades), overrides);
+    // Graph streams that standardise with dataset statistics get them from the training split.
+    cfg.streams = cfg.streams?.map((st) =>
+      st.kind === 'graph' && (st.inputNorm === 'center-standardize' || st.inputNorm === 'standardize') && !st.inputStats ? { ...st, inputStats: graphInputStats(trainSamples, st) } : st,
+    );
     resolveConfig(cfg); // fail early with the model's own message
     const kc: DualAlignKitConfig = { model: cfg };
     if (overrides.standardize !== false) kc.inputStats = fitInputStats(trainSamples, standardizedModalities(cfg));

@@ -36,7 +36,7 @@ export {
   type ModalityRobustnessOptions,
   type LabelRobustnessOptions,
 } from './experiment.js';
-export { crossValidate, subjectFoldsOf, type CrossValidationOptions, type CrossValidationResult } from './crossval.js';
+export { crossValidate, crossValidationTable, meanStd, subjectFoldsOf, type CrossValidationBaseline, type CrossValidationOptions, type CrossValidationResult, type MethodResult } from './crossval.js';
 export { constantBaseline, ridgeBaseline, type BaselineResult, type RidgeOptions } from './baselines.js';
 export { dualAlignKit, dualAlignConfigForData } from './dualalignKit.js';
 export { pooledMlpKit, PooledMlp, type PooledMlpConfig } from './pooledMlp.js';

@@ -45,9 +45,14 @@ describe('examples/', () => {
   });
 
   it('uiprmd.mjs: subject-wise cross-validation, or a skip message without the data', () => {
-    const r = example('uiprmd.mjs', ['--exercises', 'm01', '--folds', '2', '--epochs', '1', '--frames', '20']);
+    const out = join(work, 'uiprmd');
+    const r = example('uiprmd.mjs', ['--exercises', 'm01', '--folds', '2', '--epochs', '1', '--frames', '20', '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     if (r.stdout.includes('Skipping')) console.log(r.stdout.trim());
-    else expect(r.stdout).toMatch(/\| m01 [^|]*\| [\d.]+ \| [-\d.]+ \| [\d.]+ \| [-\d.]+ \|/);
+    else {
+      // Constant, ridge (mean+std), pooled MLP, DualAlign: accuracy mean ± std across folds (the constant: 50 %, balanced classes).
+      expect(r.stdout).toMatch(/\| m01 [^|]*\| 50\.0 ± 0\.0 \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \| [\d.]+ ± [\d.]+ \|/);
+      for (const f of ['table.md', 'metrics.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    }
   });
 });

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryFileSource } from '../../src/data/dataset.js';
-import type { Dataset } from '../../src/data/types.js';
+import type { Dataset, FeatureArray, Sample } from '../../src/data/types.js';
+import { dualAlignKit } from '../../src/train/dualalignKit.js';
 import {
   UIPRMD_EDGES,
   UIPRMD_JOINT_NAMES,
@@ -13,6 +14,7 @@ import {
   uiprmdForwardKinematics,
 } from '../../src/data/uiprmd.js';
 import { defaultUIPRMDDir, isUIPRMDAvailable, loadUIPRMD } from '../../src/data/uiprmd.node.js';
+import { crossValidate, crossValidationTable, meanStd, subjectFoldsOf, type CrossValidationResult, type MethodResult } from '../../src/train/crossval.js';
 
 const dir = defaultUIPRMDDir();
 const available = isUIPRMDAvailable(dir);
@@ -210,5 +212,118 @@ describe.skipIf(!available)('UI-PRMD real data', () => {
     expect(subjectFolds(all, 10).every((f) => f.testSubjects.length === 1)).toBe(true);
     expect(() => subjectFolds(all, 11)).toThrow(/2\.\.10/);
     expect(() => subjectFolds({ samples: [{ id: 'x', action: 'a', modalities: {} }] }, 2)).toThrow(/sample 'x' has no subject/);
+  });
+});
+
+describe('subject-wise folds (no data needed)', () => {
+  it('never share a subject and test every subject exactly once', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 1000 }), (subjects, perSubject, salt) => {
+        const samples = Array.from({ length: subjects * perSubject }, (_, i) => ({
+          id: `x${i}`,
+          action: 'm01',
+          subject: `s${String(((i % subjects) * 7 + salt) % 97).padStart(2, '0')}`,
+          grade: i % 2,
+          modalities: {},
+        }));
+        const distinct = [...new Set(samples.map((s) => s.subject))].sort();
+        for (let k = 2; k <= distinct.length; k++) {
+          const folds = subjectFoldsOf(samples, k);
+          expect(folds).toHaveLength(k);
+          expect(folds.flatMap((f) => f.testSubjects).sort()).toEqual(distinct);
+          for (const f of folds) {
+            const train = new Set(f.train.map((s) => s.subject));
+            expect(f.test.every((s) => !train.has(s.subject) && f.testSubjects.includes(s.subject!))).toBe(true);
+            expect(f.train.length + f.test.length).toBe(samples.length);
+            expect(f.test.length).toBeGreaterThan(0);
+          }
+        }
+        expect(() => subjectFoldsOf(samples, distinct.length + 1)).toThrow(/k must be an integer in 2\.\./);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('cross-validation table', () => {
+  const action = { id: 'm01', name: 'deep squat', numGrades: 2, minGrade: 0, maxGrade: 1 };
+  const method = (name: string, accs: number[]): MethodResult => ({
+    method: name,
+    folds: [],
+    accuracy: meanStd(accs),
+    srcc: meanStd(accs.map((a) => a / 100)),
+    pooled: undefined as never,
+    seconds: 0,
+  });
+  const result = (id: string, accs: Record<string, number[]>, protocol: 'fixed' | 'best-test' = 'fixed'): CrossValidationResult => ({
+    action: { ...action, id },
+    protocol,
+    folds: [{ fold: 0, testSubjects: ['s01'], metrics: undefined as never, bestEpoch: 1 }, { fold: 1, testSubjects: ['s02'], metrics: undefined as never, bestEpoch: 1 }],
+    metrics: undefined as never,
+    srccScore: 0,
+    truth: [],
+    predictions: [],
+    scores: [],
+    methods: Object.entries(accs).map(([m, a]) => method(m, a)),
+    seconds: 0,
+  });
+
+  it('mean ± std across folds per exercise, and the mean over exercises', () => {
+    expect(meanStd([50, 100])).toEqual({ mean: 75, std: 25 });
+    const table = crossValidationTable([result('m01', { Constant: [50, 50], DualAlign: [90, 100] }), result('m02', { Constant: [50, 40], DualAlign: [80, 80] })]);
+    const lines = table.split('\n');
+    expect(lines[0]).toBe('| Exercise | Constant Acc. (%) | DualAlign Acc. (%) |');
+    expect(lines[2]).toBe('| m01 deep squat | 50.0 ± 0.0 | 95.0 ± 5.0 |');
+    expect(lines[3]).toBe('| m02 deep squat | 45.0 ± 5.0 | 80.0 ± 0.0 |');
+    expect(lines[4]).toBe('| **Mean over exercises** | **47.5** | **87.5** |');
+    expect(table).toMatch(/Subject-wise 2-fold.*fixed number of epochs/);
+    expect(crossValidationTable([result('m01', { DualAlign: [90, 100] }, 'best-test')])).toMatch(/best test epoch.*optimistic/);
+    expect(crossValidationTable([result('m01', { DualAlign: [90, 100] })], { metric: 'srcc' })).toMatch(/\| 95\.0 ± 5\.0 \|/);
+  });
+
+  it('refuses results whose methods differ', () => {
+    expect(() => crossValidationTable([result('m01', { A: [1] }), result('m02', { B: [1] })])).toThrow(/m02' has methods B, the first has A/);
+    expect(() => crossValidationTable([])).toThrow(/no results/);
+  });
+});
+
+describe('cross-validation of a skeleton-only DualAlign (the example machinery, on a tiny set)', () => {
+  // 4 subjects x 2 grades x 3 repetitions of [8, 22, 3] positions and angles: a correct repetition
+  // moves its joints twice as far (same mean pose), so only the temporal spread carries the grade.
+  const frames = 8;
+  const wave = (seed: number, amp: number): FeatureArray => {
+    const data = new Float32Array(frames * 66);
+    for (let t = 0; t < frames; t++) for (let k = 0; k < 66; k++) data[t * 66 + k] = (k % 7) + amp * Math.sin((2 * Math.PI * t) / frames + k + seed);
+    return { data, shape: [frames, 22, 3] };
+  };
+  const samples: Sample[] = [];
+  for (let s = 1; s <= 4; s++) {
+    for (const grade of [0, 1]) {
+      for (let e = 1; e <= 3; e++) {
+        const seed = s * 10 + e;
+        samples.push({ id: `m01_s0${s}_e0${e}${grade ? '' : '_inc'}`, action: 'm01', subject: `s0${s}`, grade, modalities: { positions: wave(seed, grade ? 2 : 1), angles: wave(seed + 1, grade ? 20 : 10), text: { data: new Float32Array(16).fill(0.5), shape: [16] } } });
+      }
+    }
+  }
+  const dataset = { samples, actions: [{ id: 'm01', name: 'deep squat', numGrades: 2, minGrade: 0, maxGrade: 1 }], modalities: ['positions', 'angles', 'text'] };
+  const model = { d1: 16, d2: 8, d3: 8, heads: 2, gcnChannels: [4], logitScale: 10, dropout: 0 };
+
+  it('trains DualAlign and the baselines on the same subject-wise folds, keeping the last epoch', async () => {
+    const r = await crossValidate({
+      kit: dualAlignKit, dataset, action: 'm01', folds: 2, epochs: 2, batchSize: 8, seed: 0, preset: 'reference-code', lr: 1e-3,
+      modelOverrides: model, baselines: ['constant', 'ridge', 'mlp'], ridgeModalities: ['positions', 'angles'], mlp: { epochs: 2 },
+    });
+    expect(r.protocol).toBe('fixed');
+    expect(r.methods.map((m) => m.method)).toEqual(['Constant', 'Ridge (mean+std)', 'Pooled MLP', 'DualAlign']);
+    for (const m of r.methods) expect(m.folds).toHaveLength(2);
+    expect(r.folds.map((f) => f.bestEpoch)).toEqual([2, 2]);
+    expect(r.folds.flatMap((f) => f.testSubjects).sort()).toEqual(['s01', 's02', 's03', 's04']);
+    expect(r.truth).toHaveLength(samples.length);
+    expect(r.methods[0]!.accuracy.mean).toBe(50);
+    // Ridge on mean AND std over time sees the spread; the mean alone could not.
+    expect(r.methods[1]!.pooled.accuracy).toBeGreaterThanOrEqual(90);
+    const table = crossValidationTable([r]);
+    expect(table).toMatch(/^\| Exercise \| Constant Acc\. \(%\) \| Ridge \(mean\+std\) Acc\. \(%\) \| Pooled MLP Acc\. \(%\) \| DualAlign Acc\. \(%\) \|/);
+    expect(table).toMatch(/\| m01 deep squat \| 50\.0 ± 0\.0 \|/);
   });
 });
