@@ -36,7 +36,7 @@ export {
 // Fused multi-head cross-attention (src/attention, wgsl/attention.wgsl) and its module.
 export { crossAttention, checkAttentionArgs, MAX_FUSED_HEAD_DIM, type CrossAttentionOptions } from './attention/crossAttention.js';
 export { crossAttentionUnfused } from './attention/reference.js';
-export { setAttentionTuning, type AttnTuning, type AttnVariant } from './kernels/attention.js';
+export { setAttentionTuning, type AttnTuning, type AttnVariant } from './backend/webgpu/attention.js';
 export { MultiHeadCrossAttention, type MultiHeadCrossAttentionOptions } from './nn/attention.js';
 // Arrays, tensors and models as bytes (.npy/.npz, safetensors, checkpoints, allow-listed pickle); also the `dualalign-gpu/io` subpath.
 export * from './io/index.js';

@@ -12,7 +12,7 @@ export async function bundleGram(outDir = join(root, 'node_modules/.cache/dualal
   mkdirSync(outDir, { recursive: true });
   const entry = join(outDir, 'entry.ts');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(entry, `export * from ${JSON.stringify(join(root, 'src/index.ts'))};\nexport * as __composed from ${JSON.stringify(join(root, 'src/alignment/composed.ts'))};\nexport * as __gramKernels from ${JSON.stringify(join(root, 'src/kernels/gram.ts'))};\nexport * as __contrastiveKernels from ${JSON.stringify(join(root, 'src/kernels/contrastive.ts'))};\n`);
+  writeFileSync(entry, `export * from ${JSON.stringify(join(root, 'src/index.ts'))};\nexport * as __composed from ${JSON.stringify(join(root, 'src/alignment/composed.ts'))};\nexport * as __gramKernels from ${JSON.stringify(join(root, 'src/backend/webgpu/gram.ts'))};\nexport * as __contrastiveKernels from ${JSON.stringify(join(root, 'src/backend/webgpu/contrastive.ts'))};\n`);
   const outfile = join(outDir, 'index.mjs');
   await build({
     entryPoints: [entry],

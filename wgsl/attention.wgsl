@@ -25,7 +25,7 @@
 // ctr + ((b*H + h)*Tq + i) * ceil(Tk/4) + j/4 and word j%4, and is kept when its 24-bit
 // unit value ((x >> 8) + 0.5) / 2^24 is below 1 - p (compared as integers: x >> 8 < keep_thr).
 //
-// Two kernel families (src/kernels/attention.ts joins the shared section with the others):
+// Two kernel families (src/backend/webgpu/attention.ts joins the shared section with the others):
 //  staged — for GPUs. Section tiled (the default): several invocations per row, head vectors as
 //           vec4 registers, the other operand staged in workgroup memory in blocks. Section
 //           staged: the first version (one invocation per row, head vectors in local arrays),
@@ -60,7 +60,7 @@ struct Params {
   ctr_lo: u32,
   ctr_hi: u32,
   scale: f32,
-  keep_thr: u32, // keep when (x >> 8) < keep_thr (src/kernels/attention.ts keepThreshold)
+  keep_thr: u32, // keep when (x >> 8) < keep_thr (src/backend/webgpu/attention.ts keepThreshold)
   inv_keep: f32,
   o_bs: u32, // output batch / row strides (contiguous [B, T, D] outputs)
   o_rs: u32,
@@ -412,11 +412,11 @@ fn dkdv(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 // invocations of the row by reduce() (subgroup shuffles where the device has subgroups of at least
 // TPR lanes, workgroup memory otherwise), then the online softmax / dS and the accumulation. While
 // reading a staged chunk, the TPR invocations of a row read TPR consecutive vec4s and every row
-// reads the same ones (broadcast, no bank conflicts). src/kernels/attention.ts (tiledConfig)
+// reads the same ones (broadcast, no bank conflicts). src/backend/webgpu/attention.ts (tiledConfig)
 // picks the geometry; on the H200 the best measured was TPR = DH/16, RPT = 1, BK = 8, 128
 // invocations per workgroup.
 // Tokens: TPR, NV, RPT, RG, BK, KG (4 or 8; divides BK), NRED (vec4s reduced per group), RZ, LOADERS,
-// REDUCE (the reduce() function with its workgroup scratch, generated in src/kernels/attention.ts).
+// REDUCE (the reduce() function with its workgroup scratch, generated in src/backend/webgpu/attention.ts).
 
 const TPR: u32 = {{TPR}}u;
 const NV: u32 = {{NV}}u;
@@ -448,7 +448,7 @@ var<workgroup> td: array<vec4<f32>, BK / 4u>; // Delta of queries (dkdv)
 
 // ldq / ldk / ldv / ldg(base, d): elements d .. d+3 of the row at `base` of Q / K / V / dO, zero
 // past DH (the LOADERS token: scalar loads with clamped indices, or one vec4 load where the operands'
-// offsets, strides and DH are multiples of 4; generated in src/kernels/attention.ts).
+// offsets, strides and DH are multiples of 4; generated in src/backend/webgpu/attention.ts).
 {{LOADERS}}
 
 // Stages keys and values j0 .. j0+BK of (b, h) into ta / tb (rows past Tk repeat row Tk-1) and
@@ -780,7 +780,7 @@ fn dkdv_t(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
 // function-local arrays; per step of KB keys, each lane loads element d0 + lane of each key row
 // (one load brings SG useful values) and subgroupBroadcast hands element d0 + t to every lane,
 // where it feeds R fused multiply-adds. Loops over the head dimension step by SG; the statements
-// over t, rows r and keys c inside them are unrolled by src/kernels/attention.ts ({{...}} blocks).
+// over t, rows r and keys c inside them are unrolled by src/backend/webgpu/attention.ts ({{...}} blocks).
 // Needs DH % SG == 0 and the subgroups feature; otherwise the staged kernels above run.
 
 const R: u32 = {{R}}u;
@@ -825,7 +825,7 @@ fn {{ENTRY}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_in
 // own SG head dims there, dS reaches them by subgroupBroadcast. No other workgroup writes those dQ
 // rows and the key blocks run in order, so the read-add-write needs no atomics; the first key block
 // writes instead of adding (DC starts uninitialized). One workgroup per (b, h): used when B·H alone
-// keeps the CPU's threads busy (src/kernels/attention.ts).
+// keeps the CPU's threads busy (src/backend/webgpu/attention.ts).
 @compute @workgroup_size(SG)
 fn {{B_ENTRY}}(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let bh = wid.y;

@@ -1,4 +1,4 @@
-// Shared WGSL helpers, spliced into kernels by `//#include common` (src/kernels/source.ts).
+// Shared WGSL helpers, spliced into kernels by `//#include common` (src/backend/webgpu/source.ts).
 
 // A shape or stride list of up to 8 dims, packed as two vec4s (uniform arrays need 16-byte elements).
 fn dim8(v: array<vec4<u32>, 2>, d: u32) -> u32 {

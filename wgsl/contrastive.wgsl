@@ -1,4 +1,4 @@
-// Two-direction contrastive softmax over a square [B, B] logit matrix x = scale·X (src/kernels/contrastive.ts):
+// Two-direction contrastive softmax over a square [B, B] logit matrix x = scale·X (src/backend/webgpu/contrastive.ts):
 //   loss = c · Σ_i [ CE(row i, target i) + CE(column i, target i) ],  target (1−ε)·onehot + ε/B.
 // lse_blocks: one workgroup per block of RBK rows reads each element once, producing the rows'
 //   log-sum-exp (complete: a block owns its rows) and each column's partial (max, Σexp) over the

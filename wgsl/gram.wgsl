@@ -1,4 +1,4 @@
-// Fused Gram-volume kernels (src/kernels/gram.ts). B samples, K modalities (k = 0 the anchor),
+// Fused Gram-volume kernels (src/backend/webgpu/gram.ts). B samples, K modalities (k = 0 the anchor),
 // KM = K − 1 others per sample, D features. For pair (i, j) — sample i's others m̂_i1..m̂_iKM and
 // sample j's anchor â_j — the K×K Gram is
 //   G00 = â_j·â_j (per anchor), G0k = â_j·m̂_ik (the B×B×KM cross products), Gkl = m̂_ik·m̂_il (per sample)
@@ -25,9 +25,9 @@
 // WT = W [B·KM, B], T [B, B], Q [B, B], Wᵀ [B, B·KM], then the column sums ΣT [B], ΣQ [B];
 // U [B, KM·KM + KM] = U then r. On the matmul path W is stored as W/‖a_j‖ and Wᵀ as W/‖m_ik‖.
 //
-// The three matmul-like contractions are either generated in src/kernels/gram.ts (subgroup register
+// The three matmul-like contractions are either generated in src/backend/webgpu/gram.ts (subgroup register
 // blocks with fused epilogues: few dispatches, for small problems) or run as matmuls
-// (src/kernels/matmul.ts, packed vec4 panels: far fewer loads per FMA on lavapipe, for large ones)
+// (src/backend/webgpu/matmul.ts, packed vec4 panels: far fewer loads per FMA on lavapipe, for large ones)
 // followed by det / grad_m_epi / grad_a_epi. Both end in the same WGSL functions below.
 
 struct Params {
@@ -120,7 +120,7 @@ fn prep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 
-// ---- cross: V and C (generated: wgslCross in src/kernels/gram.ts), or det after a matmul ----------
+// ---- cross: V and C (generated: wgslCross in src/backend/webgpu/gram.ts), or det after a matmul ----------
 
 @group(0) @binding(1) var<storage, read> cr_A: array<f32>;
 @group(0) @binding(2) var<storage, read> cr_O: array<f32>;
@@ -276,7 +276,7 @@ fn pair(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 // ---- grad_m / grad_a: the matmul-like chains and the normalization backward -----------------------
-// Generated (small problems), or a matmul (src/kernels/matmul.ts) followed by grad_m_epi / grad_a_epi;
+// Generated (small problems), or a matmul (src/backend/webgpu/matmul.ts) followed by grad_m_epi / grad_a_epi;
 // both end in the same functions. gm_out holds the products Σ_j W â_j (resp. Σ W m̂) on entry to
 // the epilogue kernels and the gradients on exit.
 

@@ -1,4 +1,4 @@
-// Matmul kernels: C[b] = act(A[b] @ B[b] + bias). Four sections (src/kernels/matmul.ts picks them
+// Matmul kernels: C[b] = act(A[b] @ B[b] + bias). Four sections (src/backend/webgpu/matmul.ts picks them
 // apart at the `//#section NAME` lines):
 //
 //  tiled   — the GPU kernel: 64×64 tiles in workgroup memory, 16×16 invocations, 4×4 register

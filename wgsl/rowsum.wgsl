@@ -1,11 +1,11 @@
 // Sum (scaled: mean) or max over the last, contiguous axis of a float32 [rows, n] view: the row
 // layout and reductions of the row kernels (ROW_REDUCE: subgroup operations or a tree, L
-// invocations per row, vec4 loads when n and the offset allow). src/kernels/reduce.ts routes such
+// invocations per row, vec4 loads when n and the offset allow). src/backend/webgpu/reduce.ts routes such
 // sums and maxima here; every other reduction goes through reduce.wgsl. MAX keeps reduce.wgsl's
 // rules: NaN propagates (counted beside the max: max() with NaN is implementation-defined)
 // and a row of -inf gives -inf (the running max starts at P.neg_inf, not -FLT_MAX).
 // Rows too long for the adapter's loop limit (src/gpu/probe.ts) come split into P.segs segments
-// of P.seg_len loads, one output each; src/kernels/reduce.ts then reduces the segments' outputs.
+// of P.seg_len loads, one output each; src/backend/webgpu/reduce.ts then reduces the segments' outputs.
 {{ENABLE}}
 //#include common
 

@@ -1,5 +1,5 @@
 // Which matmul kernel the library picks for a case ('simd S=8 TM=32 packA(vec4) directB', 'tiled
-// 64x64 vec4A vec4B', ...): src/kernels/matmul.ts's planner, bundled on the fly with esbuild. It is a
+// 64x64 vec4A vec4B', ...): src/backend/webgpu/matmul.ts's planner, bundled on the fly with esbuild. It is a
 // pure function of the adapter info, the operand views and DUALALIGN_MATMUL, so this copy plans
 // exactly what dist/index.js runs. Returns null when it cannot be loaded (the report then omits it).
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ async function load() {
   try {
     const { build } = await import('esbuild');
     const out = await build({
-      entryPoints: [join(root, 'src/kernels/matmul.ts')],
+      entryPoints: [join(root, 'src/backend/webgpu/matmul.ts')],
       bundle: true,
       format: 'esm',
       platform: 'node',

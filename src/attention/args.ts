@@ -2,7 +2,7 @@
 import type { Generator } from '../autograd/ops/random.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { ShapeError, shapeStr } from '../gpu/errors.js';
-import type { AttnGeometry } from '../kernels/attention.js';
+import type { AttnGeometry } from '../backend/webgpu/attention.js';
 
 export interface CrossAttentionOptions {
   /** number of heads; D must be divisible by it */

@@ -5,8 +5,8 @@
  * the GPU kernels are tested against.
  */
 import { philox4x32 } from '../backend/philox.js';
-import type { AttnDropout, AttnGeometry } from '../kernels/attention.js';
-import { keepThreshold } from '../kernels/attention.js';
+import type { AttnDropout, AttnGeometry } from '../backend/webgpu/attention.js';
+import { keepThreshold } from '../backend/webgpu/attention.js';
 
 /** Dropout multiplier (0 or 1/keep) of pair (row = (b*H + h)*Tq + i, key j): the kernel's stream. */
 export class DropStream {

@@ -7,7 +7,7 @@
  *
  * A backend routine (src/backend/routines.ts). WebGPU: one kernel forward (online softmax, stores
  * only the per-row log-sum-exp) and three backward (Delta, dK/dV, dQ), never a
- * [B, heads, Tq, Tk] buffer (src/kernels/attention.ts); it declines heads wider than
+ * [B, heads, Tq, Tk] buffer (src/backend/webgpu/attention.ts); it declines heads wider than
  * MAX_FUSED_HEAD_DIM. CPU: the float64-capable reference of the same math (src/attention/cpu.ts).
  * Declined: the composition of engine ops in ./reference.ts.
  * Inputs are read through their strides when their last dimension is contiguous, so the halves
@@ -18,7 +18,7 @@ import { defaultGenerator } from '../autograd/ops/random.js';
 import { contiguous } from '../autograd/ops/shape.js';
 import { backendOf } from '../autograd/ops/util.js';
 import type { Tensor } from '../autograd/tensor.js';
-import type { AttnDropout, AttnOperands } from '../kernels/attention.js';
+import type { AttnDropout, AttnOperands } from '../backend/webgpu/attention.js';
 import { crossAttentionUnfused } from './reference.js';
 import { checkAttentionArgs, type CrossAttentionOptions } from './args.js';
 

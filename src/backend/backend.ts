@@ -1,6 +1,6 @@
 /**
  * The backend contract: the few primitives every op is built from. Two backends implement it,
- * WebGPU (src/backend/webgpu.ts, one WGSL kernel family per primitive) and the CPU reference
+ * WebGPU (src/backend/webgpu/backend.ts, one WGSL kernel family per primitive) and the CPU reference
  * (src/backend/cpu.ts, plain TypeScript, float64-capable, the oracle of the tests).
  *
  * Primitives take strided views and return fresh contiguous storage. Gradients live above this

@@ -6,7 +6,7 @@
  */
 import { sizeOf, type Backend, type DType, type TypedArray, type View } from './backend.js';
 import type { Fused, OptimizerRoutine, Routines, StepStatus } from './routines.js';
-import type { OptimHyper } from '../kernels/optim.js';
+import type { OptimHyper } from './webgpu/optim.js';
 import * as ref from '../alignment/reference.js';
 import { attentionBackwardCpu, attentionForwardCpu } from '../attention/cpu.js';
 

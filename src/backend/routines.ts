@@ -16,13 +16,13 @@
  * Ownership: `out` and every `saved` storage belong to the caller. runRoutine wraps them as
  * tensors and keeps `saved` alive (with the contiguous inputs) until the backward has run;
  * `state` is host data the backend keeps for its own backward (the CPU's float64 intermediates).
- * WebGPU implements every routine in src/backend/webgpu-routines.ts (WGSL kernels), the CPU in
+ * WebGPU implements every routine in src/backend/webgpu/routines.ts (WGSL kernels), the CPU in
  * src/backend/cpu-routines.ts (the float64 references of src/alignment/reference.ts and
  * src/attention/cpu.ts).
  */
 import type { DType, Storage, View } from './backend.js';
-import type { AttnOperands } from '../kernels/attention.js';
-import type { OptimHyper } from '../kernels/optim.js';
+import type { AttnOperands } from './webgpu/attention.js';
+import type { OptimHyper } from './webgpu/optim.js';
 
 /** Anchor [B, D] and K−1 other modalities [B, K−1, D]. */
 export interface GramShape {

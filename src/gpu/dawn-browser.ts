@@ -1,5 +1,5 @@
 /** Browser stand-in for dawn.ts: a browser gets WebGPU from navigator.gpu only. */
-import type { TuneStore } from '../kernels/matmul-tune.js';
+import type { TuneStore } from '../backend/webgpu/matmul-tune.js';
 export async function nodeGpu(_flags: string[]): Promise<GPU | null> {
   return null;
 }

@@ -6,7 +6,7 @@ import { closeSync, constants, existsSync, fstatSync, mkdtempSync, openSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { TuneStore } from '../kernels/matmul-tune.js';
+import type { TuneStore } from '../backend/webgpu/matmul-tune.js';
 export async function nodeGpu(flags: string[]): Promise<GPU | null> {
   if (!process.env.XDG_RUNTIME_DIR) {
     // Mesa's drivers want a private runtime folder; headless servers often have none.
@@ -22,9 +22,9 @@ export async function nodeGpu(flags: string[]): Promise<GPU | null> {
   return mod.create([...flags, 'disable-dawn-features=timestamp_quantization']) as GPU;
 }
 
-/** Where matmul tunings persist in Node: a JSON file under ~/.cache (src/kernels/matmul-tune.node.ts). */
+/** Where matmul tunings persist in Node: a JSON file under ~/.cache (src/backend/webgpu/matmul-tune.node.ts). */
 export async function platformTuneStore(): Promise<TuneStore | null> {
-  return (await import('../kernels/matmul-tune.node.js')).nodeTuneStore;
+  return (await import('../backend/webgpu/matmul-tune.node.js')).nodeTuneStore;
 }
 
 /** Whether DUALALIGN_DEBUG asks for Dawn's and the driver's own messages as they happen. */

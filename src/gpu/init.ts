@@ -7,9 +7,9 @@ import { GpuRuntime, type RuntimeInfo } from './runtime.js';
 import { GpuError, NoAdapterError } from './errors.js';
 import { probeAdapter, type AdapterQuirks } from './probe.js';
 import { captureNativeStderr, debugEnabled, nodeGpu, platformTuneStore } from './dawn.js';
-import { autotuneMatmul, setTuneStore } from '../kernels/matmul-tune.js';
+import { autotuneMatmul, setTuneStore } from '../backend/webgpu/matmul-tune.js';
 import { CpuBackend } from '../backend/cpu.js';
-import { WebGpuBackend } from '../backend/webgpu.js';
+import { WebGpuBackend } from '../backend/webgpu/backend.js';
 import type { Backend } from '../backend/backend.js';
 
 export type BackendChoice = 'webgpu' | 'webgpu-compat' | 'cpu';

@@ -6,7 +6,7 @@
  */
 import template from '../../wgsl/probe.wgsl';
 import treeCode from '../../wgsl/rowreduce-tree.wgsl';
-import { wgsl } from '../kernels/source.js';
+import { wgsl } from '../backend/webgpu/source.js';
 import type { GpuRuntime, Kernel } from './runtime.js';
 
 export interface AdapterQuirks {

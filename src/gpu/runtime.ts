@@ -100,7 +100,7 @@ export class GpuRuntime {
   private timing: { sets: GPUQuerySet[]; used: number } | null = null;
   /** Dispatches recorded since start; useful for tests and benchmarks. */
   dispatchCount = 0;
-  /** Kernel choices measured on this adapter (src/kernels/matmul-tune.ts: the matmul row-block rates). */
+  /** Kernel choices measured on this adapter (src/backend/webgpu/matmul-tune.ts: the matmul row-block rates). */
   tuning: { matmulRowBlocks?: Record<number, number> } = {};
   /** Set while profile() runs: told of every dispatch, upload, submit and readback (src/gpu/profile.ts). */
   profiler: ProfileRecorder | null = null;

@@ -3,7 +3,7 @@
  * decay), with PyTorch's update rules.
  *
  * The step is a backend routine (src/backend/routines.ts, `optimizer`). WebGPU
- * (src/backend/webgpu-routines.ts) keeps every parameter, gradient and state in flat buffers (one
+ * (src/backend/webgpu/routines.ts) keeps every parameter, gradient and state in flat buffers (one
  * segment per parameter tensor). A step records: a copy of each parameter and gradient into the
  * flat buffers, a small stats pass (gradient norm + non-finite count) and ONE fused update kernel
  * over all parameters (wgsl/optim.wgsl), then copies the parameters back. No host sync: the
@@ -20,7 +20,7 @@
  */
 import type { Tensor } from '../autograd/tensor.js';
 import type { OptimizerRoutine, StepStatus } from '../backend/routines.js';
-import type { OptimHyper } from '../kernels/optim.js';
+import type { OptimHyper } from '../backend/webgpu/optim.js';
 
 export type { StepStatus } from '../backend/routines.js';
 export type OptimizerKind = 'sgd' | 'adam' | 'adamw';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { crossAttention, crossAttentionUnfused, setAttentionTuning, tensor, type Tensor } from '../../src/index.js';
-import type { AttnVariant } from '../../src/kernels/attention.js';
+import type { AttnVariant } from '../../src/backend/webgpu/attention.js';
 
 export { mulberry32 } from '../prng.js';
 import { mulberry32 } from '../prng.js';

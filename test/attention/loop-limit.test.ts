@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { gpuRuntime, profile } from '../../src/index.js';
 import type { AdapterQuirks } from '../../src/gpu/probe.js';
-import { attentionLoopTrips } from '../../src/kernels/attention.js';
+import { attentionLoopTrips } from '../../src/backend/webgpu/attention.js';
 import { inputs, relErr, run, type Shape } from './helpers.js';
 
 const rt = () => gpuRuntime()!;

@@ -7,7 +7,7 @@
 // elsewhere these cases are skipped.
 import { describe, expect, it } from 'vitest';
 import { init, manualSeed, setAttentionTuning } from '../../src/index.js';
-import { directSubgroup } from '../../src/kernels/attention.js';
+import { directSubgroup } from '../../src/backend/webgpu/attention.js';
 import { gpuRuntime } from '../../src/gpu/init.js';
 import { inputs, relErr, run, type Shape } from './helpers.js';
 

@@ -153,7 +153,7 @@ for (const [name, r, emptyOk] of reductions) {
   add(`${name} [2,0,3] axis 2`, (x) => r(x, 2), [inp([2, 0, 3])]);
   if (emptyOk) add(`${name} [2,0,3] axis 1 (empty reduction)`, (x) => r(x, 1), [inp([2, 0, 3])]);
 }
-// Float sums over back-to-back rows take the row kernel (src/kernels/reduce.ts): short rows, vec4 rows.
+// Float sums over back-to-back rows take the row kernel (src/backend/webgpu/reduce.ts): short rows, vec4 rows.
 add('sum [37,5] axis -1 (row kernel)', (x) => x.sum(-1), [inp([37, 5])], {}, true);
 add('mean [37,8] axis 1 keepDims (row kernel, vec4)', (x) => x.mean(1, true), [inp([37, 8])]);
 add('sum [3,4,256] axes [1,2] (row kernel, merged axes)', (x) => x.sum([1, 2]), [inp([3, 4, 256])]);

@@ -1,9 +1,9 @@
-// The elementwise kernel's read paths (src/kernels/elementwise.ts): which layout and whether the
+// The elementwise kernel's read paths (src/backend/webgpu/elementwise.ts): which layout and whether the
 // vec4 variant applies, and GPU-vs-CPU parity on each path (contiguous, scalar, bias row, per-row
 // statistic, unaligned offsets, general strides, index-based ops).
 import { describe, expect, it } from 'vitest';
 import { add, arange, mul, gelu, where, gt, tensor } from '../../src/index.js';
-import { mapPlan } from '../../src/kernels/elementwise.js';
+import { mapPlan } from '../../src/backend/webgpu/elementwise.js';
 import { inp, parity } from './harness.js';
 
 const view = (shape: number[], strides: number[], offset = 0) => ({ shape, strides, offset, dtype: 'float32' }) as never;

@@ -6,7 +6,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deviceInfo, gpuRuntime, tensor, layerNorm, matmul, linear, GpuError } from '../../src/index.js';
 import { probeAdapter, type AdapterQuirks } from '../../src/gpu/probe.js';
-import { rowLayout } from '../../src/kernels/rowreduce.js';
+import { rowLayout } from '../../src/backend/webgpu/rowreduce.js';
 import { CASES } from './cases.js';
 import { parity, prng } from './harness.js';
 

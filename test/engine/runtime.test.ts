@@ -5,7 +5,7 @@ import {
   init, gpuRuntime, sync, tensor, zeros, ones, full, randn, manualSeed, linear, mseLoss, noGrad, tidy, keep, GpuError, Tensor,
 } from '../../src/index.js';
 import type { Kernel } from '../../src/gpu/runtime.js';
-import { Params } from '../../src/kernels/source.js';
+import { Params } from '../../src/backend/webgpu/source.js';
 
 const rt = () => gpuRuntime()!;
 

@@ -117,7 +117,7 @@ describe('fused ops vs the composition of engine ops', () => {
 
 describe('kernels without subgroups (the portable S = 1 path)', () => {
   it('match the CPU oracle (K = 3)', async () => {
-    const { tuning } = await import('../../src/kernels/gram.js');
+    const { tuning } = await import('../../src/backend/webgpu/gram.js');
     tuning.noSubgroups = true;
     try {
       const B = 21, K = 3, D = 37;
@@ -142,7 +142,7 @@ describe('the matmul contraction path (runMatmul + epilogue kernels) vs the CPU 
     [33, 4, 130],
   ];
   async function forced<T>(path: 'generated' | 'matmul', fn: () => Promise<T>): Promise<T> {
-    const { tuning } = await import('../../src/kernels/gram.js');
+    const { tuning } = await import('../../src/backend/webgpu/gram.js');
     const prev = tuning.path;
     tuning.path = path;
     try {
@@ -188,7 +188,7 @@ describe('GPU memory', () => {
   for (const path of ['generated', 'matmul'] as const) {
     it(`repeated fused loss steps (${path} path) leave the pool's buffers in use flat`, async () => {
       const { gpuRuntime } = await import('../../src/index.js');
-      const { tuning } = await import('../../src/kernels/gram.js');
+      const { tuning } = await import('../../src/backend/webgpu/gram.js');
       const prev = tuning.path;
       tuning.path = path;
       try {

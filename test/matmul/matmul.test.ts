@@ -6,7 +6,7 @@ import {
   tensor, matmul, linear, transpose, expand, slice, reshape, gpuRuntime, sum, mul, type Tensor,
 } from '../../src/index.js';
 import { wrap } from '../../src/autograd/ops/util.js';
-import { configureMatmul, cpuSimdLanes, describePlan, planMatmul, rowBlockRatesOf, setRowBlockRates, type MatmulConfig } from '../../src/kernels/matmul.js';
+import { configureMatmul, cpuSimdLanes, describePlan, planMatmul, rowBlockRatesOf, setRowBlockRates, type MatmulConfig } from '../../src/backend/webgpu/matmul.js';
 
 // ---- data -----------------------------------------------------------------------------------
 

@@ -1,9 +1,9 @@
-// Matmul tuned per adapter (src/kernels/matmul-tune.ts): the measured row-block rates decide the
+// Matmul tuned per adapter (src/backend/webgpu/matmul-tune.ts): the measured row-block rates decide the
 // SIMD kernel's TM; a stored tuning is used without measuring; products stay exact with every block.
 import { afterAll, describe, expect, it } from 'vitest';
 import { gpuRuntime, tensor, matmul } from '../../src/index.js';
-import { cpuSimdLanes, planMatmul, rowBlockRatesOf, setRowBlockRates, configureMatmul, type SimdPlan } from '../../src/kernels/matmul.js';
-import { autotuneMatmul, rowBlocks, setTuneStore, tuneKey, tuneMatmul, type MatmulTuning, type TuneStore } from '../../src/kernels/matmul-tune.js';
+import { cpuSimdLanes, planMatmul, rowBlockRatesOf, setRowBlockRates, configureMatmul, type SimdPlan } from '../../src/backend/webgpu/matmul.js';
+import { autotuneMatmul, rowBlocks, setTuneStore, tuneKey, tuneMatmul, type MatmulTuning, type TuneStore } from '../../src/backend/webgpu/matmul-tune.js';
 import { platformTuneStore } from '../../src/gpu/dawn.js';
 
 const rt = () => gpuRuntime()!;

@@ -1,9 +1,9 @@
 /** GPU LayerNorm forward/backward over the last axis (wgsl/layernorm.wgsl). */
-import template from '../../wgsl/layernorm.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { sizeOf, type View } from '../backend/backend.js';
+import template from '../../../wgsl/layernorm.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import { sizeOf, type View } from '../backend.js';
 import { Params, wgsl } from './source.js';
-import { shapeStr } from '../gpu/errors.js';
+import { shapeStr } from '../../gpu/errors.js';
 import { rowLayout, SCALAR_TOKENS, VEC4_TOKENS, type RowLayout } from './rowreduce.js';
 
 function kernel(rr: RowLayout, backward: boolean, vec4: boolean): Kernel {

@@ -5,9 +5,9 @@
  * per workgroup, so short rows do not leave most of a workgroup idle. Results agree to rounding;
  * only the summation order differs.
  */
-import subgroupCode from '../../wgsl/rowreduce-subgroup.wgsl';
-import treeCode from '../../wgsl/rowreduce-tree.wgsl';
-import type { GpuRuntime } from '../gpu/runtime.js';
+import subgroupCode from '../../../wgsl/rowreduce-subgroup.wgsl';
+import treeCode from '../../../wgsl/rowreduce-tree.wgsl';
+import type { GpuRuntime } from '../../gpu/runtime.js';
 import { wgsl } from './source.js';
 
 export interface RowLayout {

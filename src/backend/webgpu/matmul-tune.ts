@@ -9,14 +9,14 @@
  *
  * The result is cached per adapter: in memory for the runtime, and through a store (Node: a JSON
  * file under ~/.cache/dualalign-gpu, keyed by the adapter, Mesa's version string and the CPU
- * model: src/kernels/matmul-tune.node.ts), so the measurement runs once per machine. init() runs
+ * model: src/backend/webgpu/matmul-tune.node.ts), so the measurement runs once per machine. init() runs
  * `autotuneMatmul` on CPU adapters (only there does the SIMD path exist); `DUALALIGN_MATMUL=tm=N`
  * (a fixed block) or `DUALALIGN_MATMUL=tune=off` skips it.
  */
-import type { GpuRuntime } from '../gpu/runtime.js';
+import type { GpuRuntime } from '../../gpu/runtime.js';
 import { configureMatmul, cpuSimdLanes, matmulConfig, setRowBlockRates } from './matmul.js';
-import { tensor } from '../autograd/ops/creation.js';
-import { matmul } from '../autograd/ops/linalg.js';
+import { tensor } from '../../autograd/ops/creation.js';
+import { matmul } from '../../autograd/ops/linalg.js';
 
 /** What one tuning measured: GFLOP/s of the probe per row block, and the relative rates used. */
 export interface MatmulTuning {

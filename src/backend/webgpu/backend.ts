@@ -1,5 +1,5 @@
 /** The WebGPU backend: each primitive is one WGSL kernel family in src/kernels + wgsl/. */
-import type { GpuRuntime } from '../gpu/runtime.js';
+import type { GpuRuntime } from '../../gpu/runtime.js';
 import {
   contiguousStrides,
   isContiguous,
@@ -12,18 +12,18 @@ import {
   type ReduceOp,
   type TypedArray,
   type View,
-} from './backend.js';
-import { COPY, type MapOp } from './op-table.js';
-import { runMap } from '../kernels/elementwise.js';
-import { runReduce } from '../kernels/reduce.js';
-import { runMatmul } from '../kernels/matmul.js';
-import { runSoftmax } from '../kernels/softmax.js';
-import { runLayerNorm, runLayerNormGrad } from '../kernels/layernorm.js';
-import { runCheckRange, runConcat, runGather, runIndexAdd } from '../kernels/indexing.js';
-import { runRandom } from '../kernels/random.js';
-import { GpuError } from '../gpu/errors.js';
-import { webgpuRoutines } from './webgpu-routines.js';
-import type { Routines } from './routines.js';
+} from '../backend.js';
+import { COPY, type MapOp } from '../op-table.js';
+import { runMap } from './elementwise.js';
+import { runReduce } from './reduce.js';
+import { runMatmul } from './matmul.js';
+import { runSoftmax } from './softmax.js';
+import { runLayerNorm, runLayerNormGrad } from './layernorm.js';
+import { runCheckRange, runConcat, runGather, runIndexAdd } from './indexing.js';
+import { runRandom } from './random.js';
+import { GpuError } from '../../gpu/errors.js';
+import { webgpuRoutines } from './routines.js';
+import type { Routines } from '../routines.js';
 
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;

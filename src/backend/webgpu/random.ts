@@ -1,7 +1,7 @@
 /** GPU Philox random numbers (wgsl/random.wgsl); the same stream as src/backend/philox.ts. */
-import template from '../../wgsl/random.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import type { DType, RandomKind } from '../backend/backend.js';
+import template from '../../../wgsl/random.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import type { DType, RandomKind } from '../backend.js';
 import { Params, wgsl, wgslType } from './source.js';
 
 const KIND: Record<RandomKind, number> = { uniform: 0, normal: 1, bernoulli: 2 };

@@ -3,16 +3,16 @@
  * the norms and per-sample Grams), pair (per-pair cofactor backward) and the two gradient chains
  * with the normalization backward in their epilogue. The three B×B×(K−1)×D contractions run as
  * generated subgroup kernels with fused epilogues (small problems: fewest dispatches) or as
- * matmuls (src/kernels/matmul.ts) followed by small epilogue kernels (large problems); see usesMatmul.
+ * matmuls (src/backend/webgpu/matmul.ts) followed by small epilogue kernels (large problems); see usesMatmul.
  * Specialized per K (2..8): the determinant and cofactor code is generated here in straight-line
  * WGSL (closed forms for n ≤ 3, Gaussian elimination with partial pivoting above).
  */
-import template from '../../wgsl/gram.wgsl';
-import { grid1D, type BindingKind, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { Storage, type View } from '../backend/backend.js';
+import template from '../../../wgsl/gram.wgsl';
+import { grid1D, type BindingKind, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import { Storage, type View } from '../backend.js';
 import { runMatmul } from './matmul.js';
 import { Params, wgsl } from './source.js';
-import { GpuError, shapeStr } from '../gpu/errors.js';
+import { GpuError, shapeStr } from '../../gpu/errors.js';
 
 // ---- determinant / cofactor code generation ----------------------------------------------------
 
@@ -619,7 +619,7 @@ function inputParams(pr: GramPrepBuffers, extra: Omit<ParamOpts, 'aOff' | 'oOff'
 const handle = (v: View) => v.storage.handle as GPUBuffer;
 
 /**
- * Whether the three B×B×(K−1)×D contractions run as matmuls (src/kernels/matmul.ts, whose packed
+ * Whether the three B×B×(K−1)×D contractions run as matmuls (src/backend/webgpu/matmul.ts, whose packed
  * vec4 panels load ~8× fewer values per FMA on lavapipe than the generated kernels) with small
  * elementwise epilogues, rather than as the generated kernels with fused epilogues (fewer
  * dispatches: faster while the fixed cost of a dispatch dominates).

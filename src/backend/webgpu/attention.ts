@@ -3,11 +3,11 @@
  * flash-attention-2 backward (Delta precompute, dK/dV parallel over key blocks, dQ parallel over
  * query blocks). Operands are 3-D [B, T, D] views whose last dimension is contiguous.
  */
-import template from '../../wgsl/attention.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import type { View } from '../backend/backend.js';
+import template from '../../../wgsl/attention.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import type { View } from '../backend.js';
 import { Params, wgsl } from './source.js';
-import { GpuError, shapeStr } from '../gpu/errors.js';
+import { GpuError, shapeStr } from '../../gpu/errors.js';
 
 export interface AttnGeometry {
   B: number;

@@ -1,9 +1,9 @@
 /** GPU gather, index-add (gather's adjoint) and concatenation (wgsl/indexing.wgsl). */
-import template from '../../wgsl/indexing.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { sizeOf, type DType, type View } from '../backend/backend.js';
+import template from '../../../wgsl/indexing.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import { sizeOf, type DType, type View } from '../backend.js';
 import { Params, wgsl, wgslType } from './source.js';
-import { shapeStr } from '../gpu/errors.js';
+import { shapeStr } from '../../gpu/errors.js';
 
 /** Atomic accumulation: i32 has atomicAdd; f32 a compare-exchange loop on its bits. */
 const ADD_AT: Record<string, string> = {

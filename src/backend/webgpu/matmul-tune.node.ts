@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.node.js';
+import { writeFileAtomic } from '../../io/atomic.node.js';
 import type { MatmulTuning, TuneStore } from './matmul-tune.js';
 
 function cachePath(): string {

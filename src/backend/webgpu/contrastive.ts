@@ -1,9 +1,9 @@
 /** GPU two-direction contrastive softmax loss and its backward (wgsl/contrastive.wgsl). */
-import template from '../../wgsl/contrastive.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import type { View } from '../backend/backend.js';
+import template from '../../../wgsl/contrastive.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import type { View } from '../backend.js';
 import { Params, wgsl } from './source.js';
-import { shapeStr } from '../gpu/errors.js';
+import { shapeStr } from '../../gpu/errors.js';
 
 const RBK = 8;
 

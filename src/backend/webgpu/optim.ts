@@ -1,6 +1,6 @@
 /** GPU fused optimizer step over flat buffers (wgsl/optim.wgsl). */
-import template from '../../wgsl/optim.wgsl';
-import { type GpuRuntime, type Kernel } from '../gpu/runtime.js';
+import template from '../../../wgsl/optim.wgsl';
+import { type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
 import { Params, wgsl } from './source.js';
 
 const BINDINGS = ['uniform', 'rw', 'read', 'rw', 'rw', 'read', 'read', 'rw'] as const;

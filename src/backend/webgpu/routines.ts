@@ -3,17 +3,17 @@
  * (wgsl/gram.wgsl), the contrastive loss (wgsl/contrastive.wgsl), cross-attention
  * (wgsl/attention.wgsl) and the optimizer step (wgsl/optim.wgsl).
  */
-import { contiguousStrides, Storage, type View } from './backend.js';
-import { COPY } from './op-table.js';
-import type { ContrastiveParams, Fused, GramShape, OptimizerRoutine, Routines, StepStatus } from './routines.js';
-import type { GpuRuntime } from '../gpu/runtime.js';
-import { GpuError } from '../gpu/errors.js';
-import { runMap } from '../kernels/elementwise.js';
-import { runGramBackward, runGramForward, type GramPrepBuffers } from '../kernels/gram.js';
-import { runContrastiveBackward, runContrastiveForward, statsLength } from '../kernels/contrastive.js';
-import { attentionLoopTrips, runAttentionBackward, runAttentionForward, type AttnOperands } from '../kernels/attention.js';
-import { OPTIM_CTRL, OPTIM_PARTIALS, runOptimStep, type OptimBuffers, type OptimHyper } from '../kernels/optim.js';
-import { MAX_FUSED_HEAD_DIM } from '../attention/args.js';
+import { contiguousStrides, Storage, type View } from '../backend.js';
+import { COPY } from '../op-table.js';
+import type { ContrastiveParams, Fused, GramShape, OptimizerRoutine, Routines, StepStatus } from '../routines.js';
+import type { GpuRuntime } from '../../gpu/runtime.js';
+import { GpuError } from '../../gpu/errors.js';
+import { runMap } from './elementwise.js';
+import { runGramBackward, runGramForward, type GramPrepBuffers } from './gram.js';
+import { runContrastiveBackward, runContrastiveForward, statsLength } from './contrastive.js';
+import { attentionLoopTrips, runAttentionBackward, runAttentionForward, type AttnOperands } from './attention.js';
+import { OPTIM_CTRL, OPTIM_PARTIALS, runOptimStep, type OptimBuffers, type OptimHyper } from './optim.js';
+import { MAX_FUSED_HEAD_DIM } from '../../attention/args.js';
 
 interface Owner {
   readonly rt: GpuRuntime;

@@ -1,11 +1,11 @@
 /** GPU side of elementwise ops: specializes wgsl/elementwise.wgsl for an op from the op table. */
-import template from '../../wgsl/elementwise.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { sizeOf, type DType, type View } from '../backend/backend.js';
-import type { MapOp } from '../backend/op-table.js';
-import { COPY } from '../backend/op-table.js';
+import template from '../../../wgsl/elementwise.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import { sizeOf, type DType, type View } from '../backend.js';
+import type { MapOp } from '../op-table.js';
+import { COPY } from '../op-table.js';
 import { Params, wgsl, wgslType } from './source.js';
-import { shapeStr } from '../gpu/errors.js';
+import { shapeStr } from '../../gpu/errors.js';
 
 const NAMES = ['a', 'b', 'c', 'd'];
 

@@ -9,13 +9,13 @@
  *    read in place when it is already vec4-readable and read only once), then a subgroup computes
  *    a TM × 4S block of C with A rows shared by subgroupBroadcast. See the header of matmul.wgsl.
  */
-import template from '../../wgsl/matmul.wgsl';
-import { type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { sizeOf, Storage, type Activation, type View } from '../backend/backend.js';
+import template from '../../../wgsl/matmul.wgsl';
+import { type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import { sizeOf, Storage, type Activation, type View } from '../backend.js';
 import { runReduce } from './reduce.js';
 import { Params, wgsl } from './source.js';
-import { GpuError, shapeStr } from '../gpu/errors.js';
-import { UNARY } from '../backend/op-table.js';
+import { GpuError, shapeStr } from '../../gpu/errors.js';
+import { UNARY } from '../op-table.js';
 
 const ERF_FN = `fn erf_(x: f32) -> f32 {
   let ax = abs(x);
@@ -83,7 +83,7 @@ export interface MatmulConfig {
    * for the smallest SIMD variant.
    */
   simdMinMacs: number;
-  /** Measure the SIMD row blocks on the adapter at init (src/kernels/matmul-tune.ts); off: built-in rates. */
+  /** Measure the SIMD row blocks on the adapter at init (src/backend/webgpu/matmul-tune.ts); off: built-in rates. */
   tune: boolean;
 }
 

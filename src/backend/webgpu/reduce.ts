@@ -1,10 +1,10 @@
 /** GPU reductions over arbitrary axes (wgsl/reduce.wgsl). */
-import template from '../../wgsl/reduce.wgsl';
-import rowSumTemplate from '../../wgsl/rowsum.wgsl';
-import { grid1D, type GpuRuntime, type Kernel } from '../gpu/runtime.js';
-import { sizeOf, type DType, type ReduceOp, type View } from '../backend/backend.js';
+import template from '../../../wgsl/reduce.wgsl';
+import rowSumTemplate from '../../../wgsl/rowsum.wgsl';
+import { grid1D, type GpuRuntime, type Kernel } from '../../gpu/runtime.js';
+import { sizeOf, type DType, type ReduceOp, type View } from '../backend.js';
 import { Params, wgsl, wgslType } from './source.js';
-import { shapeStr } from '../gpu/errors.js';
+import { shapeStr } from '../../gpu/errors.js';
 import { rowLayout, SCALAR_TOKENS, VEC4_TOKENS } from './rowreduce.js';
 
 const OP_CODE: Record<ReduceOp, number> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4, logsumexp: 5 };

@@ -2,8 +2,8 @@
  * WGSL assembly: `//#include NAME` splices a shared file from wgsl/, `{{TOKEN}}` takes a
  * specialization. Text substitution only; nothing is evaluated.
  */
-import common from '../../wgsl/common.wgsl';
-import philox from '../../wgsl/philox.wgsl';
+import common from '../../../wgsl/common.wgsl';
+import philox from '../../../wgsl/philox.wgsl';
 
 const includes: Record<string, string> = { common, philox };
 
