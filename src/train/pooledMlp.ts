@@ -5,17 +5,15 @@
  * an MLP into the action's grades with cross-entropy. A missing modality contributes zeros
  * (the training mean). It doubles as the "pooled MLP" baseline row of the tables.
  */
-import { readFileSync } from 'node:fs';
 import { tensor } from '../autograd/ops/creation.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
 import { softmax } from '../autograd/ops/nn.js';
 import { noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../data/safetensors.js';
 import type { ActionInfo, Sample } from '../data/types.js';
 import { Module } from '../nn/module.js';
 import { MLP } from '../nn/layers.js';
-import { writeFileAtomic } from '../io/atomic.node.js';
+import { loadStatsCheckpoint, saveStatsCheckpoint } from './statsCheckpoint.node.js';
 import { columnStats, pooledFeatures, pooledLayout, standardize, type PooledLayout } from './features.js';
 import type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
 
@@ -127,22 +125,11 @@ export const pooledMlpKit: ModelKit<PooledMlpConfig> = {
     b.x.dispose();
     b.grades?.dispose();
   },
-  async save(path, model, config, extra) {
-    const tensors: Record<string, SafetensorsTensor> = {};
-    for (const [name, t] of Object.entries(model.stateDict())) tensors[name] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(await t.data()) };
-    const { stats: _stats, ...rest } = config;
-    writeFileAtomic(path, encodeSafetensors(tensors, { format: 'dualalign-gpu/pooled-mlp', config: JSON.stringify(rest), extra: JSON.stringify(extra) }));
+  save(path, model, config, extra) {
+    return saveStatsCheckpoint(path, 'dualalign-gpu/pooled-mlp', model as PooledMlp, config, extra);
   },
-  async load(path): Promise<LoadedCheckpoint<PooledMlpConfig>> {
-    const file = decodeSafetensors(readFileSync(path), path);
-    if (file.metadata.format !== 'dualalign-gpu/pooled-mlp') throw new Error(`${path}: not a pooled-MLP checkpoint (format '${file.metadata.format ?? 'none'}')`);
-    const config = JSON.parse(file.metadata.config ?? '{}') as PooledMlpConfig;
-    const mean = file.tensors.featMean;
-    const std = file.tensors.featStd;
-    if (!mean || !std) throw new Error(`${path}: checkpoint lacks the feature statistics`);
-    config.stats = { mean: Array.from(mean.data as Float32Array), std: Array.from(std.data as Float32Array) };
-    const model = new PooledMlp(config);
-    await model.loadStateDict(Object.fromEntries(Object.entries(file.tensors).map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }])));
-    return { model, config, extra: JSON.parse(file.metadata.extra ?? '{}') as Record<string, unknown> };
+  load(path): Promise<LoadedCheckpoint<PooledMlpConfig>> {
+    return loadStatsCheckpoint(path, 'dualalign-gpu/pooled-mlp', 'pooled-MLP', (config: PooledMlpConfig) => new PooledMlp(config));
   },
+
 };

@@ -17,7 +17,6 @@
  * CPU adapter than a GRU's step-by-step loop. Every sample must have the anchor with the same
  * number of frames as the training data (resample beforehand; the UI-PRMD loader does).
  */
-import { readFileSync } from 'node:fs';
 import { tensor } from '../autograd/ops/creation.js';
 import { add, gelu, mul, sqrt, sub } from '../autograd/ops/elementwise.js';
 import { concat } from '../autograd/ops/shape.js';
@@ -26,11 +25,10 @@ import { softmax } from '../autograd/ops/nn.js';
 import { mean } from '../autograd/ops/reduce.js';
 import { noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from '../data/safetensors.js';
 import type { ActionInfo, Dataset, Sample } from '../data/types.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { Dropout, Linear, TemporalConv1d } from '../nn/layers.js';
-import { writeFileAtomic } from '../io/atomic.node.js';
+import { loadStatsCheckpoint, saveStatsCheckpoint } from './statsCheckpoint.node.js';
 import type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
 
 export interface TemporalConvConfig {
@@ -199,22 +197,11 @@ export const temporalConvKit: ModelKit<TemporalConvConfig> = {
     b.x.dispose();
     b.grades?.dispose();
   },
-  async save(path, model, config, extra) {
-    const tensors: Record<string, SafetensorsTensor> = {};
-    for (const [name, t] of Object.entries(model.stateDict())) tensors[name] = { dtype: 'F32', shape: [...t.shape], data: Float32Array.from(await t.data()) };
-    const { stats: _stats, ...rest } = config;
-    writeFileAtomic(path, encodeSafetensors(tensors, { format: 'dualalign-gpu/temporal-conv', config: JSON.stringify(rest), extra: JSON.stringify(extra) }));
+  save(path, model, config, extra) {
+    return saveStatsCheckpoint(path, 'dualalign-gpu/temporal-conv', model as TemporalConvNet, config, extra);
   },
-  async load(path): Promise<LoadedCheckpoint<TemporalConvConfig>> {
-    const file = decodeSafetensors(readFileSync(path), path);
-    if (file.metadata.format !== 'dualalign-gpu/temporal-conv') throw new Error(`${path}: not a temporal-conv checkpoint (format '${file.metadata.format ?? 'none'}')`);
-    const config = JSON.parse(file.metadata.config ?? '{}') as TemporalConvConfig;
-    const mu = file.tensors.featMean;
-    const std = file.tensors.featStd;
-    if (!mu || !std) throw new Error(`${path}: checkpoint lacks the feature statistics`);
-    config.stats = { mean: Array.from(mu.data as Float32Array), std: Array.from(std.data as Float32Array) };
-    const model = new TemporalConvNet(config);
-    await model.loadStateDict(Object.fromEntries(Object.entries(file.tensors).map(([k, v]) => [k, { data: v.data as Float32Array, shape: v.shape }])));
-    return { model, config, extra: JSON.parse(file.metadata.extra ?? '{}') as Record<string, unknown> };
+  load(path): Promise<LoadedCheckpoint<TemporalConvConfig>> {
+    return loadStatsCheckpoint(path, 'dualalign-gpu/temporal-conv', 'temporal-conv', (config: TemporalConvConfig) => new TemporalConvNet(config));
   },
+
 };
