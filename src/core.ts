@@ -49,4 +49,5 @@ export { MMJDM_ACTIONS } from './data/mmjdmSpec.js';
 export { mulberry32, shuffleInPlace, type Rng } from './data/prng.js';
 export { spearman, pearson } from './train/metrics.js';
 export { carveValidation } from './train/split.js';
+export { constantBaseline, ridgeBaseline, type BaselineResult, type RidgeOptions } from './train/baselines.js';
 export { modalityNames, PAPER_FUSION } from './models/config.js';

@@ -8,8 +8,8 @@ export {
   trainAction, runExperiment, runModalityRobustness, runLabelRobustness, loadRunModels, crossValidate, crossValidationTable, loadTrainingData, detectDataFormat,
   dropModalities, hideLabels, findAction, actionSplit, selectActions, alphaOf, PAPER_RATES,
   dualAlignKit, pooledMlpKit, PooledMlp, KITS, kitByName, kitForCheckpoint, loadAnyCheckpoint, InterruptedError, UnknownActionError,
-  temporalConvKit, TemporalConvNet, carveValidation, describeSelection, runSeedsExperiment, runAblation, ablationVariants, runBaselines, DEFAULT_BASELINES,
-  constantBaseline, ridgeBaseline, methodName,
+  temporalConvKit, TemporalConvNet, describeSelection, runSeedsExperiment, runAblation, ablationVariants, runBaselines, DEFAULT_BASELINES,
+  methodName,
   type Selection, type TrainActionOptions, type TrainActionResult, type TrainEvent, type EpochRecord,
   type ExperimentOptions, type ExperimentResult, type CrossValidationResult, type TrainingDataOptions,
 } from './train/index.js';
