@@ -112,6 +112,13 @@ export interface DualAlignConfig {
   /** Ordinal neighbour smoothing of L_grade: width σ in grades of the Gaussian target (default 0: one-hot). */
   ordinalSigma?: number;
   /**
+   * How predict() turns the grade probabilities into a grade (default 'argmax': the nearest
+   * prototype, Eq. 1). 'expected' rounds the expected grade Σ_g p_g·g: on ordered grades a
+   * distribution split between two neighbours then predicts the grade between them instead of
+   * whichever side is a hair more probable (the way a regression's output is rounded).
+   */
+  gradeDecision?: 'argmax' | 'expected';
+  /**
    * Time information in the stage-1 clip tokens (default 'none', as in the paper): 'sinusoidal'
    * adds fixed sin/cos features of each clip's normalised time to every stream's tokens before
    * fusion, so cross-attention can relate the same (or a shifted) moment across modalities.
@@ -195,6 +202,7 @@ export interface ResolvedConfig {
   logitScale: number;
   labelSmoothing: number;
   ordinalSigma: number;
+  gradeDecision: 'argmax' | 'expected';
   temporalEncoding: 'none' | 'sinusoidal';
   stage1Activation: 'none' | 'gelu';
   clipSync: boolean;
@@ -288,6 +296,7 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
   if (cfg.temporalEncoding !== undefined && cfg.temporalEncoding !== 'none' && cfg.temporalEncoding !== 'sinusoidal') throw new Error(`DualAlign: temporalEncoding must be 'none' or 'sinusoidal', got '${cfg.temporalEncoding}'`);
   if (cfg.stage1Activation !== undefined && cfg.stage1Activation !== 'none' && cfg.stage1Activation !== 'gelu') throw new Error(`DualAlign: stage1Activation must be 'none' or 'gelu', got '${cfg.stage1Activation}'`);
   if (cfg.pooling !== undefined && cfg.pooling !== 'mean' && cfg.pooling !== 'mean+std') throw new Error(`DualAlign: pooling must be 'mean' or 'mean+std', got '${cfg.pooling}'`);
+  if (cfg.gradeDecision !== undefined && cfg.gradeDecision !== 'argmax' && cfg.gradeDecision !== 'expected') throw new Error(`DualAlign: gradeDecision must be 'argmax' or 'expected', got '${cfg.gradeDecision}'`);
   if (cfg.ordinalSigma !== undefined && !(cfg.ordinalSigma >= 0)) throw new Error(`DualAlign: ordinalSigma must be ≥ 0, got ${cfg.ordinalSigma}`);
   const dropout = cfg.dropout ?? 0.5;
   if (!(dropout >= 0 && dropout < 1)) throw new Error(`DualAlign: dropout must be in [0, 1), got ${dropout}`);
@@ -316,6 +325,7 @@ export function resolveConfig(cfg: DualAlignConfig | ResolvedConfig): ResolvedCo
     logitScale: cfg.logitScale ?? 1,
     labelSmoothing: cfg.labelSmoothing ?? 0,
     ordinalSigma: cfg.ordinalSigma ?? 0,
+    gradeDecision: cfg.gradeDecision ?? 'argmax',
     temporalEncoding: cfg.temporalEncoding ?? 'none',
     stage1Activation: cfg.stage1Activation ?? 'none',
     clipSync: cfg.clipSync ?? false,

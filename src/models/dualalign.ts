@@ -78,7 +78,7 @@ export interface LossOutput {
 }
 
 export interface Prediction {
-  /** Grade task: the nearest prototype (Eq. 1) = argmax of the probabilities. Score task: null. */
+  /** Grade task: the nearest prototype (Eq. 1) = argmax of the probabilities, or (gradeDecision 'expected') the rounded expected grade. Score task: null. */
   grades: Int32Array | null;
   /**
    * Grade task: the expected grade Σ_g p_g·g (grade indices; a continuous score for ranking).
@@ -598,7 +598,11 @@ export class DualAlign extends Module {
       };
       if (this.head instanceof EtfHead) {
         const expected = (p: Float32Array) => p.reduce((acc, v, g) => acc + v * g, 0);
-        return { grades: Int32Array.from(probabilities, (p) => argmax(p, 0, K)), scores: Float32Array.from(probabilities, expected), probabilities, modalitiesPresent };
+        const scores = Float32Array.from(probabilities, expected);
+        const grades = this.config.gradeDecision === 'expected'
+          ? Int32Array.from(scores, (s) => Math.min(K - 1, Math.max(0, Math.round(s))))
+          : Int32Array.from(probabilities, (p) => argmax(p, 0, K));
+        return { grades, scores, probabilities, modalitiesPresent };
       }
       const head = this.head;
       const Kc = this.config.coarseBins;

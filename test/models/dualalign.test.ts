@@ -157,6 +157,30 @@ describe('DualAlign on the GPU', () => {
     }
   });
 
+  it("gradeDecision: argmax by default (Eq. 1), the rounded expected grade with 'expected' (the recipe's)", async () => {
+    expect(resolveConfig({ numGrades: 5 }).gradeDecision).toBe('argmax');
+    expect(RECIPE.model.gradeDecision).toBe('expected');
+    expect(() => resolveConfig({ numGrades: 5, gradeDecision: 'mode' as never })).toThrow(/gradeDecision must be 'argmax' or 'expected', got 'mode'/);
+    const predictWith = async (gradeDecision: 'argmax' | 'expected') => {
+      manualSeed(9); // same weights for both decisions
+      const model = new DualAlign(smallConfig({ gradeDecision }));
+      const batch = collate(makeSamples(32, { seed: 3 }), model.config);
+      try {
+        return await model.predict(batch);
+      } finally {
+        disposeBatch(batch);
+      }
+    };
+    const byArgmax = await predictWith('argmax');
+    const byExpected = await predictWith('expected');
+    expect(Array.from(byExpected.scores)).toEqual(Array.from(byArgmax.scores));
+    const argmaxOf = (p: Float32Array) => p.indexOf(Math.max(...p));
+    expect(Array.from(byArgmax.grades!)).toEqual(byArgmax.probabilities.map(argmaxOf));
+    expect(Array.from(byExpected.grades!)).toEqual(Array.from(byExpected.scores, (s) => Math.round(s)));
+    // the two decisions differ on this untrained model (near-uniform probabilities: mean ≈ 1.5, mode anywhere)
+    expect(Array.from(byExpected.grades!)).not.toEqual(Array.from(byArgmax.grades!));
+  });
+
   it('save + reload gives identical predictions; another config lists the differing tensors', async () => {
     manualSeed(5);
     const dir = mkdtempSync(join(tmpdir(), 'dualalign-ck-'));
