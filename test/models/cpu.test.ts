@@ -418,9 +418,9 @@ describe('the recipe options (src/optim/presets.ts RECIPE)', () => {
 
   it('resolve, run forward and backward, with missing modalities and in eval mode', async () => {
     const c = resolveConfig(recipe());
-    expect([c.centerTime, c.clipSync, c.temporalEncoding, c.stage1Activation, c.pooling, c.ordinalSigma]).toEqual([true, true, 'sinusoidal', 'gelu', 'mean+std', 0.5]);
+    expect([c.centerTime, c.clipSync, c.temporalEncoding, c.stage1Activation, c.pooling, c.ordinalSigma, c.gradeDecision]).toEqual([true, true, 'sinusoidal', 'gelu', 'mean+std', 0.5, 'expected']);
     const paper = resolveConfig(smallConfig());
-    expect([paper.centerTime, paper.clipSync, paper.temporalEncoding, paper.stage1Activation, paper.pooling, paper.ordinalSigma]).toEqual([false, false, 'none', 'none', 'mean', 0]);
+    expect([paper.centerTime, paper.clipSync, paper.temporalEncoding, paper.stage1Activation, paper.pooling, paper.ordinalSigma, paper.gradeDecision]).toEqual([false, false, 'none', 'none', 'mean', 0, 'argmax']);
     await forwardBackward(recipe(), makeSamples(5, { missing: { flow: [1], skeleton: [2], text: [3] } }));
     await forwardBackward(recipe(), makeSamples(4), false);
     await forwardBackward(recipe({ stage1Arrangement: 'authors' }), makeSamples(4));
