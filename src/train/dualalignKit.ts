@@ -30,7 +30,7 @@ const LAYOUT_BY_JOINTS: Record<number, JointLayoutSpec> = { 17: 'coco17', 22: 'u
 const PASSTHROUGH = [
   'd1', 'd2', 'd3', 'heads', 'dropout', 'attnDropout', 'tau', 'lambda1', 'lambda2', 'clips', 'alignment', 'fusionMode', 'order',
   'removeModalities', 'modalityDropout', 'stage1Arrangement', 'enhanceKeys', 'labelSmoothing', 'logitScale', 'seed',
-  'ordinalSigma', 'temporalEncoding', 'stage1Activation', 'clipSync', 'centerTime', 'pooling',
+  'ordinalSigma', 'gradeDecision', 'temporalEncoding', 'stage1Activation', 'clipSync', 'centerTime', 'pooling',
 ] as const;
 
 function firstFeature(samples: readonly Sample[], name: string): FeatureArray | undefined {

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSyntheticMMJDM } from '../../src/data/synthetic.js';
-import { dualAlignKit } from '../../src/train/dualalignKit.js';
+import { applyOverrides, dualAlignKit } from '../../src/train/dualalignKit.js';
+import { RECIPE } from '../../src/optim/presets.js';
 import { actionSplit, trainAction, InterruptedError, type TrainActionOptions } from '../../src/train/trainer.js';
 import { constantBaseline, ridgeBaseline } from '../../src/train/baselines.js';
 import { dropModalities, runModalityRobustness } from '../../src/train/experiment.js';
@@ -33,6 +34,11 @@ const base = (action: string, extra: Partial<TrainActionOptions> = {}): TrainAct
 describe('training DualAlign on synthetic MM-JDM', () => {
   const traces: number[][] = [];
   const trained = new Map<string, { model: Awaited<ReturnType<typeof trainAction>>['model']; config: unknown }>();
+
+  it("every model setting of the recipe reaches the kit's model config (none dropped by the overrides' allow-list)", () => {
+    const cfg = applyOverrides({ numGrades: 4 }, { ...RECIPE.model });
+    for (const [k, v] of Object.entries(RECIPE.model)) expect([k, (cfg as Record<string, unknown>)[k]]).toEqual([k, v]);
+  });
 
   it('learns what a linear model cannot: test SRCC above the constant and the ridge baseline', { timeout: 400_000 }, async () => {
     // SRCC of the predicted grades (Eq. 1, the paper's SRCC) and of the continuous score (expected
