@@ -418,7 +418,7 @@ describe('the recipe options (src/optim/presets.ts RECIPE)', () => {
 
   it('resolve, run forward and backward, with missing modalities and in eval mode', async () => {
     const c = resolveConfig(recipe());
-    expect([c.centerTime, c.clipSync, c.temporalEncoding, c.stage1Activation, c.pooling, c.ordinalSigma, c.gradeDecision]).toEqual([true, true, 'sinusoidal', 'gelu', 'mean+std', 0.5, 'expected']);
+    expect([c.centerTime, c.clipSync, c.temporalEncoding, c.stage1Activation, c.pooling, c.ordinalSigma, c.gradeDecision]).toEqual([true, true, 'sinusoidal', 'gelu', 'mean+std', 0.5, 'argmax']);
     const paper = resolveConfig(smallConfig());
     expect([paper.centerTime, paper.clipSync, paper.temporalEncoding, paper.stage1Activation, paper.pooling, paper.ordinalSigma, paper.gradeDecision]).toEqual([false, false, 'none', 'none', 'mean', 0, 'argmax']);
     await forwardBackward(recipe(), makeSamples(5, { missing: { flow: [1], skeleton: [2], text: [3] } }));

@@ -35,9 +35,10 @@ describe('training DualAlign on synthetic MM-JDM', () => {
   const traces: number[][] = [];
   const trained = new Map<string, { model: Awaited<ReturnType<typeof trainAction>>['model']; config: unknown }>();
 
-  it("every model setting of the recipe reaches the kit's model config (none dropped by the overrides' allow-list)", () => {
-    const cfg = applyOverrides({ numGrades: 4 }, { ...RECIPE.model });
-    for (const [k, v] of Object.entries(RECIPE.model)) expect([k, (cfg as Record<string, unknown>)[k]]).toEqual([k, v]);
+  it("every model setting of the recipe, and gradeDecision, reaches the kit's model config (none dropped by the overrides' allow-list)", () => {
+    const settings = { ...RECIPE.model, gradeDecision: 'expected' };
+    const cfg = applyOverrides({ numGrades: 4 }, settings);
+    for (const [k, v] of Object.entries(settings)) expect([k, (cfg as Record<string, unknown>)[k]]).toEqual([k, v]);
   });
 
   it('learns what a linear model cannot: test SRCC above the constant and the ridge baseline', { timeout: 400_000 }, async () => {
