@@ -26,8 +26,9 @@ export const PRESET_NAMES: readonly PresetName[] = ['paper', 'reference-code', '
  *  - lambda1 = lambda2 = 0.1: alignment regularises, the grade loss leads;
  *  - ordinalSigma 0.5: grades are ordered, neighbouring grades share a little target mass;
  *  - the grade stays the argmax (Eq. 1): the rounded expected grade (gradeDecision 'expected')
- *    raised SRCC on the demo (v1 +7.7, v2 +1.3 ×100) but not accuracy (v1 +0.4, v2 −2.2 points,
- *    below the constant's margin), so it is an option, not the recipe (README, Training recipe);
+ *    raised SRCC on the demo, and accuracy with a fixed budget, but with validation selection
+ *    v2's accuracy fell 2.2 points, to within noise of the constant's: an option, not the recipe
+ *    (README, Training recipe);
  *  - centerTime: linear streams see each clip's deviation from the recording's mean, so the
  *    per-recording offsets that dominate backbone features (subject, lighting) do not drown what
  *    happens within the recording;
