@@ -7,13 +7,12 @@
  */
 import { tensor } from '../autograd/ops/creation.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
-import { softmax } from '../autograd/ops/nn.js';
-import { noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
 import type { ActionInfo, Sample } from '../data/types.js';
 import { Module } from '../nn/module.js';
 import { MLP } from '../nn/layers.js';
 import { loadStatsCheckpoint, saveStatsCheckpoint } from './statsCheckpoint.node.js';
+import { classifierPrediction } from './classifierPrediction.js';
 import { columnStats, pooledFeatures, pooledLayout, standardize, type PooledLayout } from './features.js';
 import type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
 
@@ -54,23 +53,8 @@ export class PooledMlp extends Module implements AQAModel {
     const grade = crossEntropy(this.forward(batch.x), batch.grades);
     return { total: grade, grade };
   }
-  async predict(batch: PooledBatch): Promise<BatchPrediction> {
-    const probs = noGrad(() => softmax(this.forward(batch.x), -1));
-    const data = await probs.data();
-    probs.dispose();
-    const G = this.config.numGrades;
-    const grades: number[] = [];
-    const scores: number[] = [];
-    const probabilities: number[][] = [];
-    for (let i = 0; i < batch.size; i++) {
-      const p = Array.from(data.subarray(i * G, (i + 1) * G));
-      let arg = 0;
-      for (let g = 1; g < G; g++) if (p[g]! > p[arg]!) arg = g;
-      grades.push(arg);
-      scores.push(p.reduce((s, v, g) => s + v * g, 0));
-      probabilities.push(p);
-    }
-    return { grades, scores, probabilities, modalitiesPresent: batch.presence };
+  predict(batch: PooledBatch): Promise<BatchPrediction> {
+    return classifierPrediction(() => this.forward(batch.x), this.config.numGrades, batch.size, batch.presence);
   }
 }
 

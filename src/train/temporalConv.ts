@@ -21,14 +21,13 @@ import { tensor } from '../autograd/ops/creation.js';
 import { add, gelu, mul, sqrt, sub } from '../autograd/ops/elementwise.js';
 import { concat } from '../autograd/ops/shape.js';
 import { crossEntropy } from '../autograd/ops/losses.js';
-import { softmax } from '../autograd/ops/nn.js';
 import { mean } from '../autograd/ops/reduce.js';
-import { noGrad } from '../autograd/engine.js';
 import type { Tensor } from '../autograd/tensor.js';
 import type { ActionInfo, Dataset, Sample } from '../data/types.js';
 import { Module, ModuleList } from '../nn/module.js';
 import { Dropout, Linear, TemporalConv1d } from '../nn/layers.js';
 import { loadStatsCheckpoint, saveStatsCheckpoint } from './statsCheckpoint.node.js';
+import { classifierPrediction } from './classifierPrediction.js';
 import type { AQAModel, BatchPrediction, LoadedCheckpoint, LossTerms, ModelKit } from './types.js';
 
 export interface TemporalConvConfig {
@@ -95,23 +94,8 @@ export class TemporalConvNet extends Module implements AQAModel {
     const grade = crossEntropy(this.forward(batch.x), batch.grades);
     return { total: grade, grade };
   }
-  async predict(batch: TemporalBatch): Promise<BatchPrediction> {
-    const probs = noGrad(() => softmax(this.forward(batch.x), -1));
-    const data = await probs.data();
-    probs.dispose();
-    const G = this.config.numGrades;
-    const grades: number[] = [];
-    const scores: number[] = [];
-    const probabilities: number[][] = [];
-    for (let i = 0; i < batch.size; i++) {
-      const p = Array.from(data.subarray(i * G, (i + 1) * G));
-      let arg = 0;
-      for (let g = 1; g < G; g++) if (p[g]! > p[arg]!) arg = g;
-      grades.push(arg);
-      scores.push(p.reduce((s, v, g) => s + v * g, 0));
-      probabilities.push(p);
-    }
-    return { grades, scores, probabilities, modalitiesPresent: batch.presence };
+  predict(batch: TemporalBatch): Promise<BatchPrediction> {
+    return classifierPrediction(() => this.forward(batch.x), this.config.numGrades, batch.size, batch.presence);
   }
 }
 
