@@ -182,6 +182,17 @@ async function bigElementwise(): Promise<Check> {
   return { what: `x·1.5 + 0.25 over ${n} elements (65,539 workgroups): output`, error: e / 1.75, tol: 1e-6 };
 }
 
+/** sum over BIG_ELEMENTS values in [1, 3): the reduction's grid past 65,535 workgroups (float64 loop as reference). */
+async function bigSum(): Promise<Check> {
+  const n = BIG_ELEMENTS;
+  const x = new Float32Array(n);
+  let ref = 0;
+  for (let i = 0; i < n; i++) ref += x[i] = 1 + ((i * 7919) % 1021) / 511;
+  const got = await scope(async () => (await tensor(x, [n]).sum().data())[0]);
+  const e = Math.abs(got - ref);
+  return { what: `sum over ${n} elements: output`, error: Number.isNaN(e) ? Infinity : e / Math.abs(ref), tol: 1e-5 };
+}
+
 const FAMILIES: Record<SelfTestFamily, () => Promise<Check[]>> = {
   async elementwise() {
     const gelu = (x: Tensor) => x.gelu();
@@ -206,6 +217,7 @@ const FAMILIES: Record<SelfTestFamily, () => Promise<Check[]>> = {
       ...(await compare('sum rows vec4 [5, 4096]', [f(23, [5, 4096])], (t) => sum(t, -1, true), 1e-5)),
       ...(await compare(`sum rows [${BIG_ROWS}, 3]`, [f(24, [BIG_ROWS, 3])], (t) => sum(t, 1), 1e-5)),
       ...(await compare('argmax [11, 37] (as float)', [f(25, [11, 37], { grad: false })], (t) => argmax(t, 1).toFloat(), 0)),
+      await bigSum(),
     ];
   },
 
@@ -379,7 +391,7 @@ export function selfTestVerdict(r: SelfTestReport): string {
   return (
     `FAILED: ${failed.join(', ')} on ${r.adapter}. These kernels give wrong numbers on this adapter: please report this ` +
     `output (it names the adapter) in the project's issue tracker. Meanwhile another adapter ` +
-    `(DUALALIGN_BACKEND=webgpu-compat) or the CPU backend (init({ backend: 'cpu' }), --backend cpu) gives correct numbers.`
+    `(DUALALIGN_BACKEND=webgpu or webgpu-compat) or the CPU backend (init({ backend: 'cpu' }), --backend cpu) gives correct numbers.`
   );
 }
 

@@ -47,7 +47,7 @@ describe('selfTest / dualalign doctor', () => {
     }
     expect(report.passed).toBe(true);
     expect(report.adapter).toContain(deviceInfo().description);
-    console.log(formatSelfTest(report)); // its time is measured, not asserted (README: ~25 s on lavapipe)
+    console.log(formatSelfTest(report)); // its time is measured, not asserted (README)
   }, 900_000); // first-time pipeline compiles of every family: minutes on a loaded CPU adapter
 
   it('a family with wrong numbers is reported failed, with its error, tolerance and the adapter', async () => {
