@@ -449,6 +449,14 @@ function movementAt(m: Movement, tau: number): { envelope: number; tremor: numbe
   return { envelope, tremor: tremorAt(m, tau, m.tremorFrequency) };
 }
 
+/** The latent row's nuisance part, shared by both generators: subject style, the recording's private factors, the action, a bias. */
+function setNuisance(z: Float32Array, subject: { style: ArrayLike<number> }, privateFactors: readonly number[], actionCode: number): void {
+  for (let i = 0; i < 3; i++) z[3 + i] = 0.8 * subject.style[i]!;
+  for (let i = 0; i < 3; i++) z[6 + i] = privateFactors[i]!;
+  z[9] = actionCode;
+  z[10] = 1;
+}
+
 /** The tremor at tau, at `cycles` oscillations per recording; strongest during the movement. */
 function tremorAt(m: Movement, tau: number, cycles: number): number {
   const x = (tau - m.onset) / m.duration;
@@ -493,14 +501,7 @@ function renderMapped(
     z[0] = 2 * now.envelope;
     z[1] = (now.envelope - before.envelope) / dt / 4;
     z[2] = shake * Math.sin(2 * Math.PI * shakeFrequency * tau + shakePhase);
-    z[3] = 0.8 * subject.style[0];
-    z[4] = 0.8 * subject.style[1];
-    z[5] = 0.8 * subject.style[2];
-    z[6] = privateFactors[0]!;
-    z[7] = privateFactors[1]!;
-    z[8] = privateFactors[2]!;
-    z[9] = actionCode;
-    z[10] = 1;
+    setNuisance(z, subject, privateFactors, actionCode);
     applyMap(map, style, z, h, row);
   };
 
@@ -583,14 +584,7 @@ function renderCoordinated(
     z[0] = now;
     z[1] = (now - signal(tau - dt)) / dt / 8;
     z[2] = m.shake.amplitude * Math.sin(2 * Math.PI * m.shake.frequency * tau + m.shake.phase);
-    z[3] = 0.8 * subject.style[0];
-    z[4] = 0.8 * subject.style[1];
-    z[5] = 0.8 * subject.style[2];
-    z[6] = privateFactors[0]!;
-    z[7] = privateFactors[1]!;
-    z[8] = privateFactors[2]!;
-    z[9] = actionCode;
-    z[10] = 1;
+    setNuisance(z, subject, privateFactors, actionCode);
     applyMap(map, style, z, h, row);
   };
   renderRows(modality, steps, dim, m.shift[modality], cleanRow, out);
