@@ -1,4 +1,4 @@
-/** The WebGPU backend: each primitive is one WGSL kernel family in src/kernels + wgsl/. */
+/** The WebGPU backend: each primitive is one WGSL kernel family in this folder (its TS wrapper) + wgsl/ (its WGSL). */
 import type { GpuRuntime } from '../../gpu/runtime.js';
 import {
   contiguousStrides,
